@@ -1,0 +1,37 @@
+# golab — a deep-learning lab in Go for Jupyter.
+#
+#   make lab        install what is missing, build and register the kernel, open Jupyter
+#   make test       everything CI checks
+#   make kernel     build the kernel and install its kernelspec
+#   make notebooks  run every notebook headless (QUICK=1: a subset and 1 epoch)
+#   make bench      speed benchmarks beside the PyTorch reference, with ratios
+#
+# Go 1.26 and 1.27 both work; for 1.27 run with GOTOOLCHAIN=go1.27.3.
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO        ?= go
+# The Python that has Jupyter: a conda env's python3 when active, else Debian's.
+PYTHON    ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import jupyter_client' 2>/dev/null && { command -v $$p; break; }; done)
+CIFAR10_DIR ?= $(abspath ../shared/cifar-10-batches-bin)
+BIN       := $(CURDIR)/bin
+export CIFAR10_DIR
+
+.PHONY: all lab test kernel notebooks bench deps check-deps vet gotest
+
+all: kernel
+
+## deps: install the system packages golab needs (Debian/Ubuntu, needs root or sudo)
+deps:
+	./.ci/install-deps
+
+vet:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test ./...
+
+test: vet gotest

@@ -1,0 +1,40 @@
+package lab
+
+import "time"
+
+// RunInfo describes a training run as it starts.
+type RunInfo struct {
+	Label         string // the run's configuration, as in History.Label
+	Epochs        int    // epochs the run will have when done
+	StartEpoch    int    // first epoch trained now (> 0 when resuming)
+	StepsPerEpoch int
+	BatchSize     int
+	TrainImages   int
+	ValImages     int
+}
+
+// Progress is the state of a run after one training step.
+type Progress struct {
+	Epoch       int // 0-based
+	Step        int // 0-based step within the epoch
+	RunningLoss float64
+	RunningAcc  float64       // percent
+	Elapsed     time.Duration // since the run started (this call)
+	EpochTime   time.Duration // since the epoch started
+}
+
+// Monitor receives a run's progress. Train calls it from the goroutine
+// that runs Train; Step is called after every step, so implementations must
+// be cheap there and throttle any drawing themselves.
+type Monitor interface {
+	Begin(info RunInfo)
+	Step(p Progress)
+	Log(line string) // a seed-format log line, or a note such as "resumed at epoch 3"
+	Epoch(h *History)
+	End(h *History, err error)
+}
+
+// NewLiveMonitor, when set, makes the monitor Train uses by default inside a
+// front end that can display (see package host). lab/viz sets it at init to
+// its live training view, so that lab need not import its figures.
+var NewLiveMonitor func() Monitor
