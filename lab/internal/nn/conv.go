@@ -74,27 +74,34 @@ func (c *Conv) Forward(y, x, w, b []float32) {
 	}
 }
 
-// Backward computes the gradients of a loss with respect to x (into dx),
-// w (into dw) and b (into db) from dy, the gradient with respect to y. dx or
-// db may be nil to skip them, as for the first layer of a network, whose
-// input needs no gradient.
-func (c *Conv) Backward(dx, dw, db, dy, x, w []float32) {
+// BackwardData computes dx, the gradient of a loss with respect to the
+// input x, from dy, the gradient with respect to the output.
+func (c *Conv) BackwardData(dx, dy, w []float32) {
 	p := c.OutH() * c.OutW()
 	crs := c.C * c.R * c.S
 	c.col = grow(c.col, c.colSize())
-	if dw != nil {
-		clear(dw)
+	for n := range c.N {
+		// col = wᵀ · dy_n, then scatter back into the image.
+		sgemm(true, false, crs, p, c.K, 1, w, crs, dy[n*c.K*p:(n+1)*c.K*p], p, 0, c.col, p)
+		col2im(dx[n*c.C*c.H*c.W:(n+1)*c.C*c.H*c.W], c.col, &c.ConvShape)
 	}
+}
+
+// BackwardFilter computes dw and db, the gradients with respect to the
+// weights and the bias, from dy and the input x. db may be nil.
+func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
+	p := c.OutH() * c.OutW()
+	crs := c.C * c.R * c.S
+	c.col = grow(c.col, c.colSize())
+	clear(dw)
 	if db != nil {
 		clear(db)
 	}
 	for n := range c.N {
 		dyn := dy[n*c.K*p : (n+1)*c.K*p]
-		if dw != nil {
-			im2col(c.col, x[n*c.C*c.H*c.W:(n+1)*c.C*c.H*c.W], &c.ConvShape)
-			// dw += dy_n · col_nᵀ
-			sgemm(false, true, c.K, crs, p, 1, dyn, p, c.col, p, 1, dw, crs)
-		}
+		im2col(c.col, x[n*c.C*c.H*c.W:(n+1)*c.C*c.H*c.W], &c.ConvShape)
+		// dw += dy_n · col_nᵀ
+		sgemm(false, true, c.K, crs, p, 1, dyn, p, c.col, p, 1, dw, crs)
 		if db != nil {
 			for k := range c.K {
 				var s float32
@@ -103,11 +110,6 @@ func (c *Conv) Backward(dx, dw, db, dy, x, w []float32) {
 				}
 				db[k] += s
 			}
-		}
-		if dx != nil {
-			// col = wᵀ · dy_n, then scatter back into the image.
-			sgemm(true, false, crs, p, c.K, 1, w, crs, dyn, p, 0, c.col, p)
-			col2im(dx[n*c.C*c.H*c.W:(n+1)*c.C*c.H*c.W], c.col, &c.ConvShape)
 		}
 	}
 }

@@ -100,7 +100,8 @@ func TestConvBackwardIsAdjoint(t *testing.T) {
 		y := make([]float32, len(dy))
 		c.Forward(y, x, w, nil)
 		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
-		c.Backward(dx, dw, db, dy, x, w)
+		c.BackwardData(dx, dy, w)
+		c.BackwardFilter(dw, db, dy, x)
 		lhs := dot(y, dy)
 		if d := math.Abs(lhs - dot(x, dx)); d > 1e-3*(1+math.Abs(lhs)) {
 			t.Errorf("%+v: <y,dy>=%v but <x,dx>=%v", s, lhs, dot(x, dx))
