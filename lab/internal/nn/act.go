@@ -1,0 +1,60 @@
+package nn
+
+// LeakyReLU writes y = x for x > 0 and slope·x otherwise. Slope 0 is ReLU.
+// y and x may be the same slice.
+func LeakyReLU(y, x []float32, slope float32) {
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = v * slope
+		}
+	}
+}
+
+// LeakyReLUBackward writes dx = dy where the activation's output y is
+// positive and slope·dy elsewhere. (y > 0 exactly where x > 0, so the output
+// serves as well as the input and lets the input buffer be freed.)
+func LeakyReLUBackward(dx, dy, y []float32, slope float32) {
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = dy[i] * slope
+		}
+	}
+}
+
+// ScaleGroups writes y[i] = x[i]·scale[i/group]. With a dropout mask as the
+// scale it is both the forward and the backward of dropout: group 1 for
+// Dropout, H·W for Dropout2d (one draw per channel of each image).
+func ScaleGroups(y, x, scale []float32, group int) {
+	if group == 1 {
+		for i, v := range x {
+			y[i] = v * scale[i]
+		}
+		return
+	}
+	for g, s := range scale {
+		xs := x[g*group : (g+1)*group]
+		ys := y[g*group : (g+1)*group]
+		for i, v := range xs {
+			ys[i] = v * s
+		}
+	}
+}
+
+// DropoutMask fills mask with 0 (probability p) or 1/(1−p), drawing from
+// uniform, a source of floats in [0, 1). Scaling the kept units by 1/(1−p)
+// keeps the expected activation unchanged, so nothing is rescaled at test
+// time ("inverted dropout", as in PyTorch).
+func DropoutMask(mask []float32, p float32, uniform func() float32) {
+	keep := 1 / (1 - p)
+	for i := range mask {
+		if uniform() < p {
+			mask[i] = 0
+		} else {
+			mask[i] = keep
+		}
+	}
+}
