@@ -159,6 +159,8 @@ var gemmShapes = []struct {
 	m, n, k int
 }{
 	{"conv2_fwd", false, false, 32, 784, 288},
+	{"conv2_fwd_wide", false, false, 32, 840, 288},
+	{"conv2_dW_wide", false, true, 32, 288, 840},
 	{"conv2_dW", false, true, 32, 288, 784},
 	{"conv2_dX", true, false, 288, 784, 32},
 	{"conv3_fwd", false, false, 64, 144, 288},

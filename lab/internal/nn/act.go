@@ -3,26 +3,16 @@ package nn
 // LeakyReLU writes y = x for x > 0 and slope·x otherwise. Slope 0 is ReLU.
 // y and x may be the same slice.
 func LeakyReLU(y, x []float32, slope float32) {
-	for i, v := range x {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = v * slope
-		}
-	}
+	y = y[:len(x)]
+	parallelElems(len(x), func(lo, hi int) { addLeaky(y[lo:hi], x[lo:hi], 0, slope) })
 }
 
 // LeakyReLUBackward writes dx = dy where the activation's output y is
 // positive and slope·dy elsewhere. (y > 0 exactly where x > 0, so the output
 // serves as well as the input and lets the input buffer be freed.)
 func LeakyReLUBackward(dx, dy, y []float32, slope float32) {
-	for i, v := range y {
-		if v > 0 {
-			dx[i] = dy[i]
-		} else {
-			dx[i] = dy[i] * slope
-		}
-	}
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	parallelElems(len(y), func(lo, hi int) { leakyGrad(dx[lo:hi], dy[lo:hi], y[lo:hi], slope) })
 }
 
 // ScaleGroups writes y[i] = x[i]·scale[i/group]. With a dropout mask as the

@@ -7,7 +7,8 @@ import (
 
 // MaxPool is a max pooling of a fixed shape: square windows of Size with the
 // given Stride and no padding, flooring the output size as PyTorch does. It
-// remembers where each maximum came from for Backward.
+// remembers where each maximum came from for Backward, so one MaxPool must
+// not run concurrently with itself.
 type MaxPool struct {
 	N, C, H, W   int
 	Size, Stride int
@@ -41,29 +42,74 @@ func (p *MaxPool) Forward(y, x []float32) {
 		p.argmax = make([]int32, planes*oh*ow)
 	}
 	p.argmax = p.argmax[:planes*oh*ow]
-	for pl := range planes {
-		in := x[pl*p.H*p.W : (pl+1)*p.H*p.W]
-		out := y[pl*oh*ow : (pl+1)*oh*ow]
-		am := p.argmax[pl*oh*ow : (pl+1)*oh*ow]
-		for i := range oh {
-			for j := range ow {
-				best := float32(math.Inf(-1))
-				at := int32((i*p.Stride)*p.W + j*p.Stride)
-				for r := range p.Size {
-					base := (i*p.Stride+r)*p.W + j*p.Stride
-					for q := range p.Size {
-						v := in[base+q]
-						if v > best || v != v {
-							best, at = v, int32(base+q)
-							if v != v {
-								break
-							}
+	parallel(planes, func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			in := x[pl*p.H*p.W : (pl+1)*p.H*p.W]
+			out := y[pl*oh*ow : (pl+1)*oh*ow]
+			am := p.argmax[pl*oh*ow : (pl+1)*oh*ow]
+			if p.Size == 2 && p.Stride == 2 {
+				pool2x2(out, am, in, oh, ow, p.W)
+			} else {
+				p.poolPlane(out, am, in, oh, ow)
+			}
+		}
+	})
+}
+
+// pool2x2 is the 2×2, stride 2 case. It has no data-dependent branches:
+// on activations each comparison is a coin toss.
+func pool2x2(out []float32, am []int32, in []float32, oh, ow, w int) {
+	for i := range oh {
+		r0 := in[2*i*w : 2*i*w+2*ow]
+		r1 := in[(2*i+1)*w : (2*i+1)*w+2*ow]
+		o := out[i*ow : (i+1)*ow]
+		a := am[i*ow : (i+1)*ow]
+		base := int32(2 * i * w)
+		for j := range o {
+			v0, v1, v2, v3 := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
+			m := max(max(v0, v1), max(v2, v3))
+			// The first of the four equal to the maximum.
+			n0 := 1 - b2u(v0 == m)
+			n1 := n0 * (1 - b2u(v1 == m))
+			n2 := n1 * (1 - b2u(v2 == m))
+			at := base + int32(2*j) + int32(n0-n1) + int32(n1)*int32(w) + int32(n2)
+			if m != m { // NaN: the first NaN, as the general path finds it
+				at = base + int32(2*j)
+				switch {
+				case v0 != v0:
+				case v1 != v1:
+					at++
+				case v2 != v2:
+					at += int32(w)
+				default:
+					at += int32(w) + 1
+				}
+			}
+			o[j], a[j] = m, at
+		}
+	}
+}
+
+func (p *MaxPool) poolPlane(out []float32, am []int32, in []float32, oh, ow int) {
+	for i := range oh {
+		for j := range ow {
+			best := float32(math.Inf(-1))
+			at := int32((i*p.Stride)*p.W + j*p.Stride)
+		window:
+			for r := range p.Size {
+				base := (i*p.Stride+r)*p.W + j*p.Stride
+				for q := range p.Size {
+					v := in[base+q]
+					if v > best || v != v {
+						best, at = v, int32(base+q)
+						if v != v {
+							break window
 						}
 					}
 				}
-				out[i*ow+j] = best
-				am[i*ow+j] = at
 			}
+			out[i*ow+j] = best
+			am[i*ow+j] = at
 		}
 	}
 }
@@ -71,13 +117,36 @@ func (p *MaxPool) Forward(y, x []float32) {
 // Backward routes dy to the positions of the maxima found by the last
 // Forward, writing dx.
 func (p *MaxPool) Backward(dx, dy []float32) {
+	p.backward(dx, dy, nil, 0)
+}
+
+// BackwardLeakyReLU is Backward followed by LeakyReLUBackward, for a pool
+// that follows a (Leaky)ReLU: dx is the gradient with respect to the
+// activation's input. It needs only y, the pool's output: the activation's
+// output at each routed position is that position's maximum.
+func (p *MaxPool) BackwardLeakyReLU(dx, dy, y []float32, slope float32) {
+	p.backward(dx, dy, y, slope)
+}
+
+func (p *MaxPool) backward(dx, dy, y []float32, slope float32) {
 	oh, ow := p.OutH(), p.OutW()
-	clear(dx)
-	for pl := range p.N * p.C {
-		d := dx[pl*p.H*p.W : (pl+1)*p.H*p.W]
-		g := dy[pl*oh*ow : (pl+1)*oh*ow]
-		for o, at := range p.argmax[pl*oh*ow : (pl+1)*oh*ow] {
-			d[at] += g[o]
+	parallel(p.N*p.C, func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			d := dx[pl*p.H*p.W : (pl+1)*p.H*p.W]
+			g := dy[pl*oh*ow : (pl+1)*oh*ow]
+			am := p.argmax[pl*oh*ow : (pl+1)*oh*ow]
+			clear(d)
+			if y != nil {
+				yp := y[pl*oh*ow : (pl+1)*oh*ow]
+				sb := math.Float32bits(slope)
+				for o, at := range am {
+					d[at] += g[o] * math.Float32frombits(gradFactor(yp[o], sb))
+				}
+				continue
+			}
+			for o, at := range am {
+				d[at] += g[o]
+			}
 		}
-	}
+	})
 }

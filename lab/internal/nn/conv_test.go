@@ -1,0 +1,157 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// fastConvShapes cover the fast paths and their edges: batch 1 and the
+// tail batch 8, channel counts that are not multiples of 8, stride and
+// padding variants, 1×1, a non-square kernel, padding wider than the
+// kernel (the col2im path) and the CNNModel layers.
+var fastConvShapes = []ConvShape{
+	{N: 1, C: 3, H: 10, W: 10, K: 5, R: 3, S: 3, Stride: 1},
+	{N: 8, C: 7, H: 9, W: 11, K: 13, R: 3, S: 3, Stride: 1, Pad: 1},
+	{N: 5, C: 3, H: 12, W: 12, K: 6, R: 3, S: 3, Stride: 2, Pad: 1},
+	{N: 3, C: 6, H: 7, W: 7, K: 9, R: 1, S: 1, Stride: 1},
+	{N: 2, C: 4, H: 7, W: 7, K: 3, R: 1, S: 1, Stride: 2},
+	{N: 4, C: 5, H: 8, W: 9, K: 3, R: 2, S: 3, Stride: 1},
+	{N: 2, C: 2, H: 6, W: 6, K: 3, R: 3, S: 3, Stride: 1, Pad: 3},
+	{N: 6, C: 4, H: 9, W: 9, K: 2, R: 5, S: 5, Stride: 1, Pad: 2},
+	{N: 3, C: 3, H: 32, W: 32, K: 32, R: 3, S: 3, Stride: 1},
+	{N: 2, C: 64, H: 12, W: 12, K: 64, R: 3, S: 3, Stride: 1},
+}
+
+func convData(r *rand.Rand, s ConvShape) (x, w, b, dy []float32) {
+	return randSlice(r, s.N*s.C*s.H*s.W), randSlice(r, s.K*s.C*s.R*s.S), randSlice(r, s.K), randSlice(r, s.N*s.K*s.OutH()*s.OutW())
+}
+
+func TestConvMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range fastConvShapes {
+		c, err := NewConv(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, w, b, dy := convData(r, s)
+		tol := 1e-4 * math.Sqrt(float64(s.C*s.R*s.S))
+		y := make([]float32, len(dy))
+		// Run twice so stale scratch buffers would show.
+		for range 2 {
+			c.Forward(y, x, w, b)
+			close(t, "forward", y, directConv(s, x, w, b), tol)
+		}
+		c.ForwardLeakyReLU(y, x, w, b, 0.01)
+		want := directConv(s, x, w, b)
+		LeakyReLU(want, want, 0.01)
+		close(t, "forward leaky", y, want, tol)
+		dx := make([]float32, len(x))
+		for range 2 {
+			c.BackwardData(dx, dy, w)
+			close(t, "backward data", dx, refConvBackwardData(s, dy, w), tol*math.Sqrt(float64(s.K)))
+		}
+		dw, db := make([]float32, len(w)), make([]float32, s.K)
+		rdw, rdb := refConvBackwardFilter(s, dy, x)
+		for range 2 {
+			c.BackwardFilter(dw, db, dy, x)
+			close(t, "backward filter", dw, rdw, 1e-4*math.Sqrt(float64(s.N*s.OutH()*s.OutW())))
+			close(t, "backward bias", db, rdb, 1e-4*math.Sqrt(float64(s.N*s.OutH()*s.OutW())))
+		}
+		c.BackwardFilter(dw, nil, dy, x)
+		close(t, "backward filter without bias", dw, rdw, 1e-4*math.Sqrt(float64(s.N*s.OutH()*s.OutW())))
+	}
+}
+
+// TestConvDeterministic checks that results are bit-identical whatever
+// GOMAXPROCS is.
+func TestConvDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	r := rand.New(rand.NewPCG(9, 10))
+	s := ConvShape{N: 11, C: 5, H: 9, W: 9, K: 7, R: 3, S: 3, Stride: 1}
+	x, w, b, dy := convData(r, s)
+	var first [][]float32
+	for _, procs := range []int{1, 2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		c, _ := NewConv(s)
+		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+		c.Forward(y, x, w, b)
+		c.BackwardData(dx, dy, w)
+		c.BackwardFilter(dw, db, dy, x)
+		got := [][]float32{y, dx, dw, db}
+		if first == nil {
+			first = got
+			continue
+		}
+		for i := range got {
+			for j := range got[i] {
+				if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
+					t.Fatalf("GOMAXPROCS=%d: output %d differs at %d: %v vs %v", procs, i, j, got[i][j], first[i][j])
+				}
+			}
+		}
+	}
+}
+
+// refMaxPool is the textbook max pooling with PyTorch's tie and NaN rules,
+// and its gradient.
+func refMaxPool(n, c, h, w, size, stride int, x, dy []float32) (y, dx []float32) {
+	oh, ow := (h-size)/stride+1, (w-size)/stride+1
+	y = make([]float32, n*c*oh*ow)
+	dx = make([]float32, len(x))
+	for pl := range n * c {
+		for i := range oh {
+			for j := range ow {
+				best, at := float32(math.Inf(-1)), -1
+				for r := range size {
+					for q := range size {
+						k := pl*h*w + (i*stride+r)*w + j*stride + q
+						if at < 0 || x[k] > best || (x[k] != x[k] && best == best) {
+							best, at = x[k], k
+						}
+					}
+				}
+				y[pl*oh*ow+i*ow+j] = best
+				dx[at] += dy[pl*oh*ow+i*ow+j]
+			}
+		}
+	}
+	return y, dx
+}
+
+func TestMaxPoolMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, g := range [][6]int{{1, 1, 2, 2, 2, 2}, {2, 3, 28, 28, 2, 2}, {3, 5, 5, 7, 2, 2}, {2, 2, 9, 9, 3, 2}, {1, 4, 6, 6, 3, 3}, {8, 3, 3, 3, 2, 2}} {
+		n, c, h, w, size, stride := g[0], g[1], g[2], g[3], g[4], g[5]
+		p, err := NewMaxPool(n, c, h, w, size, stride)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randSlice(r, n*c*h*w)
+		for i := range x { // ReLU output: many ties at zero, and a NaN
+			x[i] = max(x[i], 0)
+		}
+		x[len(x)/2] = float32(math.NaN())
+		dy := randSlice(r, n*c*p.OutH()*p.OutW())
+		wantY, wantDx := refMaxPool(n, c, h, w, size, stride, x, dy)
+		y, dx := make([]float32, len(dy)), make([]float32, len(x))
+		p.Forward(y, x)
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(wantY[i]) && !(y[i] != y[i] && wantY[i] != wantY[i]) {
+				t.Fatalf("%v: y[%d] = %v, want %v", g, i, y[i], wantY[i])
+			}
+		}
+		p.Backward(dx, dy)
+		close(t, "pool backward", dx, wantDx, 0)
+		// Fused with the ReLU before it: positions routed a zero maximum
+		// get no gradient.
+		p.BackwardLeakyReLU(dx, dy, y, 0)
+		for i := range wantDx {
+			if !(x[i] > 0) { // NaN included, as in PyTorch
+				wantDx[i] = 0
+			}
+		}
+		close(t, "pool+relu backward", dx, wantDx, 0)
+	}
+}
