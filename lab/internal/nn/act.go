@@ -20,18 +20,25 @@ func LeakyReLUBackward(dx, dy, y []float32, slope float32) {
 // Dropout, H·W for Dropout2d (one draw per channel of each image).
 func ScaleGroups(y, x, scale []float32, group int) {
 	if group == 1 {
-		for i, v := range x {
-			y[i] = v * scale[i]
-		}
+		y, scale = y[:len(x)], scale[:len(x)]
+		parallelElems(len(x), func(lo, hi int) {
+			ys, ss := y[lo:hi], scale[lo:hi]
+			for i, v := range x[lo:hi] {
+				ys[i] = v * ss[i]
+			}
+		})
 		return
 	}
-	for g, s := range scale {
-		xs := x[g*group : (g+1)*group]
-		ys := y[g*group : (g+1)*group]
-		for i, v := range xs {
-			ys[i] = v * s
+	parallel(len(scale), func(_, lo, hi int) {
+		for g := lo; g < hi; g++ {
+			s := scale[g]
+			xs := x[g*group : (g+1)*group]
+			ys := y[g*group : (g+1)*group]
+			for i, v := range xs {
+				ys[i] = v * s
+			}
 		}
-	}
+	})
 }
 
 // DropoutMask fills mask with 0 (probability p) or 1/(1−p), drawing from

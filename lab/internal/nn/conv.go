@@ -434,4 +434,3 @@ func col2im(dx, col []float32, s *ConvShape) {
 		}
 	}
 }
-
