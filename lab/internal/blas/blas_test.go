@@ -168,6 +168,10 @@ var gemmShapes = []struct {
 	{"conv4_dX", true, false, 576, 100, 64},
 	{"fc_fwd_b32", false, true, 32, 512, 1600},
 	{"square256", false, false, 256, 256, 256},
+	{"imp2_fwd", false, false, 64, 840, 288},
+	{"imp2_backconv", false, false, 32, 960, 576},
+	{"imp2_col2im", true, false, 288, 784, 64},
+	{"imp2_col2im_g2", true, false, 288, 1568, 64},
 }
 
 func BenchmarkSgemm(b *testing.B) {

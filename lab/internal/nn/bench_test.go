@@ -1,22 +1,35 @@
 package nn
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
-// Layer shapes of CNNModel at batch 32.
-var cnnConvs = []ConvShape{
-	{N: 32, C: 3, H: 32, W: 32, K: 32, R: 3, S: 3, Stride: 1},
-	{N: 32, C: 32, H: 30, W: 30, K: 32, R: 3, S: 3, Stride: 1},
-	{N: 32, C: 32, H: 14, W: 14, K: 64, R: 3, S: 3, Stride: 1},
-	{N: 32, C: 64, H: 12, W: 12, K: 64, R: 3, S: 3, Stride: 1},
+// The distinct convolutions of CNNModel, DropoutCNN and ImprovedCNN at
+// batch 32.
+var modelConvs = []struct {
+	name string
+	s    ConvShape
+}{
+	{"c1_3x32x32_k32", ConvShape{N: 32, C: 3, H: 32, W: 32, K: 32, R: 3, S: 3, Stride: 1}},
+	{"c2_32x30x30_k32", ConvShape{N: 32, C: 32, H: 30, W: 30, K: 32, R: 3, S: 3, Stride: 1}},
+	{"cnn3_32x14x14_k64", ConvShape{N: 32, C: 32, H: 14, W: 14, K: 64, R: 3, S: 3, Stride: 1}},
+	{"cnn4_64x12x12_k64", ConvShape{N: 32, C: 64, H: 12, W: 12, K: 64, R: 3, S: 3, Stride: 1}},
+	{"drop3_32x28x28_k64", ConvShape{N: 32, C: 32, H: 28, W: 28, K: 64, R: 3, S: 3, Stride: 1}},
+	{"drop4_64x26x26_k128", ConvShape{N: 32, C: 64, H: 26, W: 26, K: 128, R: 3, S: 3, Stride: 1}},
+	{"drop5_128x12x12_k256", ConvShape{N: 32, C: 128, H: 12, W: 12, K: 256, R: 3, S: 3, Stride: 1}},
+	{"drop6_256x5x5_k512", ConvShape{N: 32, C: 256, H: 5, W: 5, K: 512, R: 3, S: 3, Stride: 1}},
+	{"imp2_32x30x30_k64", ConvShape{N: 32, C: 32, H: 30, W: 30, K: 64, R: 3, S: 3, Stride: 1}},
+	{"imp3_64x14x14_k256", ConvShape{N: 32, C: 64, H: 14, W: 14, K: 256, R: 3, S: 3, Stride: 1}},
+	{"imp4_256x12x12_k128", ConvShape{N: 32, C: 256, H: 12, W: 12, K: 128, R: 3, S: 3, Stride: 1}},
 }
 
+// BenchmarkConvLayers times forward (with ReLU), input gradient and filter
+// gradient of each layer; GFLOP/s counts the direct convolution's work.
 func BenchmarkConvLayers(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for i, s := range cnnConvs {
+	for _, l := range modelConvs {
+		s := l.s
 		c, _ := NewConv(s)
 		x, w, bias, dy := convData(r, s)
 		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
@@ -24,23 +37,58 @@ func BenchmarkConvLayers(b *testing.B) {
 		report := func(b *testing.B) {
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		}
-		b.Run(fmt.Sprintf("conv%d/forward", i+1), func(b *testing.B) {
+		b.Run(l.name+"/forward", func(b *testing.B) {
 			for range b.N {
 				c.ForwardLeakyReLU(y, x, w, bias, 0)
 			}
 			report(b)
 		})
-		b.Run(fmt.Sprintf("conv%d/data", i+1), func(b *testing.B) {
+		b.Run(l.name+"/data", func(b *testing.B) {
 			for range b.N {
 				c.BackwardData(dx, dy, w)
 			}
 			report(b)
 		})
-		b.Run(fmt.Sprintf("conv%d/filter", i+1), func(b *testing.B) {
+		b.Run(l.name+"/filter", func(b *testing.B) {
 			for range b.N {
 				c.BackwardFilter(dw, db, dy, x)
 			}
 			report(b)
 		})
+	}
+}
+
+// BenchmarkConvPaths times each layer's passes under each path choice, to
+// tune maxWideWaste, groupCols and backConvMaxRatio.
+func BenchmarkConvPaths(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	cfgs := []struct {
+		name              string
+		wide, group, back float64
+	}{
+		{"wide_g1_back", 100, 1, 100},
+		{"wide_g512_back", 100, 512, 100},
+		{"wide_g512_col2im", 100, 512, 0},
+		{"plain_g512_col2im", 1, 512, 0},
+		{"wide_g2048_col2im", 100, 2048, 0},
+	}
+	for _, l := range modelConvs {
+		s := l.s
+		x, w, bias, dy := convData(r, s)
+		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+		for _, cfg := range cfgs {
+			withConfig(cfg.wide, cfg.group, cfg.back, func() {
+				c, _ := NewConv(s)
+				b.Run(l.name+"/forward/"+cfg.name, func(b *testing.B) {
+					timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) })
+				})
+				b.Run(l.name+"/data/"+cfg.name, func(b *testing.B) {
+					timeCPU(b, func() { c.BackwardData(dx, dy, w) })
+				})
+				b.Run(l.name+"/filter/"+cfg.name, func(b *testing.B) {
+					timeCPU(b, func() { c.BackwardFilter(dw, db, dy, x) })
+				})
+			})
+		}
 	}
 }

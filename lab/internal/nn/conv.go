@@ -38,24 +38,49 @@ func (s ConvShape) Validate() error {
 // it reuses from call to call, so one Conv must not run concurrently with
 // itself.
 //
-// Each image is unrolled (im2col) into a matrix and multiplied by the
-// filters with one sgemm; the images of the batch are split over
-// GOMAXPROCS goroutines. For stride 1 the unrolled matrix is "full width":
-// it computes OutH rows of the padded width Wp instead of OutW, so that
-// each of its rows is one contiguous copy of the (padded) input and the
-// sgemm's output is compacted in the same pass that adds the bias. The
-// input gradient for stride 1 is itself such a convolution, of the padded
-// output gradient with the flipped filters, which replaces the scatter-add
-// of col2im by copies.
+// Images are unrolled (im2col) into a matrix that is multiplied by the
+// filters with one sgemm, several images to a matrix when their outputs are
+// small, so the sgemm is not too thin. The groups of images are split over
+// GOMAXPROCS goroutines. At stride 1 the unrolled matrix can be "full
+// width": it computes OutH rows of the padded width Wp instead of OutW, so
+// each of its rows is one contiguous copy of the (padded) input, and the
+// extra columns are dropped in the pass that adds the bias. The input
+// gradient at stride 1 is itself such a convolution, of the padded output
+// gradient with the flipped filters, which replaces the scatter-add of
+// col2im by copies.
 type Conv struct {
 	ConvShape
-	col   [][]float32 // per worker: C·R·S × OutH·OutW, or OutH·Wp at stride 1
-	yfull [][]float32 // per worker, stride 1: K × OutH·Wp
-	xpad  [][]float32 // per worker, stride 1 with padding: C × Hp×Wp
+	wide   bool // full-width unrolling
+	hp, wp int  // padded input height and width (wide)
+	ws     int  // width of an output row in the unrolled matrix: wp or OutW
+	cols   int  // columns per image in the unrolled matrix: OutH·ws
+	group  int  // images per sgemm
+
+	col   [][]float32 // per worker: C·R·S × group·cols
+	ybuf  [][]float32 // per worker: K × group·cols, the sgemm's output or the gathered dy
+	xpad  [][]float32 // per worker, wide with padding: C × hp×wp
 	parts [][]float32 // per shard but the first: partial dw and db
 	wt    []float32   // flipped, transposed filters for BackwardData
-	back  *Conv       // the convolution BackwardData runs, for stride 1
+	back  *Conv       // the convolution BackwardData runs, for stride 1; made on first use
 }
+
+// Tuning of the unrolled matrices, measured on CNNModel, DropoutCNN and
+// ImprovedCNN layers (see BenchmarkConvLayers). Variables, so benchmarks
+// can sweep them.
+var (
+	// maxWideWaste is how much wider than OutW a full-width row may be.
+	maxWideWaste = 1.25
+	// groupCols is the number of sgemm columns worth grouping images for.
+	groupCols = 512
+	// backConvMaxRatio bounds input over output pixels for computing the
+	// input gradient as a convolution: that convolution does this many
+	// times the work of the forward one, in exchange for no col2im. It
+	// only pays for few filters (backConvMaxK): with more, the col2im
+	// path's sgemm is deep enough to run fast, while the convolution's has
+	// only C rows.
+	backConvMaxRatio = 1.3
+	backConvMaxK     = 32
+)
 
 // NewConv returns a convolution of shape s.
 func NewConv(s ConvShape) (*Conv, error) {
@@ -63,8 +88,17 @@ func NewConv(s ConvShape) (*Conv, error) {
 		return nil, err
 	}
 	c := &Conv{ConvShape: s}
-	if s.Stride == 1 && s.Pad <= s.R-1 && s.Pad <= s.S-1 && s.R == s.S {
-		c.back = &Conv{ConvShape: ConvShape{N: s.N, C: s.K, H: s.OutH(), W: s.OutW(), K: s.C, R: s.R, S: s.S, Stride: 1, Pad: s.R - 1 - s.Pad}}
+	oh, ow := s.OutH(), s.OutW()
+	c.hp, c.wp = s.H+2*s.Pad, s.W+2*s.Pad
+	c.wide = s.Stride == 1 && !c.direct() && float64(c.wp) <= maxWideWaste*float64(ow)
+	c.ws = ow
+	if c.wide {
+		c.ws = c.wp
+	}
+	c.cols = oh * c.ws
+	c.group = 1
+	if !c.direct() {
+		c.group = max(1, min((groupCols+c.cols-1)/c.cols, s.N/2))
 	}
 	return c, nil
 }
@@ -76,49 +110,53 @@ func (c *Conv) outSize() int { return c.K * c.OutH() * c.OutW() }
 // no padding).
 func (c *Conv) direct() bool { return c.R == 1 && c.S == 1 && c.Stride == 1 && c.Pad == 0 }
 
-// wide reports whether the full-width stride-1 path applies.
-func (c *Conv) wide() bool { return c.Stride == 1 && !c.direct() }
+// groups is the number of image groups; group g holds images
+// [g·group, min(N, (g+1)·group)).
+func (c *Conv) groups() int { return (c.N + c.group - 1) / c.group }
 
-// padded returns the input of image n, copied into a zero-padded C×Hp×Wp
-// buffer when the convolution pads, and its padded height and width.
-func (c *Conv) padded(x []float32, n, wk int) ([]float32, int, int) {
-	xn := x[n*c.inSize() : (n+1)*c.inSize()]
-	if c.Pad == 0 {
-		return xn, c.H, c.W
-	}
-	hp, wp := c.H+2*c.Pad, c.W+2*c.Pad
-	buf := c.xpad[wk]
-	// The borders stay zero from call to call; only the interior is copied.
-	for ch := range c.C {
-		for i := range c.H {
-			o := (ch*hp+i+c.Pad)*wp + c.Pad
-			copy(buf[o:o+c.W], xn[(ch*c.H+i)*c.W:(ch*c.H+i+1)*c.W])
-		}
-	}
-	return buf, hp, wp
-}
+func (c *Conv) groupRange(g int) (lo, hi int) { return g * c.group, min(c.N, (g+1)*c.group) }
 
 // prepare sizes the per-worker scratch for nw workers.
 func (c *Conv) prepare(nw int) {
-	p := c.OutH() * c.OutW()
 	crs := c.C * c.R * c.S
-	switch {
-	case c.direct():
-	case c.wide():
-		wp := c.W + 2*c.Pad
-		c.col = perWorker(c.col, nw, crs*c.OutH()*wp)
-		c.yfull = perWorker(c.yfull, nw, c.K*c.OutH()*wp)
-		if c.Pad > 0 {
-			fresh := len(c.xpad) < nw
-			c.xpad = perWorker(c.xpad, nw, c.C*(c.H+2*c.Pad)*wp)
-			if fresh {
-				for _, b := range c.xpad {
-					clear(b)
-				}
+	if c.direct() {
+		return
+	}
+	c.col = perWorker(c.col, nw, crs*c.group*c.cols)
+	c.ybuf = perWorker(c.ybuf, nw, c.K*c.group*c.cols)
+	if c.wide && c.Pad > 0 {
+		fresh := len(c.xpad) < nw
+		c.xpad = perWorker(c.xpad, nw, c.C*c.hp*c.wp)
+		if fresh {
+			for _, b := range c.xpad {
+				clear(b) // the borders stay zero from call to call
 			}
 		}
-	default:
-		c.col = perWorker(c.col, nw, crs*p)
+	}
+}
+
+// unroll writes the unrolled matrices of images [lo, hi) side by side into
+// col, whose rows are (hi−lo)·cols long.
+func (c *Conv) unroll(col, x []float32, lo, hi, wk int) {
+	ld := (hi - lo) * c.cols
+	for n := lo; n < hi; n++ {
+		xn := x[n*c.inSize() : (n+1)*c.inSize()]
+		dst := col[(n-lo)*c.cols:]
+		if !c.wide {
+			im2col(dst, ld, xn, &c.ConvShape)
+			continue
+		}
+		if c.Pad > 0 {
+			buf := c.xpad[wk]
+			for ch := range c.C {
+				for i := range c.H {
+					o := (ch*c.hp+i+c.Pad)*c.wp + c.Pad
+					copy(buf[o:o+c.W], xn[(ch*c.H+i)*c.W:(ch*c.H+i+1)*c.W])
+				}
+			}
+			xn = buf
+		}
+		im2colWide(dst, ld, c.cols, xn, c.C, c.hp, c.wp, c.R, c.S)
 	}
 }
 
@@ -137,53 +175,56 @@ func (c *Conv) ForwardLeakyReLU(y, x, w, b []float32, slope float32) {
 
 func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
 	oh, ow := c.OutH(), c.OutW()
-	p := oh * ow
 	crs := c.C * c.R * c.S
-	c.prepare(workers(c.N))
-	parallel(c.N, func(wk, lo, hi int) {
-		for n := lo; n < hi; n++ {
-			yn := y[n*c.outSize() : (n+1)*c.outSize()]
-			switch {
-			case c.direct():
-				xn := x[n*c.inSize() : (n+1)*c.inSize()]
-				sgemm(false, false, c.K, p, crs, 1, w, crs, xn, p, 0, yn, p)
-				biasAct(yn, yn, b, oh, ow, ow, act, slope)
-			case c.wide():
-				xp, hp, wp := c.padded(x, n, wk)
-				col, yf := c.col[wk], c.yfull[wk]
-				im2colWide(col, xp, c.C, hp, wp, c.R, c.S)
-				sgemm(false, false, c.K, oh*wp, crs, 1, w, crs, col, oh*wp, 0, yf, oh*wp)
-				biasAct(yn, yf, b, oh, ow, wp, act, slope)
-			default:
-				xn := x[n*c.inSize() : (n+1)*c.inSize()]
-				col := c.col[wk]
-				im2col(col, xn, &c.ConvShape)
-				sgemm(false, false, c.K, p, crs, 1, w, crs, col, p, 0, yn, p)
-				biasAct(yn, yn, b, oh, ow, ow, act, slope)
+	ng := c.groups()
+	c.prepare(workers(ng))
+	parallel(ng, func(wk, glo, ghi int) {
+		for g := glo; g < ghi; g++ {
+			lo, hi := c.groupRange(g)
+			ld := (hi - lo) * c.cols
+			if c.direct() {
+				xn, yn := x[lo*c.inSize():hi*c.inSize()], y[lo*c.outSize():hi*c.outSize()]
+				sgemm(false, false, c.K, ld, crs, 1, w, crs, xn, ld, 0, yn, ld)
+				biasAct(yn, yn, ld, b, oh, ow, ow, act, slope)
+				continue
+			}
+			col := c.col[wk]
+			c.unroll(col, x, lo, hi, wk)
+			if hi-lo == 1 && !c.wide { // the sgemm can write the output itself
+				yn := y[lo*c.outSize() : hi*c.outSize()]
+				sgemm(false, false, c.K, ld, crs, 1, w, crs, col, ld, 0, yn, ld)
+				biasAct(yn, yn, ld, b, oh, ow, ow, act, slope)
+				continue
+			}
+			yb := c.ybuf[wk]
+			sgemm(false, false, c.K, ld, crs, 1, w, crs, col, ld, 0, yb, ld)
+			for n := lo; n < hi; n++ {
+				biasAct(y[n*c.outSize():(n+1)*c.outSize()], yb[(n-lo)*c.cols:], ld, b, oh, ow, c.ws, act, slope)
 			}
 		}
 	})
 }
 
-// biasAct writes y = act(src + b) for the K×oh×ow output y, reading src as
-// K×oh×ws with ws ≥ ow (the full-width layout; src may be y when ws = ow).
-func biasAct(y, src, b []float32, oh, ow, ws int, act bool, slope float32) {
-	if b == nil && !act && ws == ow {
+// biasAct writes y = act(src + b) for one image's K×oh×ow output y. Channel
+// k of src starts at k·ld and its rows are ws ≥ ow apart; src may be y when
+// ld = oh·ow and ws = ow.
+func biasAct(y, src []float32, ld int, b []float32, oh, ow, ws int, act bool, slope float32) {
+	k := len(y) / (oh * ow)
+	if b == nil && !act && ws == ow && ld == oh*ow && &y[0] == &src[0] {
 		return
 	}
-	k := len(y) / (oh * ow)
+	rows, width := oh, ow
 	if ws == ow { // contiguous rows: one run per channel
-		ow, ws, oh = oh*ow, oh*ow, 1
+		rows, width = 1, oh*ow
 	}
 	for kk := range k {
 		var bk float32
 		if b != nil {
 			bk = b[kk]
 		}
-		for i := range oh {
-			in := src[(kk*oh+i)*ws : (kk*oh+i)*ws+ow]
-			out := y[(kk*oh+i)*ow : (kk*oh+i+1)*ow]
-			out = out[:len(in)]
+		for i := range rows {
+			in := src[kk*ld+i*ws : kk*ld+i*ws+width]
+			out := y[(kk*rows+i)*width : (kk*rows+i+1)*width]
 			if act {
 				addLeaky(out, in, bk, slope)
 			} else {
@@ -194,17 +235,16 @@ func biasAct(y, src, b []float32, oh, ow, ws int, act bool, slope float32) {
 }
 
 // im2colWide unrolls a C×H×W image for a stride-1, unpadded R×S
-// convolution in full width: row (c, r, q) of col holds the oh·W pixels
-// starting at (c, r, q), so column i·W+j is the patch under output pixel
-// (i, j), and columns with j ≥ W−S+1 hold values that are discarded.
-func im2colWide(col, x []float32, c, h, w, r, s int) {
-	oh := h - r + 1
-	l := oh * w
+// convolution in full width into col, whose rows are ld apart: row
+// (c, r, q) holds the l = OutH·W pixels starting at (c, r, q), so column
+// i·W+j is the patch under output pixel (i, j), and columns with
+// j ≥ W−S+1 hold values that are discarded.
+func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 	row := 0
 	for ch := range c {
 		for rr := range r {
 			for q := range s {
-				dst := col[row*l : (row+1)*l]
+				dst := col[row*ld : row*ld+l]
 				row++
 				off := (ch*h+rr)*w + q
 				n := copy(dst, x[off:])
@@ -217,6 +257,10 @@ func im2colWide(col, x []float32, c, h, w, r, s int) {
 // BackwardData computes dx, the gradient of a loss with respect to the
 // input x, from dy, the gradient with respect to the output.
 func (c *Conv) BackwardData(dx, dy, w []float32) {
+	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S && c.K <= backConvMaxK &&
+		float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
+		c.back, _ = NewConv(ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad})
+	}
 	if c.back != nil {
 		// dx = conv(dy padded by R−1−Pad, w flipped in space, K and C swapped).
 		c.wt = grow(c.wt, len(w))
@@ -233,21 +277,35 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 		c.back.Forward(dx, dy, c.wt, nil)
 		return
 	}
-	p := c.OutH() * c.OutW()
+	oh, ow := c.OutH(), c.OutW()
+	p := oh * ow
 	crs := c.C * c.R * c.S
-	c.col = perWorker(c.col, workers(c.N), crs*p)
-	parallel(c.N, func(wk, lo, hi int) {
-		for n := lo; n < hi; n++ {
-			col := c.col[wk]
-			dyn := dy[n*c.outSize() : (n+1)*c.outSize()]
-			dxn := dx[n*c.inSize() : (n+1)*c.inSize()]
-			if c.direct() {
-				col = dxn
+	ng := c.groups()
+	nw := workers(ng)
+	c.col = perWorker(c.col, nw, crs*c.group*p)
+	c.ybuf = perWorker(c.ybuf, nw, c.K*c.group*p)
+	parallel(ng, func(wk, glo, ghi int) {
+		for g := glo; g < ghi; g++ {
+			lo, hi := c.groupRange(g)
+			ld := (hi - lo) * p
+			dyg := dy[lo*c.outSize() : hi*c.outSize()]
+			if hi-lo > 1 {
+				dyg = c.ybuf[wk]
+				for n := lo; n < hi; n++ {
+					gather(dyg[(n-lo)*p:], ld, dy[n*c.outSize():(n+1)*c.outSize()], oh, ow, ow)
+				}
 			}
-			// col = wᵀ · dy_n, then scatter back into the image.
-			sgemm(true, false, crs, p, c.K, 1, w, crs, dyn, p, 0, col, p)
-			if !c.direct() {
-				col2im(dxn, col, &c.ConvShape)
+			col := c.col[wk]
+			if c.direct() && hi-lo == 1 {
+				col = dx[lo*c.inSize() : hi*c.inSize()]
+			}
+			// col = wᵀ · dy_g, then scatter back into the images.
+			sgemm(true, false, crs, ld, c.K, 1, w, crs, dyg, ld, 0, col, ld)
+			if c.direct() && hi-lo == 1 {
+				continue
+			}
+			for n := lo; n < hi; n++ {
+				col2im(dx[n*c.inSize():(n+1)*c.inSize()], col[(n-lo)*p:], ld, &c.ConvShape)
 			}
 		}
 	})
@@ -256,16 +314,16 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 // BackwardFilter computes dw and db, the gradients with respect to the
 // weights and the bias, from dy and the input x. db may be nil.
 //
-// The batch is split into fixed shards (see shards); each sums its images
-// in order into its own buffer, and the shards are added in order, so the
-// result does not depend on the number of threads.
+// The image groups are split into fixed shards (see shards); each sums its
+// groups in order into its own buffer, and the shards are added in order,
+// so the result does not depend on the number of threads.
 func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
 	oh, ow := c.OutH(), c.OutW()
 	p := oh * ow
 	crs := c.C * c.R * c.S
-	ns := shards(c.N)
-	nw := workers(ns)
-	c.prepare(nw)
+	ng := c.groups()
+	ns := shards(ng)
+	c.prepare(workers(ns))
 	c.parts = perWorker(c.parts, ns-1, len(dw)+c.K)
 	parallel(ns, func(wk, slo, shi int) {
 		for s := slo; s < shi; s++ {
@@ -280,31 +338,33 @@ func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
 			if pdb != nil {
 				clear(pdb)
 			}
-			for n := s * c.N / ns; n < (s+1)*c.N/ns; n++ {
-				dyn := dy[n*c.outSize() : (n+1)*c.outSize()]
+			for g := s * ng / ns; g < (s+1)*ng/ns; g++ {
+				lo, hi := c.groupRange(g)
+				ld := (hi - lo) * c.cols
 				beta := float32(1)
-				if n == s*c.N/ns {
+				if g == s*ng/ns {
 					beta = 0
 				}
+				var col, dyg []float32
 				switch {
 				case c.direct():
-					xn := x[n*c.inSize() : (n+1)*c.inSize()]
-					sgemm(false, true, c.K, crs, p, 1, dyn, p, xn, p, beta, pdw, crs)
-				case c.wide():
-					xp, hp, wp := c.padded(x, n, wk)
-					col, dyf := c.col[wk], c.yfull[wk]
-					im2colWide(col, xp, c.C, hp, wp, c.R, c.S)
-					widen(dyf, dyn, oh, ow, wp)
-					sgemm(false, true, c.K, crs, oh*wp, 1, dyf, oh*wp, col, oh*wp, beta, pdw, crs)
+					col, dyg = x[lo*c.inSize():hi*c.inSize()], dy[lo*c.outSize():hi*c.outSize()]
+				case hi-lo == 1 && !c.wide:
+					col, dyg = c.col[wk], dy[lo*c.outSize():hi*c.outSize()]
+					c.unroll(col, x, lo, hi, wk)
 				default:
-					xn := x[n*c.inSize() : (n+1)*c.inSize()]
-					col := c.col[wk]
-					im2col(col, xn, &c.ConvShape)
-					// dw (+)= dy_n · col_nᵀ
-					sgemm(false, true, c.K, crs, p, 1, dyn, p, col, p, beta, pdw, crs)
+					col, dyg = c.col[wk], c.ybuf[wk]
+					c.unroll(col, x, lo, hi, wk)
+					for n := lo; n < hi; n++ {
+						gather(dyg[(n-lo)*c.cols:], ld, dy[n*c.outSize():(n+1)*c.outSize()], oh, ow, c.ws)
+					}
 				}
+				// dw (+)= dy_g · col_gᵀ
+				sgemm(false, true, c.K, crs, ld, 1, dyg, ld, col, ld, beta, pdw, crs)
 				if pdb != nil {
-					rowSums(pdb, dyn, p)
+					for n := lo; n < hi; n++ {
+						rowSums(pdb, dy[n*c.outSize():(n+1)*c.outSize()], p)
+					}
 				}
 			}
 		}
@@ -318,13 +378,16 @@ func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
 	}
 }
 
-// widen copies the K×oh×ow matrix src into dst in full width K×oh×ws,
-// zeroing the extra columns.
-func widen(dst, src []float32, oh, ow, ws int) {
-	for r := range len(src) / ow {
-		d := dst[r*ws : (r+1)*ws]
-		copy(d, src[r*ow:(r+1)*ow])
-		clear(d[ow:])
+// gather copies one image's K×oh×ow gradient src into dst, where channel k
+// starts at k·ld and rows are ws ≥ ow apart, zeroing the extra columns.
+func gather(dst []float32, ld int, src []float32, oh, ow, ws int) {
+	k := len(src) / (oh * ow)
+	for kk := range k {
+		for i := range oh {
+			d := dst[kk*ld+i*ws : kk*ld+(i+1)*ws]
+			copy(d, src[(kk*oh+i)*ow:(kk*oh+i+1)*ow])
+			clear(d[ow:])
+		}
 	}
 }
 
@@ -355,23 +418,17 @@ func add(dst, src []float32) {
 	}
 }
 
-// im2col unrolls one image into col, a (C·R·S)×(OutH·OutW) matrix whose
-// column j holds the input patch under output pixel j.
-func im2col(col, x []float32, s *ConvShape) {
+// im2col unrolls one image into col, a (C·R·S)×(OutH·OutW) matrix with rows
+// ld apart, whose column j holds the input patch under output pixel j.
+func im2col(col []float32, ld int, x []float32, s *ConvShape) {
 	oh, ow := s.OutH(), s.OutW()
 	row := 0
 	for c := range s.C {
 		plane := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for r := range s.R {
 			for q := range s.S {
-				dst := col[row*oh*ow : (row+1)*oh*ow]
+				dst := col[row*ld : row*ld+oh*ow]
 				row++
-				// Output columns j in [j0, j1) read inside the image.
-				j0, j1 := 0, ow
-				if s.Stride == 1 {
-					j0 = max(0, s.Pad-q)
-					j1 = min(ow, s.W+s.Pad-q)
-				}
 				for i := range oh {
 					yy := i*s.Stride + r - s.Pad
 					out := dst[i*ow : (i+1)*ow]
@@ -381,12 +438,22 @@ func im2col(col, x []float32, s *ConvShape) {
 					}
 					src := plane[yy*s.W : (yy+1)*s.W]
 					if s.Stride == 1 {
+						// Output columns j in [j0, j1) read inside the image.
+						j0, j1 := max(0, s.Pad-q), min(ow, s.W+s.Pad-q)
 						if j1 <= j0 {
 							clear(out)
 							continue
 						}
 						clear(out[:j0])
-						copy(out[j0:j1], src[j0+q-s.Pad:])
+						in := src[j0+q-s.Pad : j1+q-s.Pad]
+						if len(in) < 16 { // a loop beats a call to memmove
+							o := out[j0:j1]
+							for k, v := range in {
+								o[k] = v
+							}
+						} else {
+							copy(out[j0:j1], in)
+						}
 						clear(out[j1:])
 						continue
 					}
@@ -404,9 +471,9 @@ func im2col(col, x []float32, s *ConvShape) {
 	}
 }
 
-// col2im is the adjoint of im2col: it sums the columns of col back into the
-// image dx, which it overwrites.
-func col2im(dx, col []float32, s *ConvShape) {
+// col2im is the adjoint of im2col: it sums the columns of col, whose rows
+// are ld apart, back into the image dx, which it overwrites.
+func col2im(dx, col []float32, ld int, s *ConvShape) {
 	clear(dx)
 	oh, ow := s.OutH(), s.OutW()
 	row := 0
@@ -414,7 +481,7 @@ func col2im(dx, col []float32, s *ConvShape) {
 		plane := dx[c*s.H*s.W : (c+1)*s.H*s.W]
 		for r := range s.R {
 			for q := range s.S {
-				src := col[row*oh*ow : (row+1)*oh*ow]
+				src := col[row*ld : row*ld+oh*ow]
 				row++
 				for i := range oh {
 					yy := i*s.Stride + r - s.Pad
@@ -423,6 +490,13 @@ func col2im(dx, col []float32, s *ConvShape) {
 					}
 					dst := plane[yy*s.W : (yy+1)*s.W]
 					in := src[i*ow : (i+1)*ow]
+					if s.Stride == 1 {
+						j0, j1 := max(0, s.Pad-q), min(ow, s.W+s.Pad-q)
+						if j0 < j1 {
+							add(dst[j0+q-s.Pad:j1+q-s.Pad], in[j0:j1])
+						}
+						continue
+					}
 					for j := range ow {
 						xx := j*s.Stride + q - s.Pad
 						if xx >= 0 && xx < s.W {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -22,45 +23,73 @@ var fastConvShapes = []ConvShape{
 	{N: 6, C: 4, H: 9, W: 9, K: 2, R: 5, S: 5, Stride: 1, Pad: 2},
 	{N: 3, C: 3, H: 32, W: 32, K: 32, R: 3, S: 3, Stride: 1},
 	{N: 2, C: 64, H: 12, W: 12, K: 64, R: 3, S: 3, Stride: 1},
+	// Small outputs: images grouped into one sgemm, plain unrolling.
+	{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1},
+	{N: 13, C: 6, H: 12, W: 12, K: 7, R: 3, S: 3, Stride: 1},
+	{N: 7, C: 3, H: 4, W: 6, K: 5, R: 3, S: 3, Stride: 1, Pad: 1},
+	{N: 9, C: 4, H: 6, W: 6, K: 3, R: 1, S: 1, Stride: 1},
 }
 
 func convData(r *rand.Rand, s ConvShape) (x, w, b, dy []float32) {
 	return randSlice(r, s.N*s.C*s.H*s.W), randSlice(r, s.K*s.C*s.R*s.S), randSlice(r, s.K), randSlice(r, s.N*s.K*s.OutH()*s.OutW())
 }
 
+// convConfigs force each path of Conv: full width or plain unrolling, one
+// image or many per sgemm, the input gradient by convolution or by col2im.
+var convConfigs = []struct {
+	wide, group, back float64
+}{{1.25, 512, 1.3}, {100, 1, 100}, {1, 1e6, 0}, {100, 1e6, 0}, {1, 1, 100}}
+
+func withConfig(wide, group, back float64, f func()) {
+	w, g, b, k := maxWideWaste, groupCols, backConvMaxRatio, backConvMaxK
+	defer func() { maxWideWaste, groupCols, backConvMaxRatio, backConvMaxK = w, g, b, k }()
+	maxWideWaste, groupCols, backConvMaxRatio = wide, int(group), back
+	if back > 10 {
+		backConvMaxK = 1 << 30
+	}
+	f()
+}
+
 func TestConvMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, s := range fastConvShapes {
-		c, err := NewConv(s)
-		if err != nil {
-			t.Fatal(err)
-		}
 		x, w, b, dy := convData(r, s)
 		tol := 1e-4 * math.Sqrt(float64(s.C*s.R*s.S))
-		y := make([]float32, len(dy))
-		// Run twice so stale scratch buffers would show.
-		for range 2 {
-			c.Forward(y, x, w, b)
-			close(t, "forward", y, directConv(s, x, w, b), tol)
+		wantY := directConv(s, x, w, b)
+		wantAct := directConv(s, x, w, b)
+		LeakyReLU(wantAct, wantAct, 0.01)
+		wantDx := refConvBackwardData(s, dy, w)
+		wantDw, wantDb := refConvBackwardFilter(s, dy, x)
+		ftol := 1e-4 * math.Sqrt(float64(s.N*s.OutH()*s.OutW()))
+		for _, cfg := range convConfigs {
+			withConfig(cfg.wide, cfg.group, cfg.back, func() {
+				c, err := NewConv(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				y := make([]float32, len(dy))
+				// Run twice so stale scratch buffers would show.
+				for range 2 {
+					c.Forward(y, x, w, b)
+					close(t, fmt.Sprintf("%+v %v forward", s, cfg), y, wantY, tol)
+				}
+				c.ForwardLeakyReLU(y, x, w, b, 0.01)
+				close(t, "forward leaky", y, wantAct, tol)
+				dx := make([]float32, len(x))
+				for range 2 {
+					c.BackwardData(dx, dy, w)
+					close(t, fmt.Sprintf("%+v %v backward data", s, cfg), dx, wantDx, tol*math.Sqrt(float64(s.K)))
+				}
+				dw, db := make([]float32, len(w)), make([]float32, s.K)
+				for range 2 {
+					c.BackwardFilter(dw, db, dy, x)
+					close(t, fmt.Sprintf("%+v %v backward filter", s, cfg), dw, wantDw, ftol)
+					close(t, "backward bias", db, wantDb, ftol)
+				}
+				c.BackwardFilter(dw, nil, dy, x)
+				close(t, "backward filter without bias", dw, wantDw, ftol)
+			})
 		}
-		c.ForwardLeakyReLU(y, x, w, b, 0.01)
-		want := directConv(s, x, w, b)
-		LeakyReLU(want, want, 0.01)
-		close(t, "forward leaky", y, want, tol)
-		dx := make([]float32, len(x))
-		for range 2 {
-			c.BackwardData(dx, dy, w)
-			close(t, "backward data", dx, refConvBackwardData(s, dy, w), tol*math.Sqrt(float64(s.K)))
-		}
-		dw, db := make([]float32, len(w)), make([]float32, s.K)
-		rdw, rdb := refConvBackwardFilter(s, dy, x)
-		for range 2 {
-			c.BackwardFilter(dw, db, dy, x)
-			close(t, "backward filter", dw, rdw, 1e-4*math.Sqrt(float64(s.N*s.OutH()*s.OutW())))
-			close(t, "backward bias", db, rdb, 1e-4*math.Sqrt(float64(s.N*s.OutH()*s.OutW())))
-		}
-		c.BackwardFilter(dw, nil, dy, x)
-		close(t, "backward filter without bias", dw, rdw, 1e-4*math.Sqrt(float64(s.N*s.OutH()*s.OutW())))
 	}
 }
 
