@@ -1,0 +1,272 @@
+// Command bench times golab's training step and evaluation beside the
+// PyTorch reference, in one run on the same machine, and prints one JSON
+// line per measurement and then the ratios (`make bench`).
+//
+// Go timings come from the Go benchmarks BenchmarkTrainStep/<model> (metric
+// ms/step, the median step) and BenchmarkEval/<model> (metric ms/1000img)
+// of each package given by -pkgs that has them: ./lab for the lab's
+// gorgonia models, ./lab/internal/nn for the kernels alone. Each runs as a
+// child process, whose peak RSS is reported too. PyTorch timings come from
+// torch_ref.py --synthetic --model M --bench-steps N and from torch_eval.py
+// beside this file.
+//
+// The machine may be shared, so the Go and PyTorch runs alternate for
+// -rounds rounds and the ratios compare the fastest round of each, and the
+// medians.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// measurement is one JSON line. The first six keys are torch_ref.py's.
+type measurement struct {
+	Impl       string  `json:"impl"`
+	Model      string  `json:"model"`
+	Batch      int     `json:"batch"`
+	Threads    int     `json:"threads"`
+	MsPerStep  float64 `json:"ms_per_step"`
+	ImagesPerS float64 `json:"images_per_s"`
+	Measure    string  `json:"measure"` // train_step or eval
+	MsPer1000  float64 `json:"ms_per_1000_images,omitempty"`
+	PeakRSSMB  float64 `json:"peak_rss_mb,omitempty"`
+	Round      int     `json:"round"`
+	Source     string  `json:"source"` // the package or script measured
+	BlasImpl   string  `json:"blas,omitempty"`
+	goSide     bool
+}
+
+func main() {
+	models := flag.String("models", "cnn,dropout,improved", "comma-separated models")
+	steps := flag.Int("steps", 30, "training steps timed per round")
+	evalBatches := flag.Int("eval-batches", 4, "Go evaluation batches of 500 timed per round")
+	evalImages := flag.Int("eval-images", 2000, "PyTorch evaluation images per round")
+	rounds := flag.Int("rounds", 3, "alternating Go/PyTorch rounds")
+	pkgs := flag.String("pkgs", "./lab,./lab/internal/nn", "Go packages whose benchmarks to run, where present")
+	torchRef := flag.String("torch", "../shared/bench/torch_ref.py", "path of torch_ref.py; empty to skip PyTorch")
+	torchEval := flag.String("torch-eval", "bench/torch_eval.py", "path of torch_eval.py")
+	python := flag.String("python", "/usr/bin/python3", "a Python with torch")
+	flag.Parse()
+
+	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, strings.Split(*pkgs, ","), *torchRef, *torchEval, *python); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []string, torchRef, torchEval, python string) error {
+	tmp, err := os.MkdirTemp("", "golab-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	type goBin struct{ pkg, path string }
+	var bins []goBin
+	for _, p := range pkgs {
+		path := filepath.Join(tmp, strings.NewReplacer("/", "_", ".", "_").Replace(p)+".test")
+		out, err := exec.Command("go", "test", "-c", "-o", path, p).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: skipping %s: %s\n", p, firstLine(out, err))
+			continue
+		}
+		list, _ := exec.Command(path, "-test.list", "^BenchmarkTrainStep$").Output()
+		if !bytes.Contains(list, []byte("BenchmarkTrainStep")) {
+			fmt.Fprintf(os.Stderr, "bench: %s has no BenchmarkTrainStep, skipping it\n", p)
+			continue
+		}
+		bins = append(bins, goBin{p, path})
+	}
+	if len(bins) == 0 {
+		return errors.New("no Go package with BenchmarkTrainStep to run")
+	}
+	torchOK := torchRef != ""
+	if torchOK {
+		if _, err := os.Stat(torchRef); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: no PyTorch reference: %v\n", err)
+			torchOK = false
+		} else if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s cannot import torch (%v); skipping PyTorch\n", python, err)
+			torchOK = false
+		}
+	}
+
+	var all []measurement
+	emit := func(m measurement) {
+		all = append(all, m)
+		b, _ := json.Marshal(m)
+		fmt.Println(string(b))
+	}
+	threads := runtime.NumCPU()
+	for r := 1; r <= rounds; r++ {
+		for _, model := range models {
+			for _, b := range bins {
+				ms, rss, blas, err := goBench(b.path, "BenchmarkTrainStep", model, steps, "ms/step")
+				if err != nil {
+					return fmt.Errorf("%s train %s: %w", b.pkg, model, err)
+				}
+				emit(measurement{Impl: "golab " + runtime.Version(), Model: model, Batch: 32, Threads: threads,
+					MsPerStep: ms, ImagesPerS: round1(32000 / ms), Measure: "train_step", PeakRSSMB: rss,
+					Round: r, Source: b.pkg, BlasImpl: blas, goSide: true})
+				ms, rss, blas, err = goBench(b.path, "BenchmarkEval", model, evalBatches, "ms/1000img")
+				if err != nil {
+					return fmt.Errorf("%s eval %s: %w", b.pkg, model, err)
+				}
+				emit(measurement{Impl: "golab " + runtime.Version(), Model: model, Batch: 500, Threads: threads,
+					MsPerStep: round3(ms / 2), ImagesPerS: round1(1e6 / ms), Measure: "eval", MsPer1000: ms,
+					PeakRSSMB: rss, Round: r, Source: b.pkg, BlasImpl: blas, goSide: true})
+			}
+			if !torchOK {
+				continue
+			}
+			m, err := torchJSON(python, torchRef, "--synthetic", "--model", model, "--bench-steps", strconv.Itoa(steps))
+			if err != nil {
+				return fmt.Errorf("torch_ref %s: %w", model, err)
+			}
+			m.Measure, m.Round, m.Source = "train_step", r, torchRef
+			emit(m)
+			m, err = torchJSON(python, torchEval, "--torch-ref", torchRef, "--model", model, "--images", strconv.Itoa(evalImages), "--rounds", "1")
+			if err != nil {
+				return fmt.Errorf("torch_eval %s: %w", model, err)
+			}
+			m.Round, m.Source = r, "bench/torch_eval.py"
+			emit(m)
+		}
+	}
+	if torchOK {
+		printRatios(all, models)
+	}
+	return nil
+}
+
+// goBench runs one Go benchmark in a child process and returns its metric,
+// the child's peak RSS in MB and the BLAS it reported.
+func goBench(bin, bench, model string, n int, metric string) (float64, float64, string, error) {
+	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^"+bench+"$/^"+model+"$",
+		"-test.benchtime", strconv.Itoa(n)+"x", "-test.v")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return 0, 0, "", fmt.Errorf("%v: %s", err, tail(out.String()))
+	}
+	re := regexp.MustCompile(`([\d.]+) ` + regexp.QuoteMeta(metric))
+	mm := re.FindStringSubmatch(out.String())
+	if mm == nil {
+		return 0, 0, "", fmt.Errorf("no %s in the output: %s", metric, tail(out.String()))
+	}
+	v, _ := strconv.ParseFloat(mm[1], 64)
+	var rss float64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = round1(float64(ru.Maxrss) / 1024) // KiB on Linux
+	}
+	blas := ""
+	if b := regexp.MustCompile(`blas: (.*)`).FindStringSubmatch(out.String()); b != nil {
+		blas = strings.TrimSpace(b[1])
+	}
+	return v, rss, blas, nil
+}
+
+func torchJSON(python, script string, args ...string) (measurement, error) {
+	out, err := exec.Command(python, append([]string{script}, args...)...).CombinedOutput()
+	if err != nil {
+		return measurement{}, fmt.Errorf("%v: %s", err, tail(string(out)))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var m measurement
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		return measurement{}, fmt.Errorf("last line is not JSON: %s", tail(string(out)))
+	}
+	return m, nil
+}
+
+// printRatios prints, per model, source and measure, Go over PyTorch for the
+// fastest round of each and for the medians.
+func printRatios(all []measurement, models []string) {
+	fmt.Println()
+	fmt.Println("ratios, Go / PyTorch (lower is faster; best of rounds, then median of rounds):")
+	goals := map[string]float64{"cnn/train_step": 1.0, "dropout/train_step": 1.2, "improved/train_step": 1.2, "cnn/eval": 1.0, "dropout/eval": 1.0, "improved/eval": 1.0}
+	var sources []string
+	for _, m := range all {
+		if m.goSide && !slices.Contains(sources, m.Source) {
+			sources = append(sources, m.Source)
+		}
+	}
+	for _, model := range models {
+		for _, measure := range []string{"train_step", "eval"} {
+			torch := values(all, model, measure, func(m measurement) bool { return !m.goSide })
+			for _, src := range sources {
+				g := values(all, model, measure, func(m measurement) bool { return m.goSide && m.Source == src })
+				if len(g) == 0 || len(torch) == 0 {
+					continue
+				}
+				best, med := slices.Min(g)/slices.Min(torch), median(g)/median(torch)
+				goal := goals[model+"/"+measure]
+				verdict := "meets"
+				if best > goal {
+					verdict = "MISSES"
+				}
+				fmt.Printf("  %-9s %-10s %-18s best %.2fx  median %.2fx  (go %.1f ms, torch %.1f ms)  goal ≤ %.1fx: %s\n",
+					model, measure, src, best, med, slices.Min(g), slices.Min(torch), goal, verdict)
+			}
+		}
+	}
+}
+
+// values are the per-step (train) or per-1000-image (eval) times.
+func values(all []measurement, model, measure string, keep func(measurement) bool) []float64 {
+	var v []float64
+	for _, m := range all {
+		if m.Model != model || m.Measure != measure || !keep(m) {
+			continue
+		}
+		if measure == "eval" {
+			v = append(v, m.MsPer1000)
+		} else {
+			v = append(v, m.MsPerStep)
+		}
+	}
+	return v
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func tail(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 600 {
+		s = "…" + s[len(s)-600:]
+	}
+	return s
+}
+
+func firstLine(out []byte, err error) string {
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	if sc.Scan() {
+		return sc.Text()
+	}
+	return err.Error()
+}
