@@ -92,3 +92,25 @@ func BenchmarkConvPaths(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWinograd compares the Winograd forward pass with Conv's
+// im2col+sgemm on each layer, single-threaded CPU time.
+func BenchmarkWinograd(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, l := range modelConvs {
+		s := l.s
+		x, w, bias, dy := convData(r, s)
+		y := make([]float32, len(dy))
+		c, _ := NewConv(s)
+		wg := newWinograd(s)
+		b.Run(l.name+"/im2col", func(b *testing.B) {
+			timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) })
+		})
+		b.Run(l.name+"/winograd", func(b *testing.B) {
+			timeCPU(b, func() {
+				wg.transformFilters(w)
+				wg.forward(y, x, bias, true, 0)
+			})
+		})
+	}
+}

@@ -62,6 +62,7 @@ type Conv struct {
 	parts [][]float32 // per shard but the first: partial dw and db
 	wt    []float32   // flipped, transposed filters for BackwardData
 	back  *Conv       // the convolution BackwardData runs, for stride 1; made on first use
+	wino  *winograd   // for 3×3 stride-1 shapes where Winograd pays
 }
 
 // Tuning of the unrolled matrices, measured on CNNModel, DropoutCNN and
@@ -80,7 +81,19 @@ var (
 	// only C rows.
 	backConvMaxRatio = 1.3
 	backConvMaxK     = 32
+	// winogradOn enables Winograd F(2×2, 3×3) where useWinograd says.
+	winogradOn = true
 )
+
+// useWinograd reports whether a convolution of shape s runs Winograd
+// F(2×2, 3×3). It needs a 3×3 kernel at stride 1, and pays when there are
+// enough channels for the matrix products to outweigh the transforms and
+// enough output for the 2×2 tiles not to waste much: measured with
+// BenchmarkWinograd, it loses on 3-channel inputs and 3×3 outputs.
+func useWinograd(s ConvShape) bool {
+	return winogradOn && s.R == 3 && s.S == 3 && s.Stride == 1 && s.C >= 16 && s.K >= 16 &&
+		s.OutH() >= 6 && s.OutW() >= 6
+}
 
 // NewConv returns a convolution of shape s.
 func NewConv(s ConvShape) (*Conv, error) {
@@ -96,6 +109,9 @@ func NewConv(s ConvShape) (*Conv, error) {
 		c.ws = c.wp
 	}
 	c.cols = oh * c.ws
+	if useWinograd(s) {
+		c.wino = newWinograd(s)
+	}
 	c.group = 1
 	if !c.direct() {
 		c.group = max(1, min((groupCols+c.cols-1)/c.cols, s.N/2))
@@ -174,6 +190,11 @@ func (c *Conv) ForwardLeakyReLU(y, x, w, b []float32, slope float32) {
 }
 
 func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
+	if c.wino != nil {
+		c.wino.transformFilters(w)
+		c.wino.forward(y, x, b, act, slope)
+		return
+	}
 	oh, ow := c.OutH(), c.OutW()
 	crs := c.C * c.R * c.S
 	ng := c.groups()
@@ -257,9 +278,11 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 // BackwardData computes dx, the gradient of a loss with respect to the
 // input x, from dy, the gradient with respect to the output.
 func (c *Conv) BackwardData(dx, dy, w []float32) {
-	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S && c.K <= backConvMaxK &&
-		float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
-		c.back, _ = NewConv(ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad})
+	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S {
+		bs := ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad}
+		if useWinograd(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
+			c.back, _ = NewConv(bs)
+		}
 	}
 	if c.back != nil {
 		// dx = conv(dy padded by R−1−Pad, w flipped in space, K and C swapped).
@@ -318,6 +341,10 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 // groups in order into its own buffer, and the shards are added in order,
 // so the result does not depend on the number of threads.
 func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
+	if c.wino != nil {
+		c.wino.backwardFilter(dw, db, dy, x)
+		return
+	}
 	oh, ow := c.OutH(), c.OutW()
 	p := oh * ow
 	crs := c.C * c.R * c.S

@@ -28,6 +28,9 @@ var fastConvShapes = []ConvShape{
 	{N: 13, C: 6, H: 12, W: 12, K: 7, R: 3, S: 3, Stride: 1},
 	{N: 7, C: 3, H: 4, W: 6, K: 5, R: 3, S: 3, Stride: 1, Pad: 1},
 	{N: 9, C: 4, H: 6, W: 6, K: 3, R: 1, S: 1, Stride: 1},
+	// Winograd, with odd outputs and padding.
+	{N: 5, C: 16, H: 9, W: 11, K: 17, R: 3, S: 3, Stride: 1},
+	{N: 8, C: 20, H: 7, W: 8, K: 16, R: 3, S: 3, Stride: 1, Pad: 1},
 }
 
 func convData(r *rand.Rand, s ConvShape) (x, w, b, dy []float32) {
@@ -40,10 +43,12 @@ var convConfigs = []struct {
 	wide, group, back float64
 }{{1.25, 512, 1.3}, {100, 1, 100}, {1, 1e6, 0}, {100, 1e6, 0}, {1, 1, 100}}
 
+// withConfig runs f with the given path choices and Winograd off, the
+// default configuration being tested apart (TestConvDefaultPaths).
 func withConfig(wide, group, back float64, f func()) {
-	w, g, b, k := maxWideWaste, groupCols, backConvMaxRatio, backConvMaxK
-	defer func() { maxWideWaste, groupCols, backConvMaxRatio, backConvMaxK = w, g, b, k }()
-	maxWideWaste, groupCols, backConvMaxRatio = wide, int(group), back
+	w, g, b, k, wo := maxWideWaste, groupCols, backConvMaxRatio, backConvMaxK, winogradOn
+	defer func() { maxWideWaste, groupCols, backConvMaxRatio, backConvMaxK, winogradOn = w, g, b, k, wo }()
+	maxWideWaste, groupCols, backConvMaxRatio, winogradOn = wide, int(group), back, false
 	if back > 10 {
 		backConvMaxK = 1 << 30
 	}
@@ -61,8 +66,12 @@ func TestConvMatchesReference(t *testing.T) {
 		wantDx := refConvBackwardData(s, dy, w)
 		wantDw, wantDb := refConvBackwardFilter(s, dy, x)
 		ftol := 1e-4 * math.Sqrt(float64(s.N*s.OutH()*s.OutW()))
-		for _, cfg := range convConfigs {
-			withConfig(cfg.wide, cfg.group, cfg.back, func() {
+		for ci, cfg := range append(convConfigs, convConfigs[0]) {
+			run := withConfig
+			if ci == len(convConfigs) { // the defaults, Winograd included
+				run = func(_, _, _ float64, f func()) { f() }
+			}
+			run(cfg.wide, cfg.group, cfg.back, func() {
 				c, err := NewConv(s)
 				if err != nil {
 					t.Fatal(err)
@@ -98,25 +107,30 @@ func TestConvMatchesReference(t *testing.T) {
 func TestConvDeterministic(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	r := rand.New(rand.NewPCG(9, 10))
-	s := ConvShape{N: 11, C: 5, H: 9, W: 9, K: 7, R: 3, S: 3, Stride: 1}
-	x, w, b, dy := convData(r, s)
-	var first [][]float32
-	for _, procs := range []int{1, 2, 3, 8} {
-		runtime.GOMAXPROCS(procs)
-		c, _ := NewConv(s)
-		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
-		c.Forward(y, x, w, b)
-		c.BackwardData(dx, dy, w)
-		c.BackwardFilter(dw, db, dy, x)
-		got := [][]float32{y, dx, dw, db}
-		if first == nil {
-			first = got
-			continue
-		}
-		for i := range got {
-			for j := range got[i] {
-				if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-					t.Fatalf("GOMAXPROCS=%d: output %d differs at %d: %v vs %v", procs, i, j, got[i][j], first[i][j])
+	for _, s := range []ConvShape{
+		{N: 11, C: 5, H: 9, W: 9, K: 7, R: 3, S: 3, Stride: 1},
+		{N: 11, C: 16, H: 12, W: 12, K: 24, R: 3, S: 3, Stride: 1}, // Winograd
+		{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1},    // grouped images
+	} {
+		x, w, b, dy := convData(r, s)
+		var first [][]float32
+		for _, procs := range []int{1, 2, 3, 8} {
+			runtime.GOMAXPROCS(procs)
+			c, _ := NewConv(s)
+			y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+			c.Forward(y, x, w, b)
+			c.BackwardData(dx, dy, w)
+			c.BackwardFilter(dw, db, dy, x)
+			got := [][]float32{y, dx, dw, db}
+			if first == nil {
+				first = got
+				continue
+			}
+			for i := range got {
+				for j := range got[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
+						t.Fatalf("%+v GOMAXPROCS=%d: output %d differs at %d: %v vs %v", s, procs, i, j, got[i][j], first[i][j])
+					}
 				}
 			}
 		}

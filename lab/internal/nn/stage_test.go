@@ -1,0 +1,67 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkConvStages splits c2's forward into its stages, single-threaded,
+// to see what the unrolling costs beside the sgemm.
+func BenchmarkConvStages(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	s := ConvShape{N: 32, C: 32, H: 30, W: 30, K: 32, R: 3, S: 3, Stride: 1}
+	c, _ := NewConv(s)
+	x, w, bias, _ := convData(r, s)
+	y := make([]float32, s.N*s.K*s.OutH()*s.OutW())
+	c.prepare(1)
+	col, yb := c.col[0], c.ybuf[0]
+	crs, ld := s.C*9, c.cols
+	b.Run("unroll", func(b *testing.B) {
+		timeCPU(b, func() {
+			for n := range s.N {
+				c.unroll(col, x, n, n+1, 0)
+			}
+		})
+	})
+	b.Run("sgemm", func(b *testing.B) {
+		c.unroll(col, x, 0, 1, 0)
+		timeCPU(b, func() {
+			for range s.N {
+				sgemm(false, false, s.K, ld, crs, 1, w, crs, col, ld, 0, yb, ld)
+			}
+		})
+	})
+	b.Run("unroll+sgemm", func(b *testing.B) {
+		timeCPU(b, func() {
+			for n := range s.N {
+				c.unroll(col, x, n, n+1, 0)
+				sgemm(false, false, s.K, ld, crs, 1, w, crs, col, ld, 0, yb, ld)
+			}
+		})
+	})
+	b.Run("all", func(b *testing.B) {
+		timeCPU(b, func() {
+			for n := range s.N {
+				c.unroll(col, x, n, n+1, 0)
+				sgemm(false, false, s.K, ld, crs, 1, w, crs, col, ld, 0, yb, ld)
+				biasAct(y[n*c.outSize():(n+1)*c.outSize()], yb, ld, bias, s.OutH(), s.OutW(), c.ws, true, 0)
+			}
+		})
+	})
+}
+
+func BenchmarkBiasAct(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	src := randSlice(r, 32*28*30)
+	y := make([]float32, 32*28*28)
+	bias := randSlice(r, 32)
+	b.Run("wide", func(b *testing.B) {
+		timeCPU(b, func() { biasAct(y, src, 28*30, bias, 28, 28, 30, true, 0) })
+	})
+	b.Run("contig", func(b *testing.B) {
+		timeCPU(b, func() { biasAct(y, src, 28*28, bias, 28, 28, 28, true, 0) })
+	})
+	b.Run("contig_noact", func(b *testing.B) {
+		timeCPU(b, func() { biasAct(y, src, 28*28, bias, 28, 28, 28, false, 0) })
+	})
+}

@@ -1,0 +1,361 @@
+package nn
+
+// Winograd F(2×2, 3×3) for 3×3, stride-1 convolutions: each 2×2 block of
+// output ("tile") comes from a 4×4 block of input through
+//
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+//
+// so the products of all channels become 16 matrix products (one per
+// position ξ of the 4×4 transformed tile) of K×C filters by C×tiles
+// inputs: 16 multiplies per 4 outputs instead of 36, 2.25 times fewer.
+// The transforms themselves are additions.
+
+// winograd holds the transformed filters and per-worker scratch of one
+// convolution shape. It works through the tiles of the batch in blocks
+// small enough that the transformed inputs and products of a block stay in
+// the core's L2 cache.
+type winograd struct {
+	s      ConvShape
+	th, tw int // tiles per column and row: ceil(OutH/2), ceil(OutW/2)
+	block  int // tiles per set of 16 sgemms
+	u      []float32
+	v, m   [][]float32 // per worker: 16 × C × block, 16 × K × block
+	du     [][]float32 // per shard: 16 × K × C filter-gradient sums
+}
+
+// winogradL2 is the scratch, in floats, a block's transformed inputs and
+// products may take; winogradMinBlock is the fewest tiles per block, below
+// which the 16 sgemms are too small to run fast.
+var winogradL2, winogradMinBlock = 160 * 1024, 128
+
+func newWinograd(s ConvShape) *winograd {
+	oh, ow := s.OutH(), s.OutW()
+	wg := &winograd{s: s, th: (oh + 1) / 2, tw: (ow + 1) / 2}
+	wg.block = max(winogradMinBlock, winogradL2/(16*(s.C+s.K)))
+	return wg
+}
+
+func (wg *winograd) tiles() int { return wg.th * wg.tw }
+
+// xiStride is the distance between the 16 matrices of rows×ld floats in v
+// or m. It is padded to 16 floats past a multiple of 1024, so that the 16
+// entries of a tile fall in 16 different L1 cache sets: at a multiple of
+// 4 KiB apart they would all compete for one set.
+func xiStride(rows, ld int) int {
+	n := rows * ld
+	return (n+1023)/1024*1024 + 16
+}
+
+// transformFilters computes U = G g Gᵀ for every filter, laid out as 16
+// K×C matrices.
+func (wg *winograd) transformFilters(w []float32) {
+	k, c := wg.s.K, wg.s.C
+	wg.u = grow(wg.u, 16*k*c)
+	for kk := range k {
+		for cc := range c {
+			g := w[(kk*c+cc)*9 : (kk*c+cc)*9+9]
+			// t = G g: 4×3
+			var t [4][3]float32
+			for j := range 3 {
+				g0, g1, g2 := g[j], g[3+j], g[6+j]
+				t[0][j] = g0
+				t[1][j] = 0.5 * (g0 + g1 + g2)
+				t[2][j] = 0.5 * (g0 - g1 + g2)
+				t[3][j] = g2
+			}
+			// U = t Gᵀ: 4×4
+			for i := range 4 {
+				t0, t1, t2 := t[i][0], t[i][1], t[i][2]
+				base := (i * 4) * k * c
+				wg.u[base+0*k*c+kk*c+cc] = t0
+				wg.u[base+1*k*c+kk*c+cc] = 0.5 * (t0 + t1 + t2)
+				wg.u[base+2*k*c+kk*c+cc] = 0.5 * (t0 - t1 + t2)
+				wg.u[base+3*k*c+kk*c+cc] = t2
+			}
+		}
+	}
+}
+
+// forward computes y = act(conv(x, w) + b) with transformFilters already
+// done.
+func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
+	s := &wg.s
+	t := wg.tiles()
+	total := s.N * t
+	nb := (total + wg.block - 1) / wg.block
+	nw := workers(nb)
+	wg.v = perWorker(wg.v, nw, 16*xiStride(s.C, wg.block))
+	wg.m = perWorker(wg.m, nw, 16*xiStride(s.K, wg.block))
+	kc := s.K * s.C
+	parallel(nb, func(wk, blo, bhi int) {
+		v, m := wg.v[wk], wg.m[wk]
+		for bl := blo; bl < bhi; bl++ {
+			t0, t1 := bl*wg.block, min(total, (bl+1)*wg.block)
+			ld := t1 - t0
+			vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
+			wg.inputTransform(v, ld, vs, x, t0, t1)
+			for xi := range 16 {
+				sgemm(false, false, s.K, ld, s.C, 1, wg.u[xi*kc:(xi+1)*kc], s.C, v[xi*vs:xi*vs+s.C*ld], ld, 0, m[xi*ms:xi*ms+s.K*ld], ld)
+			}
+			wg.outputTransform(y, m, ld, ms, t0, t1, b, act, slope)
+		}
+	})
+}
+
+// inputTransform writes Bᵀ d B of tiles [t0, t1) of the batch (numbered
+// image by image, row by row) for every channel into v: entry ξ of channel
+// c's tile t goes to v[ξ·cl + c·ld + t − t0].
+func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, t0, t1 int) {
+	s := &wg.s
+	t := wg.tiles()
+	for tt := t0; tt < t1; {
+		// One run of tiles along a tile row of one image.
+		n, rem := tt/t, tt%t
+		ti, tj0 := rem/wg.tw, rem%wg.tw
+		tj1 := min(wg.tw, tj0+t1-tt)
+		y0, x0 := 2*ti-s.Pad, 2*tj0-s.Pad
+		// The run reads rows y0..y0+3 and columns x0..x0+2(tj1−tj0)+1.
+		inside := y0 >= 0 && y0+3 < s.H && x0 >= 0 && x0+2*(tj1-tj0)+1 < s.W
+		for c := range s.C {
+			plane := x[(n*s.C+c)*s.H*s.W : (n*s.C+c+1)*s.H*s.W]
+			o := c*ld + tt - t0
+			if inside {
+				r0 := plane[y0*s.W+x0 : (y0+1)*s.W]
+				r1 := plane[(y0+1)*s.W+x0 : (y0+2)*s.W]
+				r2 := plane[(y0+2)*s.W+x0 : (y0+3)*s.W]
+				r3 := plane[(y0+3)*s.W+x0 : (y0+4)*s.W]
+				for k := range tj1 - tj0 {
+					j, ok := 2*k, o+k
+					// transformTile, by hand: the compiler does not inline it.
+					a0, a1, a2, a3 := r0[j]-r2[j], r0[j+1]-r2[j+1], r0[j+2]-r2[j+2], r0[j+3]-r2[j+3]
+					b0, b1, b2, b3 := r1[j]+r2[j], r1[j+1]+r2[j+1], r1[j+2]+r2[j+2], r1[j+3]+r2[j+3]
+					c0, c1, c2, c3 := r2[j]-r1[j], r2[j+1]-r1[j+1], r2[j+2]-r1[j+2], r2[j+3]-r1[j+3]
+					e0, e1, e2, e3 := r1[j]-r3[j], r1[j+1]-r3[j+1], r1[j+2]-r3[j+2], r1[j+3]-r3[j+3]
+					v[0*cl+ok], v[1*cl+ok], v[2*cl+ok], v[3*cl+ok] = a0-a2, a1+a2, a2-a1, a1-a3
+					v[4*cl+ok], v[5*cl+ok], v[6*cl+ok], v[7*cl+ok] = b0-b2, b1+b2, b2-b1, b1-b3
+					v[8*cl+ok], v[9*cl+ok], v[10*cl+ok], v[11*cl+ok] = c0-c2, c1+c2, c2-c1, c1-c3
+					v[12*cl+ok], v[13*cl+ok], v[14*cl+ok], v[15*cl+ok] = e0-e2, e1+e2, e2-e1, e1-e3
+				}
+				continue
+			}
+			for k := range tj1 - tj0 {
+				var d [16]float32
+				for r := range 4 {
+					yy := y0 + r
+					if yy < 0 || yy >= s.H {
+						continue
+					}
+					for q := range 4 {
+						xx := x0 + 2*k + q
+						if xx >= 0 && xx < s.W {
+							d[4*r+q] = plane[yy*s.W+xx]
+						}
+					}
+				}
+				transformTile(v, cl, o+k, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
+					d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15])
+			}
+		}
+		tt += tj1 - tj0
+	}
+}
+
+// transformTile writes Bᵀ d B of the 4×4 tile d (row-major) to v[ξ·cl + o].
+func transformTile(v []float32, cl, o int, d00, d01, d02, d03, d10, d11, d12, d13, d20, d21, d22, d23, d30, d31, d32, d33 float32) {
+	// Bᵀ d: combine rows.
+	a0, a1, a2, a3 := d00-d20, d01-d21, d02-d22, d03-d23
+	b0, b1, b2, b3 := d10+d20, d11+d21, d12+d22, d13+d23
+	c0, c1, c2, c3 := d20-d10, d21-d11, d22-d12, d23-d13
+	e0, e1, e2, e3 := d10-d30, d11-d31, d12-d32, d13-d33
+	// (Bᵀ d) B: combine columns.
+	v[0*cl+o], v[1*cl+o], v[2*cl+o], v[3*cl+o] = a0-a2, a1+a2, a2-a1, a1-a3
+	v[4*cl+o], v[5*cl+o], v[6*cl+o], v[7*cl+o] = b0-b2, b1+b2, b2-b1, b1-b3
+	v[8*cl+o], v[9*cl+o], v[10*cl+o], v[11*cl+o] = c0-c2, c1+c2, c2-c1, c1-c3
+	v[12*cl+o], v[13*cl+o], v[14*cl+o], v[15*cl+o] = e0-e2, e1+e2, e2-e1, e1-e3
+}
+
+// outputTransform computes Aᵀ M A for tiles [t0, t1) of the batch, adds
+// the bias, applies the activation and writes the 2×2 blocks into y.
+func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []float32, act bool, slope float32) {
+	s := &wg.s
+	oh, ow := s.OutH(), s.OutW()
+	t := wg.tiles()
+	for tt := t0; tt < t1; {
+		n, rem := tt/t, tt%t
+		ti, tj0 := rem/wg.tw, rem%wg.tw
+		tj1 := min(wg.tw, tj0+t1-tt)
+		i := 2 * ti
+		for k := range s.K {
+			var bk float32
+			if b != nil {
+				bk = b[k]
+			}
+			yk := y[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
+			base := k*ld + tt - t0
+			for q := range tj1 - tj0 {
+				o := base + q
+				m0, m1, m2, m3 := m[0*kl+o], m[1*kl+o], m[2*kl+o], m[3*kl+o]
+				m4, m5, m6, m7 := m[4*kl+o], m[5*kl+o], m[6*kl+o], m[7*kl+o]
+				m8, m9, m10, m11 := m[8*kl+o], m[9*kl+o], m[10*kl+o], m[11*kl+o]
+				m12, m13, m14, m15 := m[12*kl+o], m[13*kl+o], m[14*kl+o], m[15*kl+o]
+				// Aᵀ M: rows.
+				s0, s1, s2, s3 := m0+m4+m8, m1+m5+m9, m2+m6+m10, m3+m7+m11
+				d0, d1, d2, d3 := m4-m8-m12, m5-m9-m13, m6-m10-m14, m7-m11-m15
+				// (Aᵀ M) A: columns.
+				y00, y01 := s0+s1+s2+bk, s1-s2-s3+bk
+				y10, y11 := d0+d1+d2+bk, d1-d2-d3+bk
+				if act {
+					y00, y01, y10, y11 = leaky(y00, slope), leaky(y01, slope), leaky(y10, slope), leaky(y11, slope)
+				}
+				j := 2 * (tj0 + q)
+				if i+1 < oh && j+1 < ow {
+					yk[i*ow+j], yk[i*ow+j+1] = y00, y01
+					yk[(i+1)*ow+j], yk[(i+1)*ow+j+1] = y10, y11
+					continue
+				}
+				yk[i*ow+j] = y00
+				if j+1 < ow {
+					yk[i*ow+j+1] = y01
+				}
+				if i+1 < oh {
+					yk[(i+1)*ow+j] = y10
+				}
+			}
+		}
+		tt += tj1 - tj0
+	}
+}
+
+// leaky is LeakyReLU for 0 ≤ slope ≤ 1, NaN propagating.
+func leaky(v, slope float32) float32 { return max(v, v*slope) }
+
+// backwardFilter computes dw (K×C×3×3) and db (nil to skip) from dy and
+// x: with the products' gradient A dy Aᵀ of each tile, the gradient of the
+// transformed filters is dU[ξ] = Σ_tiles (A dy Aᵀ)[ξ] ⊙ V[ξ], again 16
+// matrix products, and dw = Gᵀ dU G. The blocks of tiles are summed over
+// fixed shards in a fixed order, so the result does not depend on the
+// number of threads.
+func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
+	s := &wg.s
+	t := wg.tiles()
+	total := s.N * t
+	nb := (total + wg.block - 1) / wg.block
+	ns := shards(nb)
+	nw := workers(ns)
+	kc := s.K * s.C
+	wg.v = perWorker(wg.v, nw, 16*xiStride(s.C, wg.block))
+	wg.m = perWorker(wg.m, nw, 16*xiStride(s.K, wg.block))
+	wg.du = perWorker(wg.du, ns, 16*kc)
+	parallel(ns, func(wk, slo, shi int) {
+		v, m := wg.v[wk], wg.m[wk]
+		for sh := slo; sh < shi; sh++ {
+			du := wg.du[sh]
+			for bl := sh * nb / ns; bl < (sh+1)*nb/ns; bl++ {
+				t0, t1 := bl*wg.block, min(total, (bl+1)*wg.block)
+				ld := t1 - t0
+				vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
+				wg.inputTransform(v, ld, vs, x, t0, t1)
+				wg.gradTransform(m, ld, ms, dy, t0, t1)
+				beta := float32(1)
+				if bl == sh*nb/ns {
+					beta = 0
+				}
+				for xi := range 16 {
+					sgemm(false, true, s.K, s.C, ld, 1, m[xi*ms:xi*ms+s.K*ld], ld, v[xi*vs:xi*vs+s.C*ld], ld, beta, du[xi*kc:(xi+1)*kc], s.C)
+				}
+			}
+		}
+	})
+	du := wg.du[0]
+	for sh := 1; sh < ns; sh++ {
+		add(du, wg.du[sh])
+	}
+	wg.filterGradTransform(dw, du)
+	if db != nil {
+		p := s.OutH() * s.OutW()
+		parallel(s.K, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				var sum float32
+				for n := range s.N {
+					var one [1]float32
+					rowSums(one[:], dy[(n*s.K+k)*p:(n*s.K+k+1)*p], p)
+					sum += one[0]
+				}
+				db[k] = sum
+			}
+		})
+	}
+}
+
+// gradTransform writes A g Aᵀ of the output-gradient tiles g (2×2, zero
+// past the output's edge) of tiles [t0, t1) for every channel into m:
+// entry ξ of channel k's tile t goes to m[ξ·kl + k·ld + t − t0].
+func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 int) {
+	s := &wg.s
+	oh, ow := s.OutH(), s.OutW()
+	t := wg.tiles()
+	for tt := t0; tt < t1; {
+		n, rem := tt/t, tt%t
+		ti, tj0 := rem/wg.tw, rem%wg.tw
+		tj1 := min(wg.tw, tj0+t1-tt)
+		i := 2 * ti
+		for k := range s.K {
+			g := dy[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
+			base := k*ld + tt - t0
+			for q := range tj1 - tj0 {
+				j := 2 * (tj0 + q)
+				var g00, g01, g10, g11 float32
+				if i+1 < oh && j+1 < ow {
+					g00, g01, g10, g11 = g[i*ow+j], g[i*ow+j+1], g[(i+1)*ow+j], g[(i+1)*ow+j+1]
+				} else {
+					g00 = g[i*ow+j]
+					if j+1 < ow {
+						g01 = g[i*ow+j+1]
+					}
+					if i+1 < oh {
+						g10 = g[(i+1)*ow+j]
+					}
+				}
+				// A g: rows (g0, g0+g1, g0−g1, −g1); then the same on columns.
+				a0, a1 := g00, g01
+				b0, b1 := g00+g10, g01+g11
+				c0, c1 := g00-g10, g01-g11
+				d0, d1 := -g10, -g11
+				o := base + q
+				m[0*kl+o], m[1*kl+o], m[2*kl+o], m[3*kl+o] = a0, a0+a1, a0-a1, -a1
+				m[4*kl+o], m[5*kl+o], m[6*kl+o], m[7*kl+o] = b0, b0+b1, b0-b1, -b1
+				m[8*kl+o], m[9*kl+o], m[10*kl+o], m[11*kl+o] = c0, c0+c1, c0-c1, -c1
+				m[12*kl+o], m[13*kl+o], m[14*kl+o], m[15*kl+o] = d0, d0+d1, d0-d1, -d1
+			}
+		}
+		tt += tj1 - tj0
+	}
+}
+
+// filterGradTransform writes dw = Gᵀ dU G for every filter, from the 16
+// K×C matrices du.
+func (wg *winograd) filterGradTransform(dw, du []float32) {
+	k, c := wg.s.K, wg.s.C
+	kc := k * c
+	for i := range kc {
+		var u [16]float32
+		for xi := range 16 {
+			u[xi] = du[xi*kc+i]
+		}
+		// T = Gᵀ dU: 3×4.
+		var t [3][4]float32
+		for j := range 4 {
+			u0, u1, u2, u3 := u[j], u[4+j], u[8+j], u[12+j]
+			t[0][j] = u0 + 0.5*(u1+u2)
+			t[1][j] = 0.5 * (u1 - u2)
+			t[2][j] = 0.5*(u1+u2) + u3
+		}
+		g := dw[i*9 : i*9+9]
+		for r := range 3 {
+			t0, t1, t2, t3 := t[r][0], t[r][1], t[r][2], t[r][3]
+			g[r*3+0] = t0 + 0.5*(t1+t2)
+			g[r*3+1] = 0.5 * (t1 - t2)
+			g[r*3+2] = 0.5*(t1+t2) + t3
+		}
+	}
+}
