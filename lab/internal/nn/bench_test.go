@@ -93,24 +93,32 @@ func BenchmarkConvPaths(b *testing.B) {
 	}
 }
 
-// BenchmarkWinograd compares the Winograd forward pass with Conv's
-// im2col+sgemm on each layer, single-threaded CPU time.
+// BenchmarkWinograd compares each layer's passes with Winograd where
+// useWinograd allows it ("wino") and with im2col+sgemm only ("gemm").
 func BenchmarkWinograd(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
+	defer func(on bool) { winogradOn = on }(winogradOn)
 	for _, l := range modelConvs {
 		s := l.s
 		x, w, bias, dy := convData(r, s)
-		y := make([]float32, len(dy))
-		c, _ := NewConv(s)
-		wg := newWinograd(s)
-		b.Run(l.name+"/im2col", func(b *testing.B) {
-			timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) })
-		})
-		b.Run(l.name+"/winograd", func(b *testing.B) {
-			timeCPU(b, func() {
-				wg.transformFilters(w)
-				wg.forward(y, x, bias, true, 0)
+		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+		for _, on := range []bool{false, true} {
+			winogradOn = on
+			c, _ := NewConv(s)
+			c.BackwardData(dx, dy, w) // make the back convolution under this setting
+			name := l.name + "/gemm"
+			if on {
+				name = l.name + "/wino"
+			}
+			b.Run(name+"/forward", func(b *testing.B) {
+				timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) })
 			})
-		})
+			b.Run(name+"/data", func(b *testing.B) {
+				timeCPU(b, func() { c.BackwardData(dx, dy, w) })
+			})
+			b.Run(name+"/filter", func(b *testing.B) {
+				timeCPU(b, func() { c.BackwardFilter(dw, db, dy, x) })
+			})
+		}
 	}
 }

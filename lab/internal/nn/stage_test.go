@@ -65,3 +65,38 @@ func BenchmarkBiasAct(b *testing.B) {
 		timeCPU(b, func() { biasAct(y, src, 28*28, bias, 28, 28, 28, false, 0) })
 	})
 }
+
+// BenchmarkWinogradTransforms times the transforms of one block alone.
+func BenchmarkWinogradTransforms(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	s := ConvShape{N: 32, C: 64, H: 26, W: 26, K: 128, R: 3, S: 3, Stride: 1}
+	x, _, bias, dy := convData(r, s)
+	y := make([]float32, len(dy))
+	wg := newWinograd(s)
+	ld := wg.block
+	vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
+	v, m := make([]float32, 16*vs), make([]float32, 16*ms)
+	rows := make([]float32, 4*(2*wg.tw+2))
+	total := s.N * wg.tiles()
+	b.Run("input", func(b *testing.B) {
+		timeCPU(b, func() {
+			for t0 := 0; t0+ld <= total; t0 += ld {
+				wg.inputTransform(v, ld, vs, x, &s, t0, t0+ld, rows)
+			}
+		})
+	})
+	b.Run("output", func(b *testing.B) {
+		timeCPU(b, func() {
+			for t0 := 0; t0+ld <= total; t0 += ld {
+				wg.outputTransform(y, m, ld, ms, t0, t0+ld, bias, true, 0)
+			}
+		})
+	})
+	b.Run("grad", func(b *testing.B) {
+		timeCPU(b, func() {
+			for t0 := 0; t0+ld <= total; t0 += ld {
+				wg.gradTransform(m, ld, ms, dy, t0, t0+ld)
+			}
+		})
+	})
+}

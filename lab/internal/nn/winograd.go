@@ -1,5 +1,7 @@
 package nn
 
+import "math"
+
 // Winograd F(2×2, 3×3) for 3×3, stride-1 convolutions: each 2×2 block of
 // output ("tile") comes from a 4×4 block of input through
 //
@@ -20,6 +22,9 @@ type winograd struct {
 	block  int // tiles per set of 16 sgemms
 	u      []float32
 	v, m   [][]float32 // per worker: 16 × C × block, 16 × K × block
+	rows   [][]float32 // per worker: 4 padded input rows
+	xpad   []float32   // the batch zero-padded to hp×wp, when padding is needed
+	hp, wp int         // padded plane size: 2·th+2 × 2·tw+2
 	du     [][]float32 // per shard: 16 × K × C filter-gradient sums
 }
 
@@ -32,7 +37,36 @@ func newWinograd(s ConvShape) *winograd {
 	oh, ow := s.OutH(), s.OutW()
 	wg := &winograd{s: s, th: (oh + 1) / 2, tw: (ow + 1) / 2}
 	wg.block = max(winogradMinBlock, winogradL2/(16*(s.C+s.K)))
+	wg.hp, wg.wp = 2*wg.th+2, 2*wg.tw+2
 	return wg
+}
+
+// padInput returns the batch as the transforms read it: x itself when
+// every tile lies inside the image, else a copy with zero padding around
+// it (Pad on the top and left, up to the last tile's edge on the bottom
+// and right), so that the transforms never check bounds. The returned
+// shape is unpadded.
+func (wg *winograd) padInput(x []float32) ([]float32, ConvShape) {
+	s := wg.s
+	if s.Pad == 0 && wg.hp <= s.H && wg.wp <= s.W {
+		return x, s
+	}
+	plane := wg.hp * wg.wp
+	if len(wg.xpad) != s.N*s.C*plane {
+		wg.xpad = make([]float32, s.N*s.C*plane) // zero borders, kept from call to call
+	}
+	parallel(s.N*s.C, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			dst, src := wg.xpad[p*plane:(p+1)*plane], x[p*s.H*s.W:(p+1)*s.H*s.W]
+			for i := range s.H {
+				o := (i+s.Pad)*wg.wp + s.Pad
+				copy(dst[o:o+s.W], src[i*s.W:(i+1)*s.W])
+			}
+		}
+	})
+	ps := s
+	ps.H, ps.W, ps.Pad = wg.hp, wg.wp, 0
+	return wg.xpad, ps
 }
 
 func (wg *winograd) tiles() int { return wg.th * wg.tw }
@@ -80,12 +114,14 @@ func (wg *winograd) transformFilters(w []float32) {
 // done.
 func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
 	s := &wg.s
+	xp, ps := wg.padInput(x)
 	t := wg.tiles()
 	total := s.N * t
 	nb := (total + wg.block - 1) / wg.block
 	nw := workers(nb)
 	wg.v = perWorker(wg.v, nw, 16*xiStride(s.C, wg.block))
 	wg.m = perWorker(wg.m, nw, 16*xiStride(s.K, wg.block))
+	wg.rows = perWorker(wg.rows, nw, 4*(2*wg.tw+2))
 	kc := s.K * s.C
 	parallel(nb, func(wk, blo, bhi int) {
 		v, m := wg.v[wk], wg.m[wk]
@@ -93,7 +129,7 @@ func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
 			t0, t1 := bl*wg.block, min(total, (bl+1)*wg.block)
 			ld := t1 - t0
 			vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
-			wg.inputTransform(v, ld, vs, x, t0, t1)
+			wg.inputTransform(v, ld, vs, xp, &ps, t0, t1, wg.rows[wk])
 			for xi := range 16 {
 				sgemm(false, false, s.K, ld, s.C, 1, wg.u[xi*kc:(xi+1)*kc], s.C, v[xi*vs:xi*vs+s.C*ld], ld, 0, m[xi*ms:xi*ms+s.K*ld], ld)
 			}
@@ -104,74 +140,64 @@ func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
 
 // inputTransform writes Bᵀ d B of tiles [t0, t1) of the batch (numbered
 // image by image, row by row) for every channel into v: entry ξ of channel
-// c's tile t goes to v[ξ·cl + c·ld + t − t0].
-func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, t0, t1 int) {
-	s := &wg.s
+// c's tile t goes to v[ξ·cl + c·ld + t − t0]. x has shape s, normally
+// from padInput; rows is scratch for 4 rows of 2·tw+2 floats, for runs of
+// tiles that reach into zero padding all the same.
+func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *ConvShape, t0, t1 int, rows []float32) {
 	t := wg.tiles()
+	rw := 2*wg.tw + 2
 	for tt := t0; tt < t1; {
 		// One run of tiles along a tile row of one image.
 		n, rem := tt/t, tt%t
 		ti, tj0 := rem/wg.tw, rem%wg.tw
 		tj1 := min(wg.tw, tj0+t1-tt)
 		y0, x0 := 2*ti-s.Pad, 2*tj0-s.Pad
-		// The run reads rows y0..y0+3 and columns x0..x0+2(tj1−tj0)+1.
-		inside := y0 >= 0 && y0+3 < s.H && x0 >= 0 && x0+2*(tj1-tj0)+1 < s.W
+		// The run reads rows y0..y0+3 and columns x0..x0+w−1.
+		w := 2*(tj1-tj0) + 2
+		inside := y0 >= 0 && y0+3 < s.H && x0 >= 0 && x0+w <= s.W
 		for c := range s.C {
 			plane := x[(n*s.C+c)*s.H*s.W : (n*s.C+c+1)*s.H*s.W]
-			o := c*ld + tt - t0
+			var r0, r1, r2, r3 []float32
 			if inside {
-				r0 := plane[y0*s.W+x0 : (y0+1)*s.W]
-				r1 := plane[(y0+1)*s.W+x0 : (y0+2)*s.W]
-				r2 := plane[(y0+2)*s.W+x0 : (y0+3)*s.W]
-				r3 := plane[(y0+3)*s.W+x0 : (y0+4)*s.W]
-				for k := range tj1 - tj0 {
-					j, ok := 2*k, o+k
-					// transformTile, by hand: the compiler does not inline it.
-					a0, a1, a2, a3 := r0[j]-r2[j], r0[j+1]-r2[j+1], r0[j+2]-r2[j+2], r0[j+3]-r2[j+3]
-					b0, b1, b2, b3 := r1[j]+r2[j], r1[j+1]+r2[j+1], r1[j+2]+r2[j+2], r1[j+3]+r2[j+3]
-					c0, c1, c2, c3 := r2[j]-r1[j], r2[j+1]-r1[j+1], r2[j+2]-r1[j+2], r2[j+3]-r1[j+3]
-					e0, e1, e2, e3 := r1[j]-r3[j], r1[j+1]-r3[j+1], r1[j+2]-r3[j+2], r1[j+3]-r3[j+3]
-					v[0*cl+ok], v[1*cl+ok], v[2*cl+ok], v[3*cl+ok] = a0-a2, a1+a2, a2-a1, a1-a3
-					v[4*cl+ok], v[5*cl+ok], v[6*cl+ok], v[7*cl+ok] = b0-b2, b1+b2, b2-b1, b1-b3
-					v[8*cl+ok], v[9*cl+ok], v[10*cl+ok], v[11*cl+ok] = c0-c2, c1+c2, c2-c1, c1-c3
-					v[12*cl+ok], v[13*cl+ok], v[14*cl+ok], v[15*cl+ok] = e0-e2, e1+e2, e2-e1, e1-e3
-				}
-				continue
-			}
-			for k := range tj1 - tj0 {
-				var d [16]float32
+				r0 = plane[y0*s.W+x0 : y0*s.W+x0+w]
+				r1 = plane[(y0+1)*s.W+x0 : (y0+1)*s.W+x0+w]
+				r2 = plane[(y0+2)*s.W+x0 : (y0+2)*s.W+x0+w]
+				r3 = plane[(y0+3)*s.W+x0 : (y0+3)*s.W+x0+w]
+			} else {
+				// Copy the rows' part inside the image into zeroed scratch.
+				clear(rows[:4*rw])
+				lo, hi := max(x0, 0), min(x0+w, s.W)
 				for r := range 4 {
-					yy := y0 + r
-					if yy < 0 || yy >= s.H {
-						continue
-					}
-					for q := range 4 {
-						xx := x0 + 2*k + q
-						if xx >= 0 && xx < s.W {
-							d[4*r+q] = plane[yy*s.W+xx]
-						}
+					if yy := y0 + r; yy >= 0 && yy < s.H && lo < hi {
+						copy(rows[r*rw+lo-x0:], plane[yy*s.W+lo:yy*s.W+hi])
 					}
 				}
-				transformTile(v, cl, o+k, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
-					d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15])
+				r0, r1, r2, r3 = rows[0:w], rows[rw:rw+w], rows[2*rw:2*rw+w], rows[3*rw:3*rw+w]
+			}
+			o := c*ld + tt - t0
+			k0 := 0
+			if n8 := (tj1 - tj0) &^ 7; hasAVX2 && n8 > 0 {
+				_ = v[15*cl+o+n8-1]
+				_ = r3[2*n8+1]
+				winoInputAVX2(&v[o], cl, &r0[0], &r1[0], &r2[0], &r3[0], n8)
+				k0 = n8
+			}
+			for k := k0; k < tj1-tj0; k++ {
+				j, ok := 2*k, o+k
+				// Bᵀ d: combine rows, for the tile's 4 columns.
+				a0, a1, a2, a3 := r0[j]-r2[j], r0[j+1]-r2[j+1], r0[j+2]-r2[j+2], r0[j+3]-r2[j+3]
+				b0, b1, b2, b3 := r1[j]+r2[j], r1[j+1]+r2[j+1], r1[j+2]+r2[j+2], r1[j+3]+r2[j+3]
+				c0, c1, c2, c3 := r2[j]-r1[j], r2[j+1]-r1[j+1], r2[j+2]-r1[j+2], r2[j+3]-r1[j+3]
+				e0, e1, e2, e3 := r1[j]-r3[j], r1[j+1]-r3[j+1], r1[j+2]-r3[j+2], r1[j+3]-r3[j+3]
+				// (Bᵀ d) B: combine columns.
+				v[0*cl+ok], v[1*cl+ok], v[2*cl+ok], v[3*cl+ok] = a0-a2, a1+a2, a2-a1, a1-a3
+				v[4*cl+ok], v[5*cl+ok], v[6*cl+ok], v[7*cl+ok] = b0-b2, b1+b2, b2-b1, b1-b3
+				v[8*cl+ok], v[9*cl+ok], v[10*cl+ok], v[11*cl+ok] = c0-c2, c1+c2, c2-c1, c1-c3
+				v[12*cl+ok], v[13*cl+ok], v[14*cl+ok], v[15*cl+ok] = e0-e2, e1+e2, e2-e1, e1-e3
 			}
 		}
 		tt += tj1 - tj0
 	}
-}
-
-// transformTile writes Bᵀ d B of the 4×4 tile d (row-major) to v[ξ·cl + o].
-func transformTile(v []float32, cl, o int, d00, d01, d02, d03, d10, d11, d12, d13, d20, d21, d22, d23, d30, d31, d32, d33 float32) {
-	// Bᵀ d: combine rows.
-	a0, a1, a2, a3 := d00-d20, d01-d21, d02-d22, d03-d23
-	b0, b1, b2, b3 := d10+d20, d11+d21, d12+d22, d13+d23
-	c0, c1, c2, c3 := d20-d10, d21-d11, d22-d12, d23-d13
-	e0, e1, e2, e3 := d10-d30, d11-d31, d12-d32, d13-d33
-	// (Bᵀ d) B: combine columns.
-	v[0*cl+o], v[1*cl+o], v[2*cl+o], v[3*cl+o] = a0-a2, a1+a2, a2-a1, a1-a3
-	v[4*cl+o], v[5*cl+o], v[6*cl+o], v[7*cl+o] = b0-b2, b1+b2, b2-b1, b1-b3
-	v[8*cl+o], v[9*cl+o], v[10*cl+o], v[11*cl+o] = c0-c2, c1+c2, c2-c1, c1-c3
-	v[12*cl+o], v[13*cl+o], v[14*cl+o], v[15*cl+o] = e0-e2, e1+e2, e2-e1, e1-e3
 }
 
 // outputTransform computes Aᵀ M A for tiles [t0, t1) of the batch, adds
@@ -179,6 +205,15 @@ func transformTile(v []float32, cl, o int, d00, d01, d02, d03, d10, d11, d12, d1
 func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []float32, act bool, slope float32) {
 	s := &wg.s
 	oh, ow := s.OutH(), s.OutW()
+	mode := 0 // for the AVX2 kernel; -1: not supported there
+	switch {
+	case act && slope == 0:
+		mode = 1
+	case act && slope > 0 && slope <= 1:
+		mode = 2
+	case act:
+		mode = -1
+	}
 	t := wg.tiles()
 	for tt := t0; tt < t1; {
 		n, rem := tt/t, tt%t
@@ -192,7 +227,15 @@ func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []floa
 			}
 			yk := y[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
 			base := k*ld + tt - t0
-			for q := range tj1 - tj0 {
+			q0 := 0
+			// Tiles whose 2×2 block lies inside the output go 8 at a time.
+			if n8 := (min(tj1, ow/2) - tj0) &^ 7; hasAVX2 && n8 > 0 && i+1 < oh && mode >= 0 {
+				_ = m[15*kl+base+n8-1]
+				_ = yk[(i+1)*ow+2*(tj0+n8)-1]
+				winoOutputAVX2(&yk[i*ow+2*tj0], &yk[(i+1)*ow+2*tj0], &m[base], kl, n8, bk, mode, slope)
+				q0 = n8
+			}
+			for q := q0; q < tj1-tj0; q++ {
 				o := base + q
 				m0, m1, m2, m3 := m[0*kl+o], m[1*kl+o], m[2*kl+o], m[3*kl+o]
 				m4, m5, m6, m7 := m[4*kl+o], m[5*kl+o], m[6*kl+o], m[7*kl+o]
@@ -226,8 +269,14 @@ func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []floa
 	}
 }
 
-// leaky is LeakyReLU for 0 ≤ slope ≤ 1, NaN propagating.
-func leaky(v, slope float32) float32 { return max(v, v*slope) }
+// leaky is LeakyReLU, NaN propagating, as addLeaky computes it.
+func leaky(v, slope float32) float32 {
+	if slope == 0 {
+		return max(v, 0)
+	}
+	m := uint32(int32(math.Float32bits(v)) >> 31) // all ones when v < 0
+	return v * math.Float32frombits(oneBits&^m|math.Float32bits(slope)&m)
+}
 
 // backwardFilter computes dw (K×C×3×3) and db (nil to skip) from dy and
 // x: with the products' gradient A dy Aᵀ of each tile, the gradient of the
@@ -237,6 +286,7 @@ func leaky(v, slope float32) float32 { return max(v, v*slope) }
 // number of threads.
 func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 	s := &wg.s
+	xp, ps := wg.padInput(x)
 	t := wg.tiles()
 	total := s.N * t
 	nb := (total + wg.block - 1) / wg.block
@@ -246,6 +296,7 @@ func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 	wg.v = perWorker(wg.v, nw, 16*xiStride(s.C, wg.block))
 	wg.m = perWorker(wg.m, nw, 16*xiStride(s.K, wg.block))
 	wg.du = perWorker(wg.du, ns, 16*kc)
+	wg.rows = perWorker(wg.rows, nw, 4*(2*wg.tw+2))
 	parallel(ns, func(wk, slo, shi int) {
 		v, m := wg.v[wk], wg.m[wk]
 		for sh := slo; sh < shi; sh++ {
@@ -254,7 +305,7 @@ func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 				t0, t1 := bl*wg.block, min(total, (bl+1)*wg.block)
 				ld := t1 - t0
 				vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
-				wg.inputTransform(v, ld, vs, x, t0, t1)
+				wg.inputTransform(v, ld, vs, xp, &ps, t0, t1, wg.rows[wk])
 				wg.gradTransform(m, ld, ms, dy, t0, t1)
 				beta := float32(1)
 				if bl == sh*nb/ns {
@@ -302,7 +353,14 @@ func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 
 		for k := range s.K {
 			g := dy[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
 			base := k*ld + tt - t0
-			for q := range tj1 - tj0 {
+			q0 := 0
+			if n8 := (min(tj1, ow/2) - tj0) &^ 7; hasAVX2 && n8 > 0 && i+1 < oh {
+				_ = m[15*kl+base+n8-1]
+				_ = g[(i+1)*ow+2*(tj0+n8)-1]
+				winoGradAVX2(&m[base], kl, &g[i*ow+2*tj0], &g[(i+1)*ow+2*tj0], n8)
+				q0 = n8
+			}
+			for q := q0; q < tj1-tj0; q++ {
 				j := 2 * (tj0 + q)
 				var g00, g01, g10, g11 float32
 				if i+1 < oh && j+1 < ow {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -14,6 +15,7 @@ func TestWinogradForwardMatchesDirect(t *testing.T) {
 		{N: 8, C: 4, H: 7, W: 6, K: 3, R: 3, S: 3, Stride: 1, Pad: 1},
 		{N: 3, C: 32, H: 30, W: 30, K: 32, R: 3, S: 3, Stride: 1},
 		{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1, Pad: 2},
+		{N: 2, C: 5, H: 37, W: 41, K: 6, R: 3, S: 3, Stride: 1, Pad: 1}, // runs for the AVX2 kernels, odd edges
 	} {
 		x, w, b, _ := convData(r, s)
 		wg := newWinograd(s)
@@ -21,10 +23,12 @@ func TestWinogradForwardMatchesDirect(t *testing.T) {
 		y := make([]float32, s.N*s.K*s.OutH()*s.OutW())
 		wg.forward(y, x, b, false, 0)
 		close(t, "winograd forward", y, directConv(s, x, w, b), 1e-4*math.Sqrt(float64(s.C*9)))
-		wg.forward(y, x, b, true, 0.1)
-		want := directConv(s, x, w, b)
-		LeakyReLU(want, want, 0.1)
-		close(t, "winograd forward leaky", y, want, 1e-4*math.Sqrt(float64(s.C*9)))
+		for _, slope := range []float32{0, 0.1, 2} {
+			wg.forward(y, x, b, true, slope)
+			want := directConv(s, x, w, b)
+			LeakyReLU(want, want, slope)
+			close(t, fmt.Sprintf("winograd forward leaky %v", slope), y, want, 1e-4*math.Sqrt(float64(s.C*9)))
+		}
 	}
 }
 
@@ -35,6 +39,8 @@ func TestWinogradBackwardFilterMatchesReference(t *testing.T) {
 		{N: 5, C: 7, H: 9, W: 11, K: 13, R: 3, S: 3, Stride: 1},
 		{N: 8, C: 4, H: 7, W: 6, K: 3, R: 3, S: 3, Stride: 1, Pad: 1},
 		{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1, Pad: 2},
+		{N: 3, C: 4, H: 38, W: 40, K: 5, R: 3, S: 3, Stride: 1},
+		{N: 2, C: 5, H: 37, W: 41, K: 6, R: 3, S: 3, Stride: 1, Pad: 1},
 	} {
 		x, w, _, dy := convData(r, s)
 		rdw, rdb := refConvBackwardFilter(s, dy, x)
@@ -56,4 +62,10 @@ func TestWinogradBackwardFilterMatchesReference(t *testing.T) {
 			}()
 		}
 	}
+}
+
+func TestSIMDAvailableHere(t *testing.T) {
+	// Not a requirement, but the speed figures assume it: say so when the
+	// AVX2 kernels are off.
+	t.Logf("AVX2 kernels: %v", hasAVX2)
 }

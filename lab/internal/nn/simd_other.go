@@ -1,0 +1,19 @@
+//go:build !amd64 || purego
+
+package nn
+
+// Without assembly the Winograd transforms run in Go only.
+
+const hasAVX2 = false
+
+func winoInputAVX2(v *float32, cl int, r0, r1, r2, r3 *float32, n int) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func winoOutputAVX2(y0, y1, m *float32, kl int, n int, bias float32, act int, slope float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func winoGradAVX2(m *float32, kl int, g0, g1 *float32, n int) {
+	panic("nn: no AVX2 kernels in this build")
+}
