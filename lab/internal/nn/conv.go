@@ -86,13 +86,23 @@ var (
 )
 
 // useWinograd reports whether a convolution of shape s runs Winograd
-// F(2×2, 3×3). It needs a 3×3 kernel at stride 1, and pays when there are
-// enough channels for the matrix products to outweigh the transforms and
-// enough output for the 2×2 tiles not to waste much: measured with
-// BenchmarkWinograd, it loses on 3-channel inputs and 3×3 outputs.
+// F(2×2, 3×3) forward and for the filter gradient. It needs a 3×3 kernel
+// at stride 1, and pays (BenchmarkWinograd, on the models' layers) when
+// there are enough channels for the matrix products to outweigh the
+// transforms, and rows of at least 8 tiles for the AVX2 transforms or
+// else many input channels. It loses on 3-channel inputs, 3×3 outputs
+// and 32 channels of 12×12.
 func useWinograd(s ConvShape) bool {
 	return winogradOn && s.R == 3 && s.S == 3 && s.Stride == 1 && s.C >= 16 && s.K >= 16 &&
-		s.OutH() >= 6 && s.OutW() >= 6
+		s.OutH() >= 6 && s.OutW() >= 6 && (s.OutW() >= 16 || s.C >= 64)
+}
+
+// winogradData reports whether the input gradient should run as the
+// Winograd convolution bs (the flipped filters over the padded output
+// gradient): it has more tiles than the forward pass and loses to col2im
+// when it also has many channels on small images.
+func winogradData(bs ConvShape) bool {
+	return useWinograd(bs) && (bs.OutW() >= 16 || bs.C*bs.K <= 64*64)
 }
 
 // NewConv returns a convolution of shape s.
@@ -280,7 +290,7 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 func (c *Conv) BackwardData(dx, dy, w []float32) {
 	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S {
 		bs := ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad}
-		if useWinograd(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
+		if winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
 			c.back, _ = NewConv(bs)
 		}
 	}

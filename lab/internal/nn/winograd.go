@@ -37,6 +37,7 @@ func newWinograd(s ConvShape) *winograd {
 	oh, ow := s.OutH(), s.OutW()
 	wg := &winograd{s: s, th: (oh + 1) / 2, tw: (ow + 1) / 2}
 	wg.block = max(winogradMinBlock, winogradL2/(16*(s.C+s.K)))
+	wg.block = (wg.block + wg.tw - 1) / wg.tw * wg.tw // whole rows of tiles: long runs
 	wg.hp, wg.wp = 2*wg.th+2, 2*wg.tw+2
 	return wg
 }
@@ -176,11 +177,16 @@ func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *Conv
 			}
 			o := c*ld + tt - t0
 			k0 := 0
-			if n8 := (tj1 - tj0) &^ 7; hasAVX2 && n8 > 0 {
-				_ = v[15*cl+o+n8-1]
-				_ = r3[2*n8+1]
+			if n := tj1 - tj0; hasAVX2 && n >= 8 {
+				// 8 tiles at a time; a last, overlapping 8 covers the rest.
+				_ = v[15*cl+o+n-1]
+				_ = r3[2*n+1]
+				n8 := n &^ 7
 				winoInputAVX2(&v[o], cl, &r0[0], &r1[0], &r2[0], &r3[0], n8)
-				k0 = n8
+				if n8 < n {
+					winoInputAVX2(&v[o+n-8], cl, &r0[2*(n-8)], &r1[2*(n-8)], &r2[2*(n-8)], &r3[2*(n-8)], 8)
+				}
+				k0 = n
 			}
 			for k := k0; k < tj1-tj0; k++ {
 				j, ok := 2*k, o+k
@@ -229,11 +235,16 @@ func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []floa
 			base := k*ld + tt - t0
 			q0 := 0
 			// Tiles whose 2×2 block lies inside the output go 8 at a time.
-			if n8 := (min(tj1, ow/2) - tj0) &^ 7; hasAVX2 && n8 > 0 && i+1 < oh && mode >= 0 {
-				_ = m[15*kl+base+n8-1]
-				_ = yk[(i+1)*ow+2*(tj0+n8)-1]
+			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 8 && i+1 < oh && mode >= 0 {
+				_ = m[15*kl+base+n-1]
+				_ = yk[(i+1)*ow+2*(tj0+n)-1]
+				n8 := n &^ 7
 				winoOutputAVX2(&yk[i*ow+2*tj0], &yk[(i+1)*ow+2*tj0], &m[base], kl, n8, bk, mode, slope)
-				q0 = n8
+				if n8 < n {
+					j := 2 * (tj0 + n - 8)
+					winoOutputAVX2(&yk[i*ow+j], &yk[(i+1)*ow+j], &m[base+n-8], kl, 8, bk, mode, slope)
+				}
+				q0 = n
 			}
 			for q := q0; q < tj1-tj0; q++ {
 				o := base + q
@@ -354,11 +365,16 @@ func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 
 			g := dy[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
 			base := k*ld + tt - t0
 			q0 := 0
-			if n8 := (min(tj1, ow/2) - tj0) &^ 7; hasAVX2 && n8 > 0 && i+1 < oh {
-				_ = m[15*kl+base+n8-1]
-				_ = g[(i+1)*ow+2*(tj0+n8)-1]
+			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 8 && i+1 < oh {
+				_ = m[15*kl+base+n-1]
+				_ = g[(i+1)*ow+2*(tj0+n)-1]
+				n8 := n &^ 7
 				winoGradAVX2(&m[base], kl, &g[i*ow+2*tj0], &g[(i+1)*ow+2*tj0], n8)
-				q0 = n8
+				if n8 < n {
+					j := 2 * (tj0 + n - 8)
+					winoGradAVX2(&m[base+n-8], kl, &g[i*ow+j], &g[(i+1)*ow+j], 8)
+				}
+				q0 = n
 			}
 			for q := q0; q < tj1-tj0; q++ {
 				j := 2 * (tj0 + q)
