@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -99,4 +100,27 @@ func BenchmarkWinogradTransforms(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkWinogradBlock sweeps the block size of the Winograd layers.
+func BenchmarkWinogradBlock(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	defer func(l2, mb int) { winogradL2, winogradMinBlock = l2, mb }(winogradL2, winogradMinBlock)
+	for _, l := range modelConvs {
+		s := l.s
+		if !useWinograd(s) {
+			continue
+		}
+		x, w, bias, dy := convData(r, s)
+		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+		for _, l2 := range []int{80 << 10, 160 << 10, 320 << 10, 640 << 10} {
+			winogradL2, winogradMinBlock = l2, 128
+			c, _ := NewConv(s)
+			c.BackwardData(dx, dy, w)
+			name := fmt.Sprintf("%s/L2=%dK", l.name, l2>>10)
+			b.Run(name+"/forward", func(b *testing.B) { timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) }) })
+			b.Run(name+"/data", func(b *testing.B) { timeCPU(b, func() { c.BackwardData(dx, dy, w) }) })
+			b.Run(name+"/filter", func(b *testing.B) { timeCPU(b, func() { c.BackwardFilter(dw, db, dy, x) }) })
+		}
+	}
 }
