@@ -161,23 +161,24 @@ func (m *Model) Load(path string) error {
 	if err != nil {
 		return err
 	}
-	var problems []string
+	// Shape mismatches first: they say most about what went wrong.
+	var shapes, missing, extra []string
 	for _, p := range m.params {
 		t, ok := ts[p.Name]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("tensor %q (shape %v) is missing", p.Name, p.Shape))
+			missing = append(missing, fmt.Sprintf("tensor %q (shape %v) is missing", p.Name, p.Shape))
 		case !slices.Equal(t.shape, p.Shape):
-			problems = append(problems, fmt.Sprintf("tensor %q has shape %v in the file but %v in the model", p.Name, t.shape, p.Shape))
+			shapes = append(shapes, fmt.Sprintf("tensor %q has shape %v in the file but %v in the model", p.Name, t.shape, p.Shape))
 		}
 	}
 	for name := range ts {
 		if m.Param(name) == nil {
-			problems = append(problems, fmt.Sprintf("tensor %q in the file is not part of the model", name))
+			extra = append(extra, fmt.Sprintf("tensor %q in the file is not part of the model", name))
 		}
 	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
+	slices.Sort(extra)
+	if problems := slices.Concat(shapes, missing, extra); len(problems) > 0 {
 		return fmt.Errorf("lab: %s does not fit model %s: %s", path, m.Label, joinMax(problems, 5))
 	}
 	for _, p := range m.params {
