@@ -245,4 +245,3 @@ func saveFigure(t *testing.T, name string, fig interface{ Save(string) error }) 
 		t.Errorf("saving %s: %v", name, err)
 	}
 }
-
