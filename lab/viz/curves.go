@@ -201,9 +201,7 @@ func curvePlots(hs []*lab.History, tr *trace) (loss, acc *plot.Plot, legend []st
 	}
 	if tr != nil {
 		if len(tr.x) > 0 {
-			c := series[0]
-			c.A = 0x90
-			sty := draw.LineStyle{Color: c, Width: px(1.5)}
+			sty := draw.LineStyle{Color: blend(series[0], 0.5), Width: px(1.5)}
 			l, err := addSeries(loss, tr.x, tr.loss, sty, false)
 			if err != nil {
 				return nil, nil, nil, err
@@ -322,7 +320,6 @@ func drawPanels(f *frame, title string, left, right *plot.Plot) {
 	}
 	area := f.sub(image.Rect(0, top, f.w, f.h))
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: px(20), PadLeft: px(4), PadRight: px(12), PadTop: px(4), PadBottom: px(4)}
-	cs := plot.Align([][]*plot.Plot{{left, right}}, tiles, area)
-	left.Draw(cs[0][0])
-	right.Draw(cs[0][1])
+	left.Draw(tiles.At(area, 0, 0))
+	right.Draw(tiles.At(area, 1, 0))
 }

@@ -141,8 +141,14 @@ func (fig *figure) raster() (*image.RGBA, error) {
 	return img, nil
 }
 
+// errNoFigure is the error of a figure type's zero value.
+var errNoFigure = errors.New("viz: empty figure; make figures with ShowImages, PlotCurves, ProbTable, ProbBars or Confusion")
+
 // render draws and encodes the PNG once.
 func (fig *figure) render() ([]byte, error) {
+	if fig == nil {
+		return nil, errNoFigure
+	}
 	fig.mu.Lock()
 	defer fig.mu.Unlock()
 	if fig.rendered {
@@ -179,6 +185,9 @@ func (fig *figure) SVG() string {
 }
 
 func (fig *figure) svg() (string, error) {
+	if fig == nil {
+		return "", errNoFigure
+	}
 	if fig.err != nil {
 		return "", fig.err
 	}
@@ -205,7 +214,12 @@ func (fig *figure) Err() error {
 }
 
 // Size returns the size of the PNG in pixels.
-func (fig *figure) Size() (width, height int) { return fig.w, fig.h }
+func (fig *figure) Size() (width, height int) {
+	if fig == nil {
+		return 0, 0
+	}
+	return fig.w, fig.h
+}
 
 // Save writes the figure to path, as PNG or SVG by the path's extension.
 func (fig *figure) Save(path string) error {
@@ -234,14 +248,6 @@ func writeFile(path string, data []byte) error {
 		return fmt.Errorf("viz: Save: %w", err)
 	}
 	return nil
-}
-
-// describe is the text/plain form of a figure: its summary, or its error.
-func describe(fig *figure, summary string) string {
-	if fig.err != nil {
-		return fig.err.Error()
-	}
-	return summary
 }
 
 // Fonts and colours shared by the figures.

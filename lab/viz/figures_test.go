@@ -282,3 +282,20 @@ func TestSaveFormats(t *testing.T) {
 		t.Error("saving a figure that cannot be drawn = nil; want its error")
 	}
 }
+
+func TestZeroValuesDoNotPanic(t *testing.T) {
+	figs := []interface {
+		PNG() []byte
+		SVG() string
+		Err() error
+		String() string
+		Save(string) error
+	}{&ImageGrid{}, &Curves{}, &ProbabilityTable{}, &ProbabilityBars{}, &ConfusionMatrix{}}
+	for _, f := range figs {
+		if f.PNG() != nil || f.SVG() != "" || f.Err() == nil || f.Save(filepath.Join(t.TempDir(), "x.png")) == nil {
+			t.Errorf("%T{}: want no image and an error", f)
+		}
+		_ = f.String()
+	}
+	_ = (&ProbabilityTable{}).HTML()
+}

@@ -63,9 +63,7 @@ type run struct {
 	prog       lab.Progress
 	haveProg   bool
 	hist       *lab.History
-	epochsDone int           // epochs finished since Begin
-	epochsTime time.Duration // time from Begin to the last finished epoch
-	trace      trace         // running values of the current epoch
+	trace      trace // running values of the current epoch
 	traceEpoch int
 	logs       []string
 
@@ -190,8 +188,6 @@ func (m *LiveView) Epoch(h *lab.History) {
 		m.begin(lab.RunInfo{})
 	}
 	m.hist = h
-	m.epochsDone++
-	m.epochsTime = m.now().Sub(m.start)
 	m.trace = trace{}
 	m.curvesDirty = true
 	if m.textOut {
@@ -329,12 +325,47 @@ func (m *LiveView) rates() (stepsPerSec float64, left time.Duration) {
 	if m.prog.Epoch >= m.info.Epochs {
 		epochsLeft = 0
 	}
-	if m.epochsDone > 0 { // whole epochs so far, validation included
-		per := m.epochsTime.Seconds() / float64(m.epochsDone)
+	if per, n := m.epochSeconds(); n > 0 { // whole epochs, validation included
 		return stepsPerSec, time.Duration(per * epochsLeft * float64(time.Second))
 	}
 	steps := epochsLeft * float64(m.info.StepsPerEpoch)
 	return stepsPerSec, time.Duration(steps / stepsPerSec * float64(time.Second))
+}
+
+// epochSeconds is the mean wall time of the epochs this run finished, as
+// Train measured them, and their number.
+func (m *LiveView) epochSeconds() (mean float64, n int) {
+	if m.hist == nil {
+		return 0, 0
+	}
+	var sum float64
+	for _, e := range m.hist.Epochs {
+		if e.Epoch >= m.info.StartEpoch && e.Seconds > 0 {
+			sum += e.Seconds
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n
+}
+
+// elapsed is the run's time so far: Train's measure when it gave one.
+func (m *LiveView) elapsed() time.Duration {
+	if m.haveProg && m.prog.Elapsed > 0 {
+		return m.prog.Elapsed
+	}
+	return m.now().Sub(m.start)
+}
+
+// runTime is the run's total time at its end: its epochs as Train measured
+// them, else the view's own clock.
+func (m *LiveView) runTime() time.Duration {
+	if mean, n := m.epochSeconds(); n > 0 {
+		return time.Duration(mean * float64(n) * float64(time.Second))
+	}
+	return m.now().Sub(m.start)
 }
 
 func (m *LiveView) title() string {
@@ -435,7 +466,7 @@ func (m *LiveView) statusHTML() string {
 		if m.info.BatchSize > 0 {
 			fmt.Fprintf(&b, ` · %.0f images/s`, rate*float64(m.info.BatchSize))
 		}
-		fmt.Fprintf(&b, ` · elapsed %s`, duration(m.now().Sub(m.start)))
+		fmt.Fprintf(&b, ` · elapsed %s`, duration(m.elapsed()))
 		if left >= 0 {
 			fmt.Fprintf(&b, ` · about %s left`, duration(left))
 		}
@@ -467,12 +498,19 @@ func (m *LiveView) summaryLine(err error) string {
 	b.WriteString(m.title())
 	epochs := 0
 	if m.hist != nil {
-		epochs = len(m.hist.Epochs)
+		for _, e := range m.hist.Epochs {
+			if e.Epoch >= m.info.StartEpoch {
+				epochs++
+			}
+		}
+	}
+	if m.info.StartEpoch > 0 {
+		fmt.Fprintf(&b, " (resumed at epoch %d)", m.info.StartEpoch)
 	}
 	if err != nil {
-		fmt.Fprintf(&b, ": stopped after %d epochs (%s): %v.", epochs, duration(m.now().Sub(m.start)), err)
+		fmt.Fprintf(&b, ": stopped after %d epochs (%s): %v.", epochs, duration(m.runTime()), err)
 	} else {
-		fmt.Fprintf(&b, ": %d epochs in %s.", epochs, duration(m.now().Sub(m.start)))
+		fmt.Fprintf(&b, ": %d epochs in %s.", epochs, duration(m.runTime()))
 	}
 	if m.hist != nil {
 		if acc, ep := m.hist.BestValAcc(); ep >= 0 {
