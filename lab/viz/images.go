@@ -47,7 +47,7 @@ func ShowImages(d *lab.Dataset, positions ...int) *ImageGrid {
 			positions = append(positions, i)
 		}
 	}
-	pix, err := Images(d, positions...)
+	pix, err := images(d, positions)
 	if err != nil {
 		return g.fail(fmt.Errorf("viz: ShowImages: %w", err))
 	}
@@ -67,7 +67,7 @@ func ShowBatch(b *lab.Batch, classes []string) *ImageGrid {
 	if b == nil {
 		return g.fail(errors.New("viz: ShowBatch: the batch is nil"))
 	}
-	pix, err := BatchImages(b)
+	pix, err := batchImages(b)
 	if err != nil {
 		return g.fail(fmt.Errorf("viz: ShowBatch: %w", err))
 	}
@@ -79,6 +79,14 @@ func ShowBatch(b *lab.Batch, classes []string) *ImageGrid {
 // Images returns the pixels of the images of d at the given positions, in
 // the layout of lab.Dataset.Image, for ProbBars.
 func Images(d *lab.Dataset, positions ...int) ([][]byte, error) {
+	pix, err := images(d, positions)
+	if err != nil {
+		return nil, fmt.Errorf("viz: Images: %w", err)
+	}
+	return pix, nil
+}
+
+func images(d *lab.Dataset, positions []int) ([][]byte, error) {
 	if d == nil {
 		return nil, errors.New("the dataset is nil")
 	}
@@ -98,6 +106,14 @@ func Images(d *lab.Dataset, positions ...int) ([][]byte, error) {
 // BatchImages returns the images of a batch as 8-bit pixels in the layout
 // of lab.Dataset.Image, undoing the batch's normalization.
 func BatchImages(b *lab.Batch) ([][]byte, error) {
+	pix, err := batchImages(b)
+	if err != nil {
+		return nil, fmt.Errorf("viz: BatchImages: %w", err)
+	}
+	return pix, nil
+}
+
+func batchImages(b *lab.Batch) ([][]byte, error) {
 	if b == nil {
 		return nil, errors.New("the batch is nil")
 	}

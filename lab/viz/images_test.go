@@ -187,3 +187,13 @@ func TestShowImagesCIFAR(t *testing.T) {
 	pred := []int{0, 1, 2, 5, 4, 5, 6, 7, 0, 9, 0, 1, 2, 3, 4, 3}
 	saveFigure(t, "images-predicted-cifar.png", ShowImages(d, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15).Predicted(pred))
 }
+
+func TestImagesErrors(t *testing.T) {
+	d := synthDataset(t, 3)
+	if _, err := Images(d, 3); err == nil || !strings.HasPrefix(err.Error(), "viz: Images: position 3 is outside") {
+		t.Errorf("Images(d, 3) error = %v; want the position named", err)
+	}
+	if _, err := BatchImages(&lab.Batch{X: make([]float32, 5), Labels: []int{0}}); err == nil || !strings.HasPrefix(err.Error(), "viz: BatchImages: ") {
+		t.Errorf("BatchImages of a short batch: error = %v", err)
+	}
+}

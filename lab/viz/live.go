@@ -25,7 +25,7 @@ func init() {
 // and no more often than keeps their drawing under curveBudget of the time.
 const (
 	redrawEvery = time.Second
-	curveBudget = 0.005
+	curveBudget = 0.003
 	traceSteps  = 60 // running-loss points kept per epoch
 	logTail     = 3  // log lines shown while training
 )
@@ -109,6 +109,20 @@ func (m *LiveView) Err() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.err
+}
+
+// String describes the view for text/plain.
+func (m *LiveView) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.begun {
+		return "LiveView: not started; pass it to Train as its monitor"
+	}
+	state := "running"
+	if m.ended {
+		state = "ended"
+	}
+	return fmt.Sprintf("LiveView %s: %s, display %s, %d updates", m.title(), state, m.id, m.stats.Displays)
 }
 
 // Begin starts the view for a run.

@@ -229,15 +229,18 @@ func TestLiveViewSecondRunGetsNewDisplay(t *testing.T) {
 	if fh.calls[n].update {
 		t.Error("a second run's first display is an update")
 	}
+	if s := m.String(); !strings.Contains(s, "ended") || !strings.Contains(s, m.DisplayID()) {
+		t.Errorf("String() = %q; want the state and the display id", s)
+	}
 }
 
 func TestCurveBudget(t *testing.T) {
 	if got := curveEvery(time.Millisecond); got != redrawEvery {
 		t.Errorf("curveEvery(1ms) = %v; want %v", got, redrawEvery)
 	}
-	// A 20 ms image may be drawn every 4 s at most, to stay under 0.5%.
-	if got := curveEvery(20 * time.Millisecond); got != 4*time.Second {
-		t.Errorf("curveEvery(20ms) = %v; want 4s", got)
+	// A 30 ms image may be drawn every 10 s at most, to stay under 0.3%.
+	if got := curveEvery(30 * time.Millisecond); got != 10*time.Second {
+		t.Errorf("curveEvery(30ms) = %v; want 10s", got)
 	}
 }
 
