@@ -174,6 +174,9 @@ func (m *LiveView) record(p lab.Progress) {
 		m.traceEpoch = p.Epoch
 	}
 	every := max(1, m.info.StepsPerEpoch/traceSteps)
+	if m.info.StepsPerEpoch <= 0 { // unknown epoch length
+		every = 50
+	}
 	if p.Step%every != every-1 && p.Step+1 != m.info.StepsPerEpoch {
 		return
 	}
@@ -189,7 +192,7 @@ func (m *LiveView) Log(line string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.logs = append(m.logs, line)
-	if m.textOut || !m.begun {
+	if m.textOut || (!m.begun && host.Current() == nil) {
 		fmt.Fprintln(m.out, line)
 	}
 }

@@ -264,3 +264,28 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveViewToleratesMissingInfo(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(0, 0)}
+	fh := &fakeHost{clock: clock}
+	useHost(t, fh)
+	m := LiveMonitor()
+	m.now = clock.now
+	// No Begin, no epoch length, no epoch count: Train should not do this,
+	// but the view must still draw and end.
+	for s := range 3000 {
+		clock.advance(5 * time.Millisecond)
+		m.Step(lab.Progress{Epoch: 0, Step: s, RunningLoss: 1, RunningAcc: 50, EpochTime: time.Duration(s+1) * 5 * time.Millisecond})
+	}
+	m.Epoch(&lab.History{Epochs: []lab.EpochStats{{TrainLoss: 1, ValLoss: 1.1, TrainAcc: 50, ValAcc: 45}}})
+	m.End(nil, nil)
+	if len(fh.calls) < 5 || len(fh.calls) > 20 {
+		t.Errorf("%d displays for 15 s of steps; want about one a second", len(fh.calls))
+	}
+	if len(m.trace.x) > 0 {
+		t.Errorf("the running values were not cleared at the epoch's end")
+	}
+	if _, ok := fh.calls[len(fh.calls)-1].bundle["image/png"]; !ok {
+		t.Error("the final update lacks the curves")
+	}
+}
