@@ -76,7 +76,15 @@ func (op *kernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.shape.Clone(), nil
 }
 
-func (op *kernelOp) Do(vals ...G.Value) (G.Value, error) {
+// Do runs the kernel. gorgonia's tape machine calls it on a goroutine of
+// its own, where a panic could not be recovered by the caller: Do turns
+// any panic into an error so that it can never take a kernel down.
+func (op *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("lab: op %s failed: %v", op.name, r)
+		}
+	}()
 	if len(vals) != len(op.in) {
 		return nil, fmt.Errorf("lab: op %s got %d inputs, wants %d", op.name, len(vals), len(op.in))
 	}

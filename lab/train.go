@@ -1,0 +1,310 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"golab/lab/host"
+)
+
+// Config sets up a training run. The zero value gives the assignment's
+// settings: 20 epochs, batch 32, SGD with learning rate 0.001 and momentum
+// 0.9, cross-entropy loss, a log line every 200 steps.
+type Config struct {
+	Epochs    int       // default 20
+	BatchSize int       // default 32
+	Optimizer Optimizer // default SGD{LR: 0.001, Momentum: 0.9}
+	Seed      uint64    // seeds the shuffling and the dropout masks
+	LogEvery  int       // steps between log lines; default 200
+
+	// RunDir, when set, makes the run survive restarts: Train keeps the
+	// run in a folder below RunDir named after its configuration, saves
+	// weights, optimizer state and History there after every epoch, and
+	// resumes from the last saved epoch when called again with the same
+	// configuration. A finished run is returned at once.
+	RunDir string
+	// Retrain discards a saved run in RunDir and trains from scratch.
+	Retrain bool
+
+	// Context stops training when cancelled. Default: the running cell's
+	// context inside the golab kernel (cancelled by an interrupt),
+	// else none.
+	Context context.Context
+	// Monitor receives progress. Default: the live view inside the kernel,
+	// plain text lines elsewhere.
+	Monitor Monitor
+	// Out is where the plain-text monitor prints; default os.Stdout.
+	Out io.Writer
+}
+
+func (c Config) withDefaults() Config {
+	if c.Epochs == 0 {
+		c.Epochs = 20
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.Optimizer == nil {
+		c.Optimizer = SGD{LR: 0.001, Momentum: 0.9}
+	}
+	if c.LogEvery == 0 {
+		c.LogEvery = 200
+	}
+	if c.Context == nil {
+		c.Context = host.Context()
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if c.Monitor == nil {
+		if host.CanDisplay() && NewLiveMonitor != nil {
+			c.Monitor = NewLiveMonitor()
+		} else {
+			c.Monitor = TextMonitor(c.Out)
+		}
+	}
+	return c
+}
+
+func (c Config) check() error {
+	switch {
+	case c.Epochs < 1:
+		return fmt.Errorf("lab: Train: Epochs is %d; it must be at least 1", c.Epochs)
+	case c.BatchSize < 1:
+		return fmt.Errorf("lab: Train: BatchSize is %d; it must be at least 1", c.BatchSize)
+	case c.LogEvery < 1:
+		return fmt.Errorf("lab: Train: LogEvery is %d; it must be at least 1", c.LogEvery)
+	}
+	return nil
+}
+
+// Train trains the model on train, checking accuracy on val (which may be
+// nil) after every epoch, and returns the History of the run.
+//
+// If the run is interrupted (its context cancelled), Train returns the
+// History of the finished epochs together with an error that wraps
+// context.Canceled; the model keeps the weights of its last completed step.
+// If the loss becomes NaN or infinite, Train stops with an error naming the
+// step and returns the History so far.
+func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
+	if m == nil || train == nil {
+		return nil, errors.New("lab: Train needs a model and a training set")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if train.Len() == 0 {
+		return nil, errors.New("lab: Train: the training set is empty")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	opt, err := cfg.Optimizer.newSolver(m.trainable())
+	if err != nil {
+		return nil, err
+	}
+	h := &History{Model: m.Name, Label: m.Label}
+	var run *runDir
+	if cfg.RunDir != "" {
+		if run, err = openRun(cfg, m, train, val); err != nil {
+			return nil, err
+		}
+		done, err := run.resume(m, opt, h, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			cfg.Monitor.Log(fmt.Sprintf("Run %s has finished %d epochs: loaded its weights and History (set Retrain to train it again).", run.dir, len(h.Epochs)))
+			cfg.Monitor.End(h, nil)
+			return h, nil
+		}
+	}
+
+	n := train.Len()
+	steps := (n + cfg.BatchSize - 1) / cfg.BatchSize
+	valN := 0
+	if val != nil {
+		valN = val.Len()
+	}
+	cfg.Monitor.Begin(RunInfo{Label: m.Label, Epochs: cfg.Epochs, StartEpoch: len(h.Epochs), StepsPerEpoch: steps,
+		BatchSize: cfg.BatchSize, TrainImages: n, ValImages: valN})
+	if run != nil && len(h.Epochs) > 0 {
+		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d of %d.", run.dir, len(h.Epochs), cfg.Epochs))
+	}
+	err = m.trainEpochs(train, val, cfg, opt, h, run, steps)
+	cfg.Monitor.End(h, err)
+	return h, err
+}
+
+func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *History, run *runDir, steps int) error {
+	start := time.Now()
+	st := &Stepper{m: m, opt: opt}
+	var batch Batch
+	positions := make([]int, cfg.BatchSize)
+	n := train.Len()
+	for epoch := len(h.Epochs); epoch < cfg.Epochs; epoch++ {
+		epochStart := time.Now()
+		// Shuffle and dropout draw from streams fixed by (seed, epoch), so
+		// a resumed run continues exactly as an uninterrupted one.
+		order := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(n)
+		m.dropRNG = rand.New(rand.NewPCG(cfg.Seed^0xd209, uint64(epoch)))
+		var sumLoss float64
+		var correct, seen int
+		for step := range steps {
+			if err := cfg.Context.Err(); err != nil {
+				return fmt.Errorf("lab: training interrupted in epoch %d at step %d; the History holds the %d finished epochs and the model the weights after the last completed step: %w", epoch, step, len(h.Epochs), err)
+			}
+			lo, hi := step*cfg.BatchSize, min((step+1)*cfg.BatchSize, n)
+			pos := positions[:hi-lo]
+			copy(pos, order[lo:hi])
+			train.Batch(pos, &batch)
+			loss, ok, err := st.step(&batch)
+			if err != nil {
+				return fmt.Errorf("lab: epoch %d, step %d: %w", epoch, step, err)
+			}
+			if !finite(loss) {
+				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds the %d finished epochs", loss, epoch, step, len(h.Epochs))
+			}
+			sumLoss += loss * float64(len(pos))
+			correct += ok
+			seen += len(pos)
+			pr := Progress{Epoch: epoch, Step: step, RunningLoss: sumLoss / float64(seen), RunningAcc: 100 * float64(correct) / float64(seen),
+				Elapsed: time.Since(start), EpochTime: time.Since(epochStart)}
+			cfg.Monitor.Step(pr)
+			if step%cfg.LogEvery == 0 {
+				sl := StepLog{Epoch: epoch, Step: step, RunningLoss: pr.RunningLoss, RunningAcc: pr.RunningAcc}
+				h.Steps = append(h.Steps, sl)
+				cfg.Monitor.Log(sl.String())
+			}
+		}
+		es := EpochStats{Epoch: epoch, TrainLoss: sumLoss / float64(seen), TrainAcc: 100 * float64(correct) / float64(seen)}
+		if val != nil && val.Len() > 0 {
+			r, err := m.evaluate(cfg.Context, val, false)
+			if err != nil {
+				return fmt.Errorf("lab: validation after epoch %d: %w", epoch, err)
+			}
+			es.ValLoss, es.ValAcc = r.Loss, r.Accuracy
+		}
+		es.Seconds = time.Since(epochStart).Seconds()
+		es.ImagesPerSec = float64(n) / es.Seconds
+		h.Epochs = append(h.Epochs, es)
+		if val != nil {
+			cfg.Monitor.Log(fmt.Sprintf("Validation accuracy: %.1f %%  (epoch %.1f s, %.0f images/s)", es.ValAcc, es.Seconds, es.ImagesPerSec))
+		} else {
+			cfg.Monitor.Log(fmt.Sprintf("Epoch %d done  (%.1f s, %.0f images/s)", epoch, es.Seconds, es.ImagesPerSec))
+		}
+		if run != nil {
+			if err := run.save(m, opt, h); err != nil {
+				return err
+			}
+		}
+		cfg.Monitor.Epoch(h)
+	}
+	return nil
+}
+
+// countCorrect counts the rows of logits whose largest score is the label.
+func countCorrect(logits []float32, labels []int, k int) int {
+	c := 0
+	for i, l := range labels {
+		if argmax(logits[i*k:(i+1)*k]) == l {
+			c++
+		}
+	}
+	return c
+}
+
+func argmax(s []float32) int {
+	best := 0
+	for i, v := range s {
+		if v > s[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// TextMonitor returns a Monitor that prints the seed-format log lines to w,
+// for use outside a notebook.
+func TextMonitor(w io.Writer) Monitor { return textMonitor{w} }
+
+type textMonitor struct{ w io.Writer }
+
+func (t textMonitor) Begin(info RunInfo) {
+	fmt.Fprintf(t.w, "Training %s: %d epochs of %d steps (batch %d, %d training and %d validation images)\n",
+		info.Label, info.Epochs, info.StepsPerEpoch, info.BatchSize, info.TrainImages, info.ValImages)
+}
+func (t textMonitor) Step(Progress)    {}
+func (t textMonitor) Log(line string)  { fmt.Fprintln(t.w, line) }
+func (t textMonitor) Epoch(h *History) {}
+func (t textMonitor) End(h *History, err error) {
+	if err != nil {
+		fmt.Fprintf(t.w, "Stopped: %v\n", err)
+		return
+	}
+	if acc, ep := h.BestValAcc(); ep >= 0 {
+		fmt.Fprintf(t.w, "Finished Training: best validation accuracy %.1f %% (epoch %d), %.0f s\n", acc, ep, h.Seconds())
+	} else {
+		fmt.Fprintln(t.w, "Finished Training")
+	}
+}
+
+// Stepper takes single training steps, for benchmarks and hand-written
+// training loops; Train uses one. It updates the model in place.
+type Stepper struct {
+	m   *Model
+	opt solver
+}
+
+// NewStepper returns a Stepper for m with cfg's optimizer (SGD with the
+// assignment's settings by default).
+func NewStepper(m *Model, cfg Config) (*Stepper, error) {
+	if m == nil {
+		return nil, errors.New("lab: NewStepper needs a model")
+	}
+	cfg = cfg.withDefaults()
+	opt, err := cfg.Optimizer.newSolver(m.trainable())
+	if err != nil {
+		return nil, err
+	}
+	return &Stepper{m: m, opt: opt}, nil
+}
+
+// Step trains on one batch: forward, backward and update. It returns the
+// batch's mean loss and how many of its images the model classified
+// correctly before the update.
+func (s *Stepper) Step(b *Batch) (loss float64, correct int, err error) {
+	if b == nil || b.Len() == 0 || len(b.X) != b.Len()*ImageBytes {
+		return 0, 0, errors.New("lab: Step needs a non-empty batch of whole images")
+	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.step(b)
+}
+
+// step is Step for callers that hold the model's lock.
+func (s *Stepper) step(b *Batch) (float64, int, error) {
+	p, err := s.m.program(true, b.Len())
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := p.run(b); err != nil {
+		return 0, 0, err
+	}
+	loss := float64(*p.loss.Value().(*G.F32))
+	if !finite(loss) {
+		return loss, 0, nil
+	}
+	if err := s.opt.Step(G.NodesToValueGrads(p.params)); err != nil {
+		return 0, 0, err
+	}
+	return loss, countCorrect(p.logitsData(), b.Labels, s.m.Classes()), nil
+}
