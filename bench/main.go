@@ -2,24 +2,28 @@
 // PyTorch reference, in one run on the same machine, and prints one JSON
 // line per measurement and then the ratios (`make bench`).
 //
-// Go timings come from the Go benchmarks BenchmarkTrainStep/<model> (metric
-// ms/step, the median step) and BenchmarkEval/<model> (metric ms/1000img)
-// of each package given by -pkgs that has them: ./lab for the lab's
-// gorgonia models, ./lab/internal/nn for the kernels alone. Each runs as a
-// child process, whose peak RSS is reported too. PyTorch timings come from
-// torch_ref.py --synthetic --model M --bench-steps N and from torch_eval.py
-// beside this file.
+// For each model (cnn = CNNModel, dropout = DropoutCNN(0.5), improved =
+// ImprovedCNN), batch 32:
 //
-// The machine may be shared, so the Go and PyTorch runs alternate for
-// -rounds rounds and the ratios compare the fastest round of each, and the
-// medians.
+//   - golab/lab: the lab itself, in a child process of this command: the
+//     median of -steps lab.Stepper steps on synthetic images, then
+//     lab.Evaluate of -eval-images images, and the child's peak RSS, with a
+//     synthetic training set of 50,000 uint8 images in memory as in a full
+//     run;
+//   - ./lab/internal/nn (with -kernels): the same networks on the numerical
+//     kernels alone, without gorgonia (BenchmarkTrainStep and BenchmarkEval
+//     there), the floor the lab's ops can reach;
+//   - PyTorch: torch_ref.py --synthetic --model M --bench-steps N, and
+//     torch_eval.py beside this file for evaluation.
+//
+// The machine may be shared, so the runs alternate for -rounds rounds and
+// the ratios compare the fastest round of each, and the medians.
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -57,13 +61,26 @@ func main() {
 	evalBatches := flag.Int("eval-batches", 4, "Go evaluation batches of 500 timed per round")
 	evalImages := flag.Int("eval-images", 2000, "PyTorch evaluation images per round")
 	rounds := flag.Int("rounds", 3, "alternating Go/PyTorch rounds")
-	pkgs := flag.String("pkgs", "./lab,./lab/internal/nn", "Go packages whose benchmarks to run, where present")
+	kernels := flag.Bool("kernels", true, "also time the kernels alone (./lab/internal/nn benchmarks)")
+	child := flag.String("child", "", "measure the lab on this model in this process only (no PyTorch, no ratios)")
+	cpuprofile := flag.String("cpuprofile", "", "with -child: write a CPU profile of the training steps here")
 	torchRef := flag.String("torch", "../shared/bench/torch_ref.py", "path of torch_ref.py; empty to skip PyTorch")
 	torchEval := flag.String("torch-eval", "bench/torch_eval.py", "path of torch_eval.py")
 	python := flag.String("python", "/usr/bin/python3", "a Python with torch")
 	flag.Parse()
 
-	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, strings.Split(*pkgs, ","), *torchRef, *torchEval, *python); err != nil {
+	if *child != "" {
+		if err := labChild(*child, *steps, *evalImages, *cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var pkgs []string
+	if *kernels {
+		pkgs = []string{"./lab/internal/nn"}
+	}
+	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, pkgs, *torchRef, *torchEval, *python); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -92,8 +109,9 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 		}
 		bins = append(bins, goBin{p, path})
 	}
-	if len(bins) == 0 {
-		return errors.New("no Go package with BenchmarkTrainStep to run")
+	self, err := os.Executable()
+	if err != nil {
+		return err
 	}
 	torchOK := torchRef != ""
 	if torchOK {
@@ -115,6 +133,14 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 	threads := runtime.NumCPU()
 	for r := 1; r <= rounds; r++ {
 		for _, model := range models {
+			ms, err := labMeasure(self, model, steps, evalImages)
+			if err != nil {
+				return fmt.Errorf("golab/lab %s: %w", model, err)
+			}
+			for _, m := range ms {
+				m.Round, m.goSide = r, true
+				emit(m)
+			}
 			for _, b := range bins {
 				ms, rss, blas, err := goBench(b.path, "BenchmarkTrainStep", model, steps, "ms/step")
 				if err != nil {
@@ -152,6 +178,31 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 		printRatios(all, models)
 	}
 	return nil
+}
+
+// labMeasure runs this command as a child measuring the lab on one model.
+func labMeasure(self, model string, steps, evalImages int) ([]measurement, error) {
+	cmd := exec.Command(self, "-child", model, "-steps", strconv.Itoa(steps), "-eval-images", strconv.Itoa(evalImages))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, tail(errb.String()))
+	}
+	var ms []measurement
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m measurement
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return nil, fmt.Errorf("bad line %q: %v", line, err)
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) != 2 {
+		return nil, fmt.Errorf("want 2 measurements, got: %s", tail(out.String()))
+	}
+	return ms, nil
 }
 
 // goBench runs one Go benchmark in a child process and returns its metric,

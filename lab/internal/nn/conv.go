@@ -82,19 +82,19 @@ var (
 	backConvMaxRatio = 1.3
 	backConvMaxK     = 32
 	// winogradOn enables Winograd F(2×2, 3×3) where useWinograd says.
-	winogradOn = true
+	winogradOn   = true
+	winogradMinW = 8 // rows of 4 tiles: the narrowest AVX2 transforms
 )
 
 // useWinograd reports whether a convolution of shape s runs Winograd
 // F(2×2, 3×3) forward and for the filter gradient. It needs a 3×3 kernel
 // at stride 1, and pays (BenchmarkWinograd, on the models' layers) when
 // there are enough channels for the matrix products to outweigh the
-// transforms, and rows of at least 8 tiles for the AVX2 transforms or
-// else many input channels. It loses on 3-channel inputs, 3×3 outputs
-// and 32 channels of 12×12.
+// transforms, and rows of at least 4 tiles for the AVX2 transforms or
+// else many input channels. It loses on 3-channel inputs and 3×3 outputs.
 func useWinograd(s ConvShape) bool {
 	return winogradOn && s.R == 3 && s.S == 3 && s.Stride == 1 && s.C >= 16 && s.K >= 16 &&
-		s.OutH() >= 6 && s.OutW() >= 6 && (s.OutW() >= 16 || s.C >= 64)
+		s.OutH() >= 6 && s.OutW() >= 6 && (s.OutW() >= winogradMinW || s.C >= 64)
 }
 
 // winogradData reports whether the input gradient should run as the

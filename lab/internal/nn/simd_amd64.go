@@ -35,3 +35,12 @@ var hasAVX2 = func() bool {
 	_, ebx7, _, _ := cpuid(7, 0)
 	return ebx7&(1<<5) != 0
 }()
+
+//go:noescape
+func winoInput4(v *float32, cl int, r0, r1, r2, r3 *float32)
+
+//go:noescape
+func winoOutput4(y0, y1, m *float32, kl int, bias float32, act int, slope float32)
+
+//go:noescape
+func winoGrad4(m *float32, kl int, g0, g1 *float32)

@@ -17,3 +17,15 @@ func winoOutputAVX2(y0, y1, m *float32, kl int, n int, bias float32, act int, sl
 func winoGradAVX2(m *float32, kl int, g0, g1 *float32, n int) {
 	panic("nn: no AVX2 kernels in this build")
 }
+
+func winoInput4(v *float32, cl int, r0, r1, r2, r3 *float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func winoOutput4(y0, y1, m *float32, kl int, bias float32, act int, slope float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func winoGrad4(m *float32, kl int, g0, g1 *float32) {
+	panic("nn: no AVX2 kernels in this build")
+}

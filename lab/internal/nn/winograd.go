@@ -187,6 +187,12 @@ func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *Conv
 					winoInputAVX2(&v[o+n-8], cl, &r0[2*(n-8)], &r1[2*(n-8)], &r2[2*(n-8)], &r3[2*(n-8)], 8)
 				}
 				k0 = n
+			} else if hasAVX2 && n >= 4 {
+				_ = v[15*cl+o+n-1]
+				_ = r3[2*n+1]
+				winoInput4(&v[o], cl, &r0[0], &r1[0], &r2[0], &r3[0])
+				winoInput4(&v[o+n-4], cl, &r0[2*(n-4)], &r1[2*(n-4)], &r2[2*(n-4)], &r3[2*(n-4)])
+				k0 = n
 			}
 			for k := k0; k < tj1-tj0; k++ {
 				j, ok := 2*k, o+k
@@ -235,7 +241,15 @@ func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []floa
 			base := k*ld + tt - t0
 			q0 := 0
 			// Tiles whose 2×2 block lies inside the output go 8 at a time.
-			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 8 && i+1 < oh && mode >= 0 {
+			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 4 && n < 8 && i+1 < oh && mode >= 0 {
+				_ = m[15*kl+base+n-1]
+				_ = yk[(i+1)*ow+2*(tj0+n)-1]
+				j := 2 * tj0
+				winoOutput4(&yk[i*ow+j], &yk[(i+1)*ow+j], &m[base], kl, bk, mode, slope)
+				j = 2 * (tj0 + n - 4)
+				winoOutput4(&yk[i*ow+j], &yk[(i+1)*ow+j], &m[base+n-4], kl, bk, mode, slope)
+				q0 = n
+			} else if n >= 8 && hasAVX2 && i+1 < oh && mode >= 0 {
 				_ = m[15*kl+base+n-1]
 				_ = yk[(i+1)*ow+2*(tj0+n)-1]
 				n8 := n &^ 7
@@ -365,7 +379,15 @@ func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 
 			g := dy[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
 			base := k*ld + tt - t0
 			q0 := 0
-			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 8 && i+1 < oh {
+			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 4 && n < 8 && i+1 < oh {
+				_ = m[15*kl+base+n-1]
+				_ = g[(i+1)*ow+2*(tj0+n)-1]
+				j := 2 * tj0
+				winoGrad4(&m[base], kl, &g[i*ow+j], &g[(i+1)*ow+j])
+				j = 2 * (tj0 + n - 4)
+				winoGrad4(&m[base+n-4], kl, &g[i*ow+j], &g[(i+1)*ow+j])
+				q0 = n
+			} else if hasAVX2 && n >= 8 && i+1 < oh {
 				_ = m[15*kl+base+n-1]
 				_ = g[(i+1)*ow+2*(tj0+n)-1]
 				n8 := n &^ 7

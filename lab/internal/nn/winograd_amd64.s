@@ -312,3 +312,216 @@ TEXT ·xgetbv0(SB), NOSPLIT, $0-4
 	XGETBV
 	MOVL AX, eax+0(FP)
 	RET
+
+// The same three kernels 4 tiles wide (128-bit), for images whose rows have
+// 4 to 7 tiles. In 128 bits SHUFPS splits even and odd columns by itself.
+
+#define ROW4(R, H0, H1, H2, H3) \
+	VMOVUPS 0(R)(SI*1), X0; \
+	VMOVUPS 16(R)(SI*1), X1; \
+	VMOVUPS 8(R)(SI*1), X2; \
+	VMOVUPS 24(R)(SI*1), X3; \
+	VSHUFPS $0x88, X1, X0, X4; \
+	VSHUFPS $0xDD, X1, X0, X5; \
+	VSHUFPS $0x88, X3, X2, X6; \
+	VSHUFPS $0xDD, X3, X2, X7; \
+	VSUBPS  X6, X4, H0; \
+	VADDPS  X6, X5, H1; \
+	VSUBPS  X5, X6, H2; \
+	VSUBPS  X7, X5, H3
+
+// func winoInput4(v *float32, cl int, r0, r1, r2, r3 *float32)
+TEXT ·winoInput4(SB), NOSPLIT, $0-48
+	MOVQ    v+0(FP), DI
+	MOVQ    cl+8(FP), BX
+	SHLQ    $2, BX
+	MOVQ    r0+16(FP), R8
+	MOVQ    r1+24(FP), R9
+	MOVQ    r2+32(FP), R10
+	MOVQ    r3+40(FP), R11
+	LEAQ    (BX)(BX*2), R12
+	LEAQ    (DI)(BX*4), R13
+	LEAQ    (R13)(BX*4), DX
+	LEAQ    (DX)(BX*4), AX
+	XORQ    SI, SI
+	ROW4(R8, X8, X9, X10, X11)
+	ROW4(R10, X12, X13, X14, X15)
+	VSUBPS  X12, X8, X0
+	VMOVUPS X0, (DI)
+	VSUBPS  X13, X9, X0
+	VMOVUPS X0, (DI)(BX*1)
+	VSUBPS  X14, X10, X0
+	VMOVUPS X0, (DI)(BX*2)
+	VSUBPS  X15, X11, X0
+	VMOVUPS X0, (DI)(R12*1)
+	ROW4(R9, X8, X9, X10, X11)
+	VADDPS  X12, X8, X0
+	VMOVUPS X0, (R13)
+	VADDPS  X13, X9, X0
+	VMOVUPS X0, (R13)(BX*1)
+	VADDPS  X14, X10, X0
+	VMOVUPS X0, (R13)(BX*2)
+	VADDPS  X15, X11, X0
+	VMOVUPS X0, (R13)(R12*1)
+	VSUBPS  X8, X12, X0
+	VMOVUPS X0, (DX)
+	VSUBPS  X9, X13, X0
+	VMOVUPS X0, (DX)(BX*1)
+	VSUBPS  X10, X14, X0
+	VMOVUPS X0, (DX)(BX*2)
+	VSUBPS  X11, X15, X0
+	VMOVUPS X0, (DX)(R12*1)
+	ROW4(R11, X12, X13, X14, X15)
+	VSUBPS  X12, X8, X0
+	VMOVUPS X0, (AX)
+	VSUBPS  X13, X9, X0
+	VMOVUPS X0, (AX)(BX*1)
+	VSUBPS  X14, X10, X0
+	VMOVUPS X0, (AX)(BX*2)
+	VSUBPS  X15, X11, X0
+	VMOVUPS X0, (AX)(R12*1)
+	RET
+
+// func winoOutput4(y0, y1, m *float32, kl int, bias float32, act int, slope float32)
+TEXT ·winoOutput4(SB), NOSPLIT, $0-52
+	MOVQ         y0+0(FP), R8
+	MOVQ         y1+8(FP), R9
+	MOVQ         m+16(FP), DI
+	MOVQ         kl+24(FP), BX
+	SHLQ         $2, BX
+	VBROADCASTSS bias+32(FP), X15
+	MOVQ         act+40(FP), R10
+	VBROADCASTSS slope+48(FP), X14
+	VXORPS       X13, X13, X13
+	LEAQ         (BX)(BX*2), R12
+	LEAQ         (DI)(BX*4), R13
+	LEAQ         (R13)(BX*4), DX
+	LEAQ         (DX)(BX*4), AX
+	VMOVUPS      (DI), X0
+	VMOVUPS      (DI)(BX*1), X1
+	VMOVUPS      (DI)(BX*2), X2
+	VMOVUPS      (DI)(R12*1), X3
+	VMOVUPS      (R13), X4
+	VMOVUPS      (R13)(BX*1), X5
+	VMOVUPS      (R13)(BX*2), X6
+	VMOVUPS      (R13)(R12*1), X7
+	VADDPS       X4, X0, X0
+	VADDPS       X5, X1, X1
+	VADDPS       X6, X2, X2
+	VADDPS       X7, X3, X3
+	VMOVUPS      (DX), X8
+	VMOVUPS      (DX)(BX*1), X9
+	VMOVUPS      (DX)(BX*2), X10
+	VMOVUPS      (DX)(R12*1), X11
+	VADDPS       X8, X0, X0
+	VADDPS       X9, X1, X1
+	VADDPS       X10, X2, X2
+	VADDPS       X11, X3, X3
+	VSUBPS       X8, X4, X4
+	VSUBPS       X9, X5, X5
+	VSUBPS       X10, X6, X6
+	VSUBPS       X11, X7, X7
+	VMOVUPS      (AX), X8
+	VMOVUPS      (AX)(BX*1), X9
+	VMOVUPS      (AX)(BX*2), X10
+	VMOVUPS      (AX)(R12*1), X11
+	VSUBPS       X8, X4, X4
+	VSUBPS       X9, X5, X5
+	VSUBPS       X10, X6, X6
+	VSUBPS       X11, X7, X7
+	VADDPS       X1, X0, X8
+	VADDPS       X2, X8, X8
+	VSUBPS       X2, X1, X9
+	VSUBPS       X3, X9, X9
+	VADDPS       X5, X4, X10
+	VADDPS       X6, X10, X10
+	VSUBPS       X6, X5, X11
+	VSUBPS       X7, X11, X11
+	VADDPS       X15, X8, X8
+	VADDPS       X15, X9, X9
+	VADDPS       X15, X10, X10
+	VADDPS       X15, X11, X11
+	CMPQ         R10, $1
+	JLT          store4
+	JGT          leaky4
+	VMAXPS       X8, X13, X8
+	VMAXPS       X9, X13, X9
+	VMAXPS       X10, X13, X10
+	VMAXPS       X11, X13, X11
+	JMP          store4
+
+leaky4:
+	VMULPS X14, X8, X0
+	VMAXPS X8, X0, X8
+	VMULPS X14, X9, X0
+	VMAXPS X9, X0, X9
+	VMULPS X14, X10, X0
+	VMAXPS X10, X0, X10
+	VMULPS X14, X11, X0
+	VMAXPS X11, X0, X11
+
+store4:
+	VUNPCKLPS X9, X8, X0
+	VUNPCKHPS X9, X8, X1
+	VMOVUPS   X0, 0(R8)
+	VMOVUPS   X1, 16(R8)
+	VUNPCKLPS X11, X10, X0
+	VUNPCKHPS X11, X10, X1
+	VMOVUPS   X0, 0(R9)
+	VMOVUPS   X1, 16(R9)
+	RET
+
+// func winoGrad4(m *float32, kl int, g0, g1 *float32)
+TEXT ·winoGrad4(SB), NOSPLIT, $0-32
+	MOVQ    m+0(FP), DI
+	MOVQ    kl+8(FP), BX
+	SHLQ    $2, BX
+	MOVQ    g0+16(FP), R8
+	MOVQ    g1+24(FP), R9
+	VXORPS  X15, X15, X15
+	LEAQ    (BX)(BX*2), R12
+	LEAQ    (DI)(BX*4), R13
+	LEAQ    (R13)(BX*4), DX
+	LEAQ    (DX)(BX*4), AX
+	VMOVUPS 0(R8), X0
+	VMOVUPS 16(R8), X1
+	VMOVUPS 0(R9), X2
+	VMOVUPS 16(R9), X3
+	VSHUFPS $0x88, X1, X0, X4
+	VSHUFPS $0xDD, X1, X0, X5
+	VSHUFPS $0x88, X3, X2, X6
+	VSHUFPS $0xDD, X3, X2, X7
+	VMOVUPS X4, (DI)
+	VADDPS  X5, X4, X0
+	VMOVUPS X0, (DI)(BX*1)
+	VSUBPS  X5, X4, X0
+	VMOVUPS X0, (DI)(BX*2)
+	VSUBPS  X5, X15, X0
+	VMOVUPS X0, (DI)(R12*1)
+	VADDPS  X6, X4, X8
+	VADDPS  X7, X5, X9
+	VMOVUPS X8, (R13)
+	VADDPS  X9, X8, X0
+	VMOVUPS X0, (R13)(BX*1)
+	VSUBPS  X9, X8, X0
+	VMOVUPS X0, (R13)(BX*2)
+	VSUBPS  X9, X15, X0
+	VMOVUPS X0, (R13)(R12*1)
+	VSUBPS  X6, X4, X8
+	VSUBPS  X7, X5, X9
+	VMOVUPS X8, (DX)
+	VADDPS  X9, X8, X0
+	VMOVUPS X0, (DX)(BX*1)
+	VSUBPS  X9, X8, X0
+	VMOVUPS X0, (DX)(BX*2)
+	VSUBPS  X9, X15, X0
+	VMOVUPS X0, (DX)(R12*1)
+	VSUBPS  X6, X15, X8
+	VSUBPS  X7, X15, X9
+	VMOVUPS X8, (AX)
+	VADDPS  X9, X8, X0
+	VMOVUPS X0, (AX)(BX*1)
+	VSUBPS  X9, X8, X0
+	VMOVUPS X0, (AX)(BX*2)
+	VMOVUPS X7, (AX)(R12*1)
+	RET
