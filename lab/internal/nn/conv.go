@@ -450,6 +450,10 @@ func rowSums(db, m []float32, p int) {
 // add sets dst += src.
 func add(dst, src []float32) {
 	src = src[:len(dst)]
+	if n := len(dst) &^ 7; hasAVX2 && n > 0 {
+		addAVX2(&dst[0], &src[0], n)
+		dst, src = dst[n:], src[n:]
+	}
 	for i, v := range src {
 		dst[i] += v
 	}

@@ -12,6 +12,14 @@ const oneBits = 0x3f800000 // math.Float32bits(1)
 // (NaN propagates) and LeakyReLU otherwise.
 func addLeaky(out, in []float32, b, slope float32) {
 	out = out[:len(in)]
+	if n := len(in) &^ 7; hasAVX2 && n > 0 && slope >= 0 && slope <= 1 {
+		mode := 2
+		if slope == 0 {
+			mode = 1
+		}
+		addLeakyAVX2(&out[0], &in[0], n, b, mode, slope)
+		out, in = out[n:], in[n:]
+	}
 	if slope == 0 {
 		for i, v := range in {
 			out[i] = max(v+b, 0)
@@ -29,6 +37,10 @@ func addLeaky(out, in []float32, b, slope float32) {
 // addBias writes out[i] = in[i] + b.
 func addBias(out, in []float32, b float32) {
 	out = out[:len(in)]
+	if n := len(in) &^ 7; hasAVX2 && n > 0 {
+		addLeakyAVX2(&out[0], &in[0], n, b, 0, 0)
+		out, in = out[n:], in[n:]
+	}
 	for i, v := range in {
 		out[i] = v + b
 	}
@@ -38,6 +50,10 @@ func addBias(out, in []float32, b float32) {
 func leakyGrad(dx, dy, y []float32, slope float32) {
 	dy = dy[:len(y)]
 	dx = dx[:len(y)]
+	if n := len(y) &^ 7; hasAVX2 && n > 0 {
+		leakyGradAVX2(&dx[0], &dy[0], &y[0], n, slope)
+		dx, dy, y = dx[n:], dy[n:], y[n:]
+	}
 	sb := math.Float32bits(slope)
 	for i, v := range y {
 		dx[i] = dy[i] * math.Float32frombits(gradFactor(v, sb))

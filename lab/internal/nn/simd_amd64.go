@@ -44,3 +44,12 @@ func winoOutput4(y0, y1, m *float32, kl int, bias float32, act int, slope float3
 
 //go:noescape
 func winoGrad4(m *float32, kl int, g0, g1 *float32)
+
+//go:noescape
+func addLeakyAVX2(out, in *float32, n int, b float32, mode int, slope float32)
+
+//go:noescape
+func leakyGradAVX2(dx, dy, y *float32, n int, slope float32)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)

@@ -29,3 +29,15 @@ func winoOutput4(y0, y1, m *float32, kl int, bias float32, act int, slope float3
 func winoGrad4(m *float32, kl int, g0, g1 *float32) {
 	panic("nn: no AVX2 kernels in this build")
 }
+
+func addLeakyAVX2(out, in *float32, n int, b float32, mode int, slope float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func leakyGradAVX2(dx, dy, y *float32, n int, slope float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func addAVX2(dst, src *float32, n int) {
+	panic("nn: no AVX2 kernels in this build")
+}

@@ -1,0 +1,72 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestElementwiseKernels checks the element-wise kernels (AVX2 where
+// available) against the definitions, on lengths around the 8-wide
+// blocks and on NaN, ±Inf and ±0.
+func TestElementwiseKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), -float32(math.NaN())}
+	same := func(a, b float32) bool {
+		return a == b || (a != a && b != b)
+	}
+	for n := range 41 {
+		x, y, dy := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+		for i := range x {
+			if r.IntN(4) == 0 {
+				x[i] = special[r.IntN(len(special))]
+			}
+			if r.IntN(4) == 0 {
+				y[i] = special[r.IntN(len(special))]
+			}
+		}
+		for _, slope := range []float32{0, 0.01, 0.5, 1, 2, -0.1} {
+			for _, b := range []float32{0, 0.25} {
+				out := make([]float32, n)
+				addLeaky(out, x, b, slope)
+				for i, v := range x {
+					v += b
+					want := v
+					if v < 0 {
+						want = v * slope
+					}
+					if slope == 0 && v <= 0 {
+						want = 0
+					}
+					if !same(out[i], want) {
+						t.Fatalf("addLeaky n=%d slope=%v b=%v: [%d] = %v for %v, want %v", n, slope, b, i, out[i], x[i], want)
+					}
+				}
+				addBias(out, x, b)
+				for i, v := range x {
+					if !same(out[i], v+b) {
+						t.Fatalf("addBias n=%d: [%d] = %v, want %v", n, i, out[i], v+b)
+					}
+				}
+			}
+			dx := make([]float32, n)
+			leakyGrad(dx, dy, y, slope)
+			for i, v := range y {
+				want := dy[i] * slope
+				if v > 0 {
+					want = dy[i]
+				}
+				if !same(dx[i], want) {
+					t.Fatalf("leakyGrad n=%d slope=%v: [%d] = %v for y=%v, want %v", n, slope, i, dx[i], v, want)
+				}
+			}
+		}
+		dst := append([]float32(nil), y...)
+		add(dst, x)
+		for i := range dst {
+			if !same(dst[i], y[i]+x[i]) {
+				t.Fatalf("add n=%d: [%d] = %v, want %v", n, i, dst[i], y[i]+x[i])
+			}
+		}
+	}
+}
