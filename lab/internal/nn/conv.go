@@ -298,15 +298,17 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 		// dx = conv(dy padded by R−1−Pad, w flipped in space, K and C swapped).
 		c.wt = grow(c.wt, len(w))
 		rs := c.R * c.S
-		for k := range c.K {
-			for ch := range c.C {
-				src := w[(k*c.C+ch)*rs : (k*c.C+ch+1)*rs]
-				dst := c.wt[(ch*c.K+k)*rs : (ch*c.K+k+1)*rs]
-				for i, v := range src {
-					dst[rs-1-i] = v
+		parallel(c.K, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				for ch := range c.C {
+					src := w[(k*c.C+ch)*rs : (k*c.C+ch+1)*rs]
+					dst := c.wt[(ch*c.K+k)*rs : (ch*c.K+k+1)*rs]
+					for i, v := range src {
+						dst[rs-1-i] = v
+					}
 				}
 			}
-		}
+		})
 		c.back.Forward(dx, dy, c.wt, nil)
 		return
 	}
@@ -406,11 +408,14 @@ func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
 			}
 		}
 	})
-	for s := 1; s < ns; s++ {
-		part := c.parts[s-1]
-		add(dw, part[:len(dw)])
-		if db != nil {
-			add(db, part[len(dw):])
+	parallelElems(len(dw), func(lo, hi int) {
+		for s := 1; s < ns; s++ { // in shard order, for any split of [lo, hi)
+			add(dw[lo:hi], c.parts[s-1][lo:hi])
+		}
+	})
+	if db != nil {
+		for s := 1; s < ns; s++ {
+			add(db, c.parts[s-1][len(dw):])
 		}
 	}
 }

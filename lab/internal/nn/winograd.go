@@ -86,7 +86,12 @@ func xiStride(rows, ld int) int {
 func (wg *winograd) transformFilters(w []float32) {
 	k, c := wg.s.K, wg.s.C
 	wg.u = grow(wg.u, 16*k*c)
-	for kk := range k {
+	parallel(k, func(_, lo, hi int) { wg.transformFilterRange(w, lo, hi) })
+}
+
+func (wg *winograd) transformFilterRange(w []float32, klo, khi int) {
+	k, c := wg.s.K, wg.s.C
+	for kk := klo; kk < khi; kk++ {
 		for cc := range c {
 			g := w[(kk*c+cc)*9 : (kk*c+cc)*9+9]
 			// t = G g: 4×3
@@ -343,10 +348,12 @@ func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 		}
 	})
 	du := wg.du[0]
-	for sh := 1; sh < ns; sh++ {
-		add(du, wg.du[sh])
-	}
-	wg.filterGradTransform(dw, du)
+	parallelElems(len(du), func(lo, hi int) {
+		for sh := 1; sh < ns; sh++ { // in shard order, for any split of [lo, hi)
+			add(du[lo:hi], wg.du[sh][lo:hi])
+		}
+	})
+	parallel(kc, func(_, lo, hi int) { wg.filterGradTransform(dw, du, lo, hi) })
 	if db != nil {
 		p := s.OutH() * s.OutW()
 		parallel(s.K, func(_, lo, hi int) {
@@ -428,12 +435,11 @@ func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 
 	}
 }
 
-// filterGradTransform writes dw = Gᵀ dU G for every filter, from the 16
-// K×C matrices du.
-func (wg *winograd) filterGradTransform(dw, du []float32) {
-	k, c := wg.s.K, wg.s.C
-	kc := k * c
-	for i := range kc {
+// filterGradTransform writes dw = Gᵀ dU G for filters [lo, hi) (numbered
+// k·C + c), from the 16 K×C matrices du.
+func (wg *winograd) filterGradTransform(dw, du []float32, lo, hi int) {
+	kc := wg.s.K * wg.s.C
+	for i := lo; i < hi; i++ {
 		var u [16]float32
 		for xi := range 16 {
 			u[xi] = du[xi*kc+i]
