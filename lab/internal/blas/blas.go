@@ -4,7 +4,9 @@
 // Sgemm runs on OpenBLAS when it can and on pure Go otherwise:
 //   - built with cgo and without the purego tag, it loads libopenblas.so.0 with
 //     dlopen at first use, so neither the library nor its headers are needed to
-//     build; when the library is missing at run time it falls back to pure Go;
+//     build; GOLAB_OPENBLAS may name the library's path, and a conda
+//     environment's ($CONDA_PREFIX/lib) is tried too; when no library loads it
+//     falls back to pure Go;
 //   - built with CGO_ENABLED=0 or -tags purego, it is always pure Go;
 //   - GOLAB_BLAS=go in the environment picks pure Go at run time.
 //

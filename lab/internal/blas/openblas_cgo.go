@@ -17,9 +17,10 @@ static golab_sgemm_fn golab_sgemm_p;
 static golab_setthreads_fn golab_setthreads_p;
 static golab_str_fn golab_config_p, golab_corename_p;
 
-// golab_open loads OpenBLAS and resolves the symbols Sgemm needs. It returns
-// 0 on success, 1 when no library could be opened, 2 when cblas_sgemm is missing.
-static int golab_open(void) {
+// golab_open loads the OpenBLAS at path and resolves the symbols Sgemm
+// needs. It returns 0 on success, 1 when the library could not be opened,
+// 2 when it has no cblas_sgemm.
+static int golab_open(const char *path) {
 	// OpenBLAS 0.3.21 does not know CPUs newer than its release (Sapphire and
 	// Emerald Rapids among them) and falls back to its SSE3 Prescott kernels,
 	// 4x slower. Unless the user chose a core, pick one from the CPU's features
@@ -33,11 +34,7 @@ static int golab_open(void) {
 			setenv("OPENBLAS_CORETYPE", "Haswell", 0);
 		}
 	}
-	const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", NULL};
-	void *h = NULL;
-	for (int i = 0; names[i] != NULL && h == NULL; i++) {
-		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-	}
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
 		return 1;
 	}
@@ -75,17 +72,45 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
+	"unsafe"
 )
 
 type openBLAS struct{ desc string }
 
+// candidates are the libraries loadOpenBLAS tries, in order: the one
+// GOLAB_OPENBLAS names, the system's, and a conda environment's (conda does
+// not put its lib folder on the loader's path).
+var candidates = func() []string {
+	var c []string
+	if p := os.Getenv("GOLAB_OPENBLAS"); p != "" {
+		c = append(c, p)
+	}
+	c = append(c, "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib")
+	if p := os.Getenv("CONDA_PREFIX"); p != "" {
+		c = append(c, filepath.Join(p, "lib", "libopenblas.so.0"), filepath.Join(p, "lib", "libopenblas.dylib"))
+	}
+	return c
+}
+
 func loadOpenBLAS() (backend, error) {
-	switch C.golab_open() {
-	case 1:
-		return nil, errors.New("libopenblas.so.0 not found; install libopenblas0 (Debian) or openblas (conda)")
-	case 2:
-		return nil, errors.New("libopenblas.so.0 has no cblas_sgemm")
+	var loaded string
+	for _, name := range candidates() {
+		cs := C.CString(name)
+		rc := C.golab_open(cs)
+		C.free(unsafe.Pointer(cs))
+		if rc == 2 {
+			return nil, fmt.Errorf("%s has no cblas_sgemm", name)
+		}
+		if rc == 0 {
+			loaded = name
+			break
+		}
+	}
+	if loaded == "" {
+		return nil, errors.New("libopenblas.so.0 not found; install libopenblas0 (Debian), openblas (conda) or set GOLAB_OPENBLAS to the library's path")
 	}
 	C.golab_set_threads(1)
 	cfg := strings.Fields(C.GoString(C.golab_config()))
