@@ -35,3 +35,13 @@ gotest:
 	$(GO) test ./...
 
 test: vet gotest
+
+# The Python that has PyTorch, for the reference timings of `make bench`.
+TORCH_PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import torch' 2>/dev/null && { command -v $$p; break; }; done)
+TORCH_REF    ?= $(abspath ../shared/bench/torch_ref.py)
+
+## bench: the lab's training step and evaluation, and its kernels alone, beside
+## PyTorch (torch_ref.py), one JSON line per measurement, then the ratios.
+## BENCH_FLAGS passes options, e.g. BENCH_FLAGS="-rounds 5 -steps 50 -models cnn".
+bench:
+	$(GO) run ./bench -torch "$(TORCH_REF)" -python "$(TORCH_PYTHON)" $(BENCH_FLAGS)

@@ -172,6 +172,13 @@ var gemmShapes = []struct {
 	{"imp2_backconv", false, false, 32, 960, 576},
 	{"imp2_col2im", true, false, 288, 784, 64},
 	{"imp2_col2im_g2", true, false, 288, 1568, 64},
+	{"wino_drop4_fwd_132", false, false, 128, 132, 64},
+	{"wino_drop4_fwd_264", false, false, 128, 264, 64},
+	{"wino_drop4_fwd_528", false, false, 128, 528, 64},
+	{"wino_drop4_filt_132", false, true, 128, 64, 132},
+	{"wino_drop4_filt_528", false, true, 128, 64, 528},
+	{"wino_c2_fwd_140", false, false, 32, 140, 32},
+	{"wino_c2_fwd_560", false, false, 32, 560, 32},
 }
 
 func BenchmarkSgemm(b *testing.B) {

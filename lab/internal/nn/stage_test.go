@@ -105,7 +105,7 @@ func BenchmarkWinogradTransforms(b *testing.B) {
 // BenchmarkWinogradBlock sweeps the block size of the Winograd layers.
 func BenchmarkWinogradBlock(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
-	defer func(l2, mb int) { winogradL2, winogradMinBlock = l2, mb }(winogradL2, winogradMinBlock)
+	defer func(l2, mb, xb int) { winogradL2, winogradMinBlock, winogradMaxBlock = l2, mb, xb }(winogradL2, winogradMinBlock, winogradMaxBlock)
 	for _, l := range modelConvs {
 		s := l.s
 		if !useWinograd(s) {
@@ -113,11 +113,11 @@ func BenchmarkWinogradBlock(b *testing.B) {
 		}
 		x, w, bias, dy := convData(r, s)
 		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
-		for _, l2 := range []int{80 << 10, 160 << 10, 320 << 10, 640 << 10} {
-			winogradL2, winogradMinBlock = l2, 128
+		for _, blk := range []int{32, 64, 128, 256, 512} {
+			winogradL2, winogradMinBlock, winogradMaxBlock = 0, blk, blk
 			c, _ := NewConv(s)
 			c.BackwardData(dx, dy, w)
-			name := fmt.Sprintf("%s/L2=%dK", l.name, l2>>10)
+			name := fmt.Sprintf("%s/block=%d", l.name, blk)
 			b.Run(name+"/forward", func(b *testing.B) { timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) }) })
 			b.Run(name+"/data", func(b *testing.B) { timeCPU(b, func() { c.BackwardData(dx, dy, w) }) })
 			b.Run(name+"/filter", func(b *testing.B) { timeCPU(b, func() { c.BackwardFilter(dw, db, dy, x) }) })

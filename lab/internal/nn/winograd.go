@@ -28,15 +28,18 @@ type winograd struct {
 	du     [][]float32 // per shard: 16 × K × C filter-gradient sums
 }
 
-// winogradL2 is the scratch, in floats, a block's transformed inputs and
-// products may take; winogradMinBlock is the fewest tiles per block, below
-// which the 16 sgemms are too small to run fast.
-var winogradL2, winogradMinBlock = 160 * 1024, 128
+// winogradL2 is the budget, in floats, for what one block's 16 sgemms
+// touch: the transformed filters (16·K·C), inputs (16·C·block) and products
+// (16·K·block). Within a core's L2 cache (2 MiB here) the sgemms run at
+// their speed in isolation; past it, 1.5 times slower (BenchmarkWinogradBlock
+// on DropoutCNN's conv4). Blocks stay between winogradMinBlock tiles, below
+// which the sgemms are too thin, and winogradMaxBlock.
+var winogradL2, winogradMinBlock, winogradMaxBlock = 320 * 1024, 48, 256
 
 func newWinograd(s ConvShape) *winograd {
 	oh, ow := s.OutH(), s.OutW()
 	wg := &winograd{s: s, th: (oh + 1) / 2, tw: (ow + 1) / 2}
-	wg.block = max(winogradMinBlock, winogradL2/(16*(s.C+s.K)))
+	wg.block = min(winogradMaxBlock, max(winogradMinBlock, (winogradL2-16*s.K*s.C)/(16*(s.C+s.K))))
 	wg.block = (wg.block + wg.tw - 1) / wg.tw * wg.tw // whole rows of tiles: long runs
 	wg.hp, wg.wp = 2*wg.th+2, 2*wg.tw+2
 	return wg

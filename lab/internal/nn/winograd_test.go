@@ -46,10 +46,13 @@ func TestWinogradBackwardFilterMatchesReference(t *testing.T) {
 		rdw, rdb := refConvBackwardFilter(s, dy, x)
 		tol := 1e-4 * math.Sqrt(float64(s.N*s.OutH()*s.OutW()))
 		// Default blocks, then blocks of 16 tiles: many blocks and shards.
-		for _, l2 := range []int{winogradL2, 1} {
+		for _, mb := range []int{winogradMinBlock, 1} {
 			func() {
-				defer func(l2, mb int) { winogradL2, winogradMinBlock = l2, mb }(winogradL2, winogradMinBlock)
-				winogradL2, winogradMinBlock = l2, 16
+				defer func(mb, xb int) { winogradMinBlock, winogradMaxBlock = mb, xb }(winogradMinBlock, winogradMaxBlock)
+				winogradMinBlock = mb
+				if mb == 1 {
+					winogradMaxBlock = 1
+				}
 				wg := newWinograd(s)
 				wg.transformFilters(w)
 				dw, db := make([]float32, len(w)), make([]float32, s.K)
