@@ -106,3 +106,41 @@ addloop:
 adddone:
 	VZEROUPPER
 	RET
+
+// func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool)
+// v = momentum·v + g; w −= lr·v; g = 0 when zero; for i < n &^ 7. No FMA,
+// so the results equal the Go loop's bit for bit.
+TEXT ·sgdAVX2(SB), NOSPLIT, $0-41
+	MOVQ         w+0(FP), DI
+	MOVQ         v+8(FP), SI
+	MOVQ         grad+16(FP), DX
+	MOVQ         n+24(FP), CX
+	SHRQ         $3, CX
+	JZ           sgddone
+	VBROADCASTSS lr+32(FP), Y15
+	VBROADCASTSS momentum+36(FP), Y14
+	MOVBLZX      zero+40(FP), R8
+	VXORPS       Y13, Y13, Y13
+
+sgdloop:
+	VMULPS  (SI), Y14, Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (SI)
+	VMULPS  Y0, Y15, Y1
+	VMOVUPS (DI), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS Y2, (DI)
+	TESTQ   R8, R8
+	JZ      sgdnext
+	VMOVUPS Y13, (DX)
+
+sgdnext:
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  sgdloop
+
+sgddone:
+	VZEROUPPER
+	RET

@@ -70,3 +70,26 @@ func TestElementwiseKernels(t *testing.T) {
 		}
 	}
 }
+
+func TestSGDMomentum(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, n := range []int{0, 1, 7, 8, 9, 100, 40000} {
+		for _, zero := range []bool{false, true} {
+			w, v, g := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+			ww, wv, wg := append([]float32(nil), w...), append([]float32(nil), v...), append([]float32(nil), g...)
+			for i := range ww {
+				wv[i] = 0.9*wv[i] + wg[i]
+				ww[i] -= 0.001 * wv[i]
+				if zero {
+					wg[i] = 0
+				}
+			}
+			SGDMomentum(w, v, g, 0.001, 0.9, zero)
+			for i := range w {
+				if math.Float32bits(w[i]) != math.Float32bits(ww[i]) || math.Float32bits(v[i]) != math.Float32bits(wv[i]) || math.Float32bits(g[i]) != math.Float32bits(wg[i]) {
+					t.Fatalf("n=%d zero=%v: element %d: w,v,g = %v,%v,%v, want %v,%v,%v", n, zero, i, w[i], v[i], g[i], ww[i], wv[i], wg[i])
+				}
+			}
+		}
+	}
+}

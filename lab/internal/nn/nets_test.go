@@ -235,11 +235,11 @@ func (nt *net) update() {
 	for _, l := range nt.layers {
 		switch {
 		case l.kind == kBN:
-			SGDMomentum(l.gamma, l.vw, l.dw, 0.001, 0.9)
-			SGDMomentum(l.beta, l.vb, l.db, 0.001, 0.9)
+			SGDMomentum(l.gamma, l.vw, l.dw, 0.001, 0.9, false)
+			SGDMomentum(l.beta, l.vb, l.db, 0.001, 0.9, false)
 		case l.w != nil:
-			SGDMomentum(l.w, l.vw, l.dw, 0.001, 0.9)
-			SGDMomentum(l.b, l.vb, l.db, 0.001, 0.9)
+			SGDMomentum(l.w, l.vw, l.dw, 0.001, 0.9, false)
+			SGDMomentum(l.b, l.vb, l.db, 0.001, 0.9, false)
 		}
 	}
 }
@@ -319,8 +319,8 @@ func TestNetsLearn(t *testing.T) {
 			nt.backward()
 			for _, l := range nt.layers { // a larger step than the assignment's, to see it move
 				if l.w != nil {
-					SGDMomentum(l.w, l.vw, l.dw, 0.01, 0.9)
-					SGDMomentum(l.b, l.vb, l.db, 0.01, 0.9)
+					SGDMomentum(l.w, l.vw, l.dw, 0.01, 0.9, false)
+					SGDMomentum(l.b, l.vb, l.db, 0.01, 0.9, false)
 				}
 			}
 			last = nt.forward(true)

@@ -53,3 +53,6 @@ func leakyGradAVX2(dx, dy, y *float32, n int, slope float32)
 
 //go:noescape
 func addAVX2(dst, src *float32, n int)
+
+//go:noescape
+func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool)

@@ -41,3 +41,7 @@ func leakyGradAVX2(dx, dy, y *float32, n int, slope float32) {
 func addAVX2(dst, src *float32, n int) {
 	panic("nn: no AVX2 kernels in this build")
 }
+
+func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool) {
+	panic("nn: no AVX2 kernels in this build")
+}
