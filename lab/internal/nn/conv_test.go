@@ -174,7 +174,7 @@ func refMaxPool(n, c, h, w, size, stride int, x, dy []float32) (y, dx []float32)
 
 func TestMaxPoolMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, g := range [][6]int{{1, 1, 2, 2, 2, 2}, {2, 3, 28, 28, 2, 2}, {3, 5, 5, 7, 2, 2}, {2, 2, 9, 9, 3, 2}, {1, 4, 6, 6, 3, 3}, {8, 3, 3, 3, 2, 2}} {
+	for _, g := range [][6]int{{1, 1, 2, 2, 2, 2}, {2, 3, 28, 28, 2, 2}, {3, 5, 5, 7, 2, 2}, {2, 2, 9, 9, 3, 2}, {1, 4, 6, 6, 3, 3}, {8, 3, 3, 3, 2, 2}, {2, 4, 37, 39, 2, 2}} {
 		n, c, h, w, size, stride := g[0], g[1], g[2], g[3], g[4], g[5]
 		p, err := NewMaxPool(n, c, h, w, size, stride)
 		if err != nil {
@@ -185,6 +185,8 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 			x[i] = max(x[i], 0)
 		}
 		x[len(x)/2] = float32(math.NaN())
+		x[len(x)/3] = float32(math.Inf(1))
+		x[len(x)/5] = float32(math.Inf(-1))
 		dy := randSlice(r, n*c*p.OutH()*p.OutW())
 		wantY, wantDx := refMaxPool(n, c, h, w, size, stride, x, dy)
 		y, dx := make([]float32, len(dy)), make([]float32, len(x))

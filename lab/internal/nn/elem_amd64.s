@@ -144,3 +144,97 @@ sgdnext:
 sgddone:
 	VZEROUPPER
 	RET
+
+DATA evens2<>+0(SB)/4, $0
+DATA evens2<>+4(SB)/4, $2
+DATA evens2<>+8(SB)/4, $4
+DATA evens2<>+12(SB)/4, $6
+DATA evens2<>+16(SB)/4, $8
+DATA evens2<>+20(SB)/4, $10
+DATA evens2<>+24(SB)/4, $12
+DATA evens2<>+28(SB)/4, $14
+GLOBL evens2<>(SB), RODATA|NOPTR, $32
+
+// func pool2x2AVX2(out *float32, am *int32, r0, r1 *float32, n int, base, w int32) int
+// Max-pools 2×2 windows of the rows r0, r1 (stride 2) into out, 8 at a time,
+// with the plane offset of each window's first maximum (row-major order)
+// in am: base + 2j + {0, 1, w, w+1}. It stops before a group of 8 holding
+// a NaN or an infinity and returns how many outputs it wrote; the caller
+// does the rest.
+TEXT ·pool2x2AVX2(SB), NOSPLIT, $0-56
+	MOVQ         out+0(FP), DI
+	MOVQ         am+8(FP), R10
+	MOVQ         r0+16(FP), R8
+	MOVQ         r1+24(FP), R9
+	MOVQ         n+32(FP), CX
+	SHRQ         $3, CX
+	XORQ         AX, AX
+	XORQ         SI, SI
+	JZ           pooldone
+	MOVL         base+40(FP), DX
+	MOVL         DX, X15
+	VPBROADCASTD X15, Y15
+	VPADDD       evens2<>(SB), Y15, Y15 // base + 2j
+	MOVL         w+44(FP), DX
+	MOVL         DX, X14
+	VPBROADCASTD X14, Y14               // w
+	MOVL         $1, DX
+	MOVL         DX, X13
+	VPBROADCASTD X13, Y13               // 1
+	VPADDD       Y13, Y14, Y12          // w + 1
+	MOVL         $16, DX
+	MOVL         DX, X11
+	VPBROADCASTD X11, Y11               // 16
+	VXORPS       Y10, Y10, Y10          // 0
+
+poolloop:
+	VMOVUPS (R8)(SI*1), Y0
+	VMOVUPS 32(R8)(SI*1), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2        // a: top left
+	VPERMPD $0xD8, Y3, Y3        // b: top right
+	VMOVUPS (R9)(SI*1), Y0
+	VMOVUPS 32(R9)(SI*1), Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y4, Y4        // c: bottom left
+	VPERMPD $0xD8, Y5, Y5        // d: bottom right
+
+	// NaN or ±Inf in the group: leave it to Go.
+	VADDPS    Y3, Y2, Y6
+	VADDPS    Y4, Y6, Y6
+	VADDPS    Y5, Y6, Y6
+	VSUBPS    Y6, Y6, Y6
+	VCMPPS    $3, Y6, Y6, Y6
+	VMOVMSKPS Y6, DX
+	TESTL     DX, DX
+	JNZ       pooldone
+
+	VMAXPS Y3, Y2, Y6
+	VMAXPS Y5, Y4, Y7
+	VMAXPS Y7, Y6, Y6            // m
+	VMOVUPS Y6, (DI)
+
+	// Offset of the first maximum: d, unless c, unless b, unless a.
+	VCMPPS    $0, Y6, Y4, Y7     // c == m
+	VBLENDVPS Y7, Y14, Y12, Y8
+	VCMPPS    $0, Y6, Y3, Y7     // b == m
+	VBLENDVPS Y7, Y13, Y8, Y8
+	VCMPPS    $0, Y6, Y2, Y7     // a == m
+	VBLENDVPS Y7, Y10, Y8, Y8
+	VPADDD    Y15, Y8, Y8
+	VMOVDQU   Y8, (R10)
+
+	VPADDD Y11, Y15, Y15
+	ADDQ   $64, SI
+	ADDQ   $32, DI
+	ADDQ   $32, R10
+	ADDQ   $8, AX
+	DECQ   CX
+	JNZ    poolloop
+
+pooldone:
+	MOVQ AX, ret+48(FP)
+	VZEROUPPER
+	RET

@@ -65,7 +65,11 @@ func pool2x2(out []float32, am []int32, in []float32, oh, ow, w int) {
 		o := out[i*ow : (i+1)*ow]
 		a := am[i*ow : (i+1)*ow]
 		base := int32(2 * i * w)
-		for j := range o {
+		j0 := 0
+		if hasAVX2 && ow >= 8 {
+			j0 = pool2x2AVX2(&o[0], &a[0], &r0[0], &r1[0], ow, base, int32(w))
+		}
+		for j := j0; j < len(o); j++ {
 			v0, v1, v2, v3 := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
 			m := max(max(v0, v1), max(v2, v3))
 			// The first of the four equal to the maximum.

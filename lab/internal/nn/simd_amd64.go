@@ -56,3 +56,6 @@ func addAVX2(dst, src *float32, n int)
 
 //go:noescape
 func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool)
+
+//go:noescape
+func pool2x2AVX2(out *float32, am *int32, r0, r1 *float32, n int, base, w int32) int

@@ -45,3 +45,7 @@ func addAVX2(dst, src *float32, n int) {
 func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool) {
 	panic("nn: no AVX2 kernels in this build")
 }
+
+func pool2x2AVX2(out *float32, am *int32, r0, r1 *float32, n int, base, w int32) int {
+	panic("nn: no AVX2 kernels in this build")
+}
