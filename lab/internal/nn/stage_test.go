@@ -82,21 +82,21 @@ func BenchmarkWinogradTransforms(b *testing.B) {
 	b.Run("input", func(b *testing.B) {
 		timeCPU(b, func() {
 			for t0 := 0; t0+ld <= total; t0 += ld {
-				wg.inputTransform(v, ld, vs, x, &s, t0, t0+ld, rows)
+				wg.inputTransform(v, ld, vs, x, &s, wg.runs(nil, t0, t0+ld), rows)
 			}
 		})
 	})
 	b.Run("output", func(b *testing.B) {
 		timeCPU(b, func() {
 			for t0 := 0; t0+ld <= total; t0 += ld {
-				wg.outputTransform(y, m, ld, ms, t0, t0+ld, bias, true, 0)
+				wg.outputTransform(y, m, ld, ms, wg.runs(nil, t0, t0+ld), bias, true, 0)
 			}
 		})
 	})
 	b.Run("grad", func(b *testing.B) {
 		timeCPU(b, func() {
 			for t0 := 0; t0+ld <= total; t0 += ld {
-				wg.gradTransform(m, ld, ms, dy, t0, t0+ld)
+				wg.gradTransform(m, ld, ms, dy, wg.runs(nil, t0, t0+ld))
 			}
 		})
 	})

@@ -23,6 +23,7 @@ type winograd struct {
 	u      []float32
 	v, m   [][]float32 // per worker: 16 × C × block, 16 × K × block
 	rows   [][]float32 // per worker: 4 padded input rows
+	runbuf [][]run     // per worker: the runs of the block at hand
 	xpad   []float32   // the batch zero-padded to hp×wp, when padding is needed
 	hp, wp int         // padded plane size: 2·th+2 × 2·tw+2
 	du     [][]float32 // per shard: 16 × K × C filter-gradient sums
@@ -74,6 +75,28 @@ func (wg *winograd) padInput(x []float32) ([]float32, ConvShape) {
 }
 
 func (wg *winograd) tiles() int { return wg.th * wg.tw }
+
+// run is a stretch of tiles [tj0, tj1) along tile row ti of image n, the
+// tiles off..off+tj1−tj0 of their block.
+type run struct{ n, ti, tj0, tj1, off int }
+
+// runs splits the tiles [t0, t1) of the batch into runs, into buf. The
+// transforms loop over channels outside and runs inside, so that each
+// channel's row of the 16 transformed matrices is written (or read) in one
+// sweep: channel by channel within a run, the 16 rows were touched a few
+// tiles at a time and fell out of L1 between visits.
+func (wg *winograd) runs(buf []run, t0, t1 int) []run {
+	buf = buf[:0]
+	t := wg.tiles()
+	for tt := t0; tt < t1; {
+		n, rem := tt/t, tt%t
+		ti, tj0 := rem/wg.tw, rem%wg.tw
+		tj1 := min(wg.tw, tj0+t1-tt)
+		buf = append(buf, run{n, ti, tj0, tj1, tt - t0})
+		tt += tj1 - tj0
+	}
+	return buf
+}
 
 // xiStride is the distance between the 16 matrices of rows×ld floats in v
 // or m. It is padded to 16 floats past a multiple of 1024, so that the 16
@@ -131,6 +154,9 @@ func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
 	wg.v = perWorker(wg.v, nw, 16*xiStride(s.C, wg.block))
 	wg.m = perWorker(wg.m, nw, 16*xiStride(s.K, wg.block))
 	wg.rows = perWorker(wg.rows, nw, 4*(2*wg.tw+2))
+	for len(wg.runbuf) < nw {
+		wg.runbuf = append(wg.runbuf, nil)
+	}
 	kc := s.K * s.C
 	parallel(nb, func(wk, blo, bhi int) {
 		v, m := wg.v[wk], wg.m[wk]
@@ -138,11 +164,13 @@ func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
 			t0, t1 := bl*wg.block, min(total, (bl+1)*wg.block)
 			ld := t1 - t0
 			vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
-			wg.inputTransform(v, ld, vs, xp, &ps, t0, t1, wg.rows[wk])
+			runs := wg.runs(wg.runbuf[wk], t0, t1)
+			wg.runbuf[wk] = runs
+			wg.inputTransform(v, ld, vs, xp, &ps, runs, wg.rows[wk])
 			for xi := range 16 {
 				sgemm(false, false, s.K, ld, s.C, 1, wg.u[xi*kc:(xi+1)*kc], s.C, v[xi*vs:xi*vs+s.C*ld], ld, 0, m[xi*ms:xi*ms+s.K*ld], ld)
 			}
-			wg.outputTransform(y, m, ld, ms, t0, t1, b, act, slope)
+			wg.outputTransform(y, m, ld, ms, runs, b, act, slope)
 		}
 	})
 }
@@ -152,22 +180,17 @@ func (wg *winograd) forward(y, x, b []float32, act bool, slope float32) {
 // c's tile t goes to v[ξ·cl + c·ld + t − t0]. x has shape s, normally
 // from padInput; rows is scratch for 4 rows of 2·tw+2 floats, for runs of
 // tiles that reach into zero padding all the same.
-func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *ConvShape, t0, t1 int, rows []float32) {
-	t := wg.tiles()
+func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *ConvShape, runs []run, rows []float32) {
 	rw := 2*wg.tw + 2
-	for tt := t0; tt < t1; {
-		// One run of tiles along a tile row of one image.
-		n, rem := tt/t, tt%t
-		ti, tj0 := rem/wg.tw, rem%wg.tw
-		tj1 := min(wg.tw, tj0+t1-tt)
-		y0, x0 := 2*ti-s.Pad, 2*tj0-s.Pad
-		// The run reads rows y0..y0+3 and columns x0..x0+w−1.
-		w := 2*(tj1-tj0) + 2
-		inside := y0 >= 0 && y0+3 < s.H && x0 >= 0 && x0+w <= s.W
-		for c := range s.C {
-			plane := x[(n*s.C+c)*s.H*s.W : (n*s.C+c+1)*s.H*s.W]
+	for c := range s.C {
+		for _, ru := range runs {
+			plane := x[(ru.n*s.C+c)*s.H*s.W : (ru.n*s.C+c+1)*s.H*s.W]
+			y0, x0 := 2*ru.ti-s.Pad, 2*ru.tj0-s.Pad
+			nt := ru.tj1 - ru.tj0
+			// The run reads rows y0..y0+3 and columns x0..x0+w−1.
+			w := 2*nt + 2
 			var r0, r1, r2, r3 []float32
-			if inside {
+			if y0 >= 0 && y0+3 < s.H && x0 >= 0 && x0+w <= s.W {
 				r0 = plane[y0*s.W+x0 : y0*s.W+x0+w]
 				r1 = plane[(y0+1)*s.W+x0 : (y0+1)*s.W+x0+w]
 				r2 = plane[(y0+2)*s.W+x0 : (y0+2)*s.W+x0+w]
@@ -183,9 +206,9 @@ func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *Conv
 				}
 				r0, r1, r2, r3 = rows[0:w], rows[rw:rw+w], rows[2*rw:2*rw+w], rows[3*rw:3*rw+w]
 			}
-			o := c*ld + tt - t0
+			o := c*ld + ru.off
 			k0 := 0
-			if n := tj1 - tj0; hasAVX2 && n >= 8 {
+			if n := nt; hasAVX2 && n >= 8 {
 				// 8 tiles at a time; a last, overlapping 8 covers the rest.
 				_ = v[15*cl+o+n-1]
 				_ = r3[2*n+1]
@@ -202,7 +225,7 @@ func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *Conv
 				winoInput4(&v[o+n-4], cl, &r0[2*(n-4)], &r1[2*(n-4)], &r2[2*(n-4)], &r3[2*(n-4)])
 				k0 = n
 			}
-			for k := k0; k < tj1-tj0; k++ {
+			for k := k0; k < nt; k++ {
 				j, ok := 2*k, o+k
 				// Bᵀ d: combine rows, for the tile's 4 columns.
 				a0, a1, a2, a3 := r0[j]-r2[j], r0[j+1]-r2[j+1], r0[j+2]-r2[j+2], r0[j+3]-r2[j+3]
@@ -216,13 +239,12 @@ func (wg *winograd) inputTransform(v []float32, ld, cl int, x []float32, s *Conv
 				v[12*cl+ok], v[13*cl+ok], v[14*cl+ok], v[15*cl+ok] = e0-e2, e1+e2, e2-e1, e1-e3
 			}
 		}
-		tt += tj1 - tj0
 	}
 }
 
 // outputTransform computes Aᵀ M A for tiles [t0, t1) of the batch, adds
 // the bias, applies the activation and writes the 2×2 blocks into y.
-func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []float32, act bool, slope float32) {
+func (wg *winograd) outputTransform(y, m []float32, ld, kl int, runs []run, b []float32, act bool, slope float32) {
 	s := &wg.s
 	oh, ow := s.OutH(), s.OutW()
 	mode := 0 // for the AVX2 kernel; -1: not supported there
@@ -234,19 +256,16 @@ func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []floa
 	case act:
 		mode = -1
 	}
-	t := wg.tiles()
-	for tt := t0; tt < t1; {
-		n, rem := tt/t, tt%t
-		ti, tj0 := rem/wg.tw, rem%wg.tw
-		tj1 := min(wg.tw, tj0+t1-tt)
-		i := 2 * ti
-		for k := range s.K {
+	for k := range s.K {
+		for _, ru := range runs {
+			n, tj0, tj1 := ru.n, ru.tj0, ru.tj1
+			i := 2 * ru.ti
 			var bk float32
 			if b != nil {
 				bk = b[k]
 			}
 			yk := y[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
-			base := k*ld + tt - t0
+			base := k*ld + ru.off
 			q0 := 0
 			// Tiles whose 2×2 block lies inside the output go 8 at a time.
 			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 4 && n < 8 && i+1 < oh && mode >= 0 {
@@ -298,7 +317,6 @@ func (wg *winograd) outputTransform(y, m []float32, ld, kl, t0, t1 int, b []floa
 				}
 			}
 		}
-		tt += tj1 - tj0
 	}
 }
 
@@ -330,6 +348,9 @@ func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 	wg.m = perWorker(wg.m, nw, 16*xiStride(s.K, wg.block))
 	wg.du = perWorker(wg.du, ns, 16*kc)
 	wg.rows = perWorker(wg.rows, nw, 4*(2*wg.tw+2))
+	for len(wg.runbuf) < nw {
+		wg.runbuf = append(wg.runbuf, nil)
+	}
 	parallel(ns, func(wk, slo, shi int) {
 		v, m := wg.v[wk], wg.m[wk]
 		for sh := slo; sh < shi; sh++ {
@@ -338,8 +359,10 @@ func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 				t0, t1 := bl*wg.block, min(total, (bl+1)*wg.block)
 				ld := t1 - t0
 				vs, ms := xiStride(s.C, ld), xiStride(s.K, ld)
-				wg.inputTransform(v, ld, vs, xp, &ps, t0, t1, wg.rows[wk])
-				wg.gradTransform(m, ld, ms, dy, t0, t1)
+				runs := wg.runs(wg.runbuf[wk], t0, t1)
+				wg.runbuf[wk] = runs
+				wg.inputTransform(v, ld, vs, xp, &ps, runs, wg.rows[wk])
+				wg.gradTransform(m, ld, ms, dy, runs)
 				beta := float32(1)
 				if bl == sh*nb/ns {
 					beta = 0
@@ -376,18 +399,15 @@ func (wg *winograd) backwardFilter(dw, db, dy, x []float32) {
 // gradTransform writes A g Aᵀ of the output-gradient tiles g (2×2, zero
 // past the output's edge) of tiles [t0, t1) for every channel into m:
 // entry ξ of channel k's tile t goes to m[ξ·kl + k·ld + t − t0].
-func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 int) {
+func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, runs []run) {
 	s := &wg.s
 	oh, ow := s.OutH(), s.OutW()
-	t := wg.tiles()
-	for tt := t0; tt < t1; {
-		n, rem := tt/t, tt%t
-		ti, tj0 := rem/wg.tw, rem%wg.tw
-		tj1 := min(wg.tw, tj0+t1-tt)
-		i := 2 * ti
-		for k := range s.K {
+	for k := range s.K {
+		for _, ru := range runs {
+			n, tj0, tj1 := ru.n, ru.tj0, ru.tj1
+			i := 2 * ru.ti
 			g := dy[(n*s.K+k)*oh*ow : (n*s.K+k+1)*oh*ow]
-			base := k*ld + tt - t0
+			base := k*ld + ru.off
 			q0 := 0
 			if n := min(tj1, ow/2) - tj0; hasAVX2 && n >= 4 && n < 8 && i+1 < oh {
 				_ = m[15*kl+base+n-1]
@@ -434,7 +454,6 @@ func (wg *winograd) gradTransform(m []float32, ld, kl int, dy []float32, t0, t1 
 				m[12*kl+o], m[13*kl+o], m[14*kl+o], m[15*kl+o] = d0, d0+d1, d0-d1, -d1
 			}
 		}
-		tt += tj1 - tj0
 	}
 }
 
