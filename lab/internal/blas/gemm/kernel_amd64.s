@@ -1,0 +1,119 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func kernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
+// C[0:6, 0:16] += alpha · Ap·Bp, where Ap holds k steps of 6 values (one per
+// row of the tile) and Bp k steps of 16 values, both packed contiguously;
+// ldc is C's row stride in floats.
+TEXT ·kernel6x16(SB), NOSPLIT, $0-44
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), DI
+	MOVQ ldc+32(FP), BX
+	SHLQ $2, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ CX, CX
+	JZ   store
+
+loop:
+	VMOVUPS      (DX), Y12
+	VMOVUPS      32(DX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(SI), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(SI), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $24, SI
+	ADDQ         $64, DX
+	DECQ         CX
+	JNZ          loop
+
+store:
+	VBROADCASTSS alpha+40(FP), Y15
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y0, Y15, Y12
+	VMOVUPS      Y12, (DI)
+	VMOVUPS      32(DI), Y13
+	VFMADD231PS  Y1, Y15, Y13
+	VMOVUPS      Y13, 32(DI)
+	ADDQ         BX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y2, Y15, Y12
+	VMOVUPS      Y12, (DI)
+	VMOVUPS      32(DI), Y13
+	VFMADD231PS  Y3, Y15, Y13
+	VMOVUPS      Y13, 32(DI)
+	ADDQ         BX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y4, Y15, Y12
+	VMOVUPS      Y12, (DI)
+	VMOVUPS      32(DI), Y13
+	VFMADD231PS  Y5, Y15, Y13
+	VMOVUPS      Y13, 32(DI)
+	ADDQ         BX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y6, Y15, Y12
+	VMOVUPS      Y12, (DI)
+	VMOVUPS      32(DI), Y13
+	VFMADD231PS  Y7, Y15, Y13
+	VMOVUPS      Y13, 32(DI)
+	ADDQ         BX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y8, Y15, Y12
+	VMOVUPS      Y12, (DI)
+	VMOVUPS      32(DI), Y13
+	VFMADD231PS  Y9, Y15, Y13
+	VMOVUPS      Y13, 32(DI)
+	ADDQ         BX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y10, Y15, Y12
+	VMOVUPS      Y12, (DI)
+	VMOVUPS      32(DI), Y13
+	VFMADD231PS  Y11, Y15, Y13
+	VMOVUPS      Y13, 32(DI)
+	VZEROUPPER
+	RET
+
+// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL eaxArg+0(FP), AX
+	MOVL ecxArg+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv0() (eax uint32)
+TEXT ·xgetbv0(SB), NOSPLIT, $0-4
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, eax+0(FP)
+	RET
