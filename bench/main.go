@@ -124,6 +124,12 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 		}
 	}
 
+	fmt.Printf("# machine: %s, %d CPUs, load average %s at start\n", cpuModel(), runtime.NumCPU(), loadAvg())
+	defer func() { fmt.Printf("# load average %s at end\n", loadAvg()) }()
+	if l, ok := load1(); ok && l > 0.5*float64(runtime.NumCPU()) {
+		fmt.Printf("# warning: the machine is busy (load %.1f on %d CPUs). PyTorch's threads slow down far more than Go's\n"+
+			"# under contention (10-25x measured here), so the ratios flatter Go; compare on a quiet machine.\n", l, runtime.NumCPU())
+	}
 	var all []measurement
 	emit := func(m measurement) {
 		all = append(all, m)
@@ -320,4 +326,39 @@ func firstLine(out []byte, err error) string {
 		return sc.Text()
 	}
 	return err.Error()
+}
+
+// loadAvg is /proc/loadavg's three load averages, or "unknown".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func load1() (float64, bool) {
+	f := strings.Fields(loadAvg())
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
+}
+
+// cpuModel is the CPU's name from /proc/cpuinfo, or GOARCH.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return runtime.GOARCH
 }
