@@ -167,9 +167,9 @@ TEXT ·pool2x2AVX2(SB), NOSPLIT, $0-56
 	MOVQ         r0+16(FP), R8
 	MOVQ         r1+24(FP), R9
 	MOVQ         n+32(FP), CX
-	SHRQ         $3, CX
 	XORQ         AX, AX
 	XORQ         SI, SI
+	SHRQ         $3, CX
 	JZ           pooldone
 	MOVL         base+40(FP), DX
 	MOVL         DX, X15

@@ -93,3 +93,40 @@ func TestSGDMomentum(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolAVX2Runs checks that the AVX2 pooling kernel does the work when
+// it can (it may hand groups with NaN or Inf to Go, which would hide a
+// kernel that never runs) and agrees with the Go loop.
+func TestPoolAVX2Runs(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2 here")
+	}
+	r := rand.New(rand.NewPCG(35, 36))
+	const w, ow = 37, 18
+	in := randSlice(r, 2*w)
+	for i := range in {
+		if r.IntN(3) == 0 {
+			in[i] = 0 // ties
+		}
+	}
+	out, am := make([]float32, ow), make([]int32, ow)
+	n := pool2x2AVX2(&out[0], &am[0], &in[0], &in[w], ow, 100, w)
+	if n != 16 {
+		t.Fatalf("kernel did %d of %d outputs, want 16", n, ow)
+	}
+	wantOut, wantAm := make([]float32, ow), make([]int32, ow)
+	func() {
+		defer func(h bool) { hasAVX2 = h }(hasAVX2)
+		hasAVX2 = false
+		pool2x2(wantOut, wantAm, in, 1, ow, w)
+	}()
+	for j := range n {
+		if out[j] != wantOut[j] || am[j] != wantAm[j]+100 {
+			t.Fatalf("output %d: %v at %d, want %v at %d", j, out[j], am[j], wantOut[j], wantAm[j]+100)
+		}
+	}
+	in[5] = float32(math.Inf(1))
+	if n := pool2x2AVX2(&out[0], &am[0], &in[0], &in[w], ow, 0, w); n != 0 {
+		t.Fatalf("kernel took a group with +Inf: did %d", n)
+	}
+}
