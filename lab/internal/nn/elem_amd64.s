@@ -65,7 +65,7 @@ TEXT ·leakyGradAVX2(SB), NOSPLIT, $0-36
 	JZ           lgdone
 	VBROADCASTSS slope+32(FP), Y14
 	MOVL         $0x3f800000, AX
-	MOVL         AX, X15
+	VMOVD         AX, X15
 	VBROADCASTSS X15, Y15
 	VXORPS       Y13, Y13, Y13
 
@@ -172,18 +172,18 @@ TEXT ·pool2x2AVX2(SB), NOSPLIT, $0-56
 	SHRQ         $3, CX
 	JZ           pooldone
 	MOVL         base+40(FP), DX
-	MOVL         DX, X15
+	VMOVD         DX, X15
 	VPBROADCASTD X15, Y15
 	VPADDD       evens2<>(SB), Y15, Y15 // base + 2j
 	MOVL         w+44(FP), DX
-	MOVL         DX, X14
+	VMOVD         DX, X14
 	VPBROADCASTD X14, Y14               // w
 	MOVL         $1, DX
-	MOVL         DX, X13
+	VMOVD         DX, X13
 	VPBROADCASTD X13, Y13               // 1
 	VPADDD       Y13, Y14, Y12          // w + 1
 	MOVL         $16, DX
-	MOVL         DX, X11
+	VMOVD         DX, X11
 	VPBROADCASTD X11, Y11               // 16
 	VXORPS       Y10, Y10, Y10          // 0
 

@@ -124,3 +124,23 @@ func BenchmarkWinogradBlock(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPool2x2(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	in := randSlice(r, 32*28*28)
+	for i := range in {
+		in[i] = max(in[i], 0)
+	}
+	out, am := make([]float32, len(in)/4), make([]int32, len(in)/4)
+	for _, avx := range []bool{false, true} {
+		b.Run(fmt.Sprintf("avx2=%v", avx), func(b *testing.B) {
+			defer func(h bool) { hasAVX2 = h }(hasAVX2)
+			hasAVX2 = hasAVX2 && avx
+			timeCPU(b, func() {
+				for p := range 32 {
+					pool2x2(out[p*196:(p+1)*196], am[p*196:(p+1)*196], in[p*784:(p+1)*784], 14, 14, 28)
+				}
+			})
+		})
+	}
+}
