@@ -67,6 +67,7 @@ func main() {
 	torchRef := flag.String("torch", "../shared/bench/torch_ref.py", "path of torch_ref.py; empty to skip PyTorch")
 	torchEval := flag.String("torch-eval", "bench/torch_eval.py", "path of torch_eval.py")
 	python := flag.String("python", "/usr/bin/python3", "a Python with torch")
+	threads := flag.Int("threads", 0, "threads for both sides (GOMAXPROCS, torch --threads); 0: Go's default and torch_ref.py's 2")
 	flag.Parse()
 
 	if *child != "" {
@@ -80,13 +81,22 @@ func main() {
 	if *kernels {
 		pkgs = []string{"./lab/internal/nn"}
 	}
-	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, pkgs, *torchRef, *torchEval, *python); err != nil {
+	if *threads > 0 {
+		// Children inherit it; PyTorch gets --threads.
+		os.Setenv("GOMAXPROCS", strconv.Itoa(*threads))
+		runtime.GOMAXPROCS(*threads)
+	}
+	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, pkgs, *torchRef, *torchEval, *python, *threads); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []string, torchRef, torchEval, python string) error {
+func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []string, torchRef, torchEval, python string, threads int) error {
+	var torchThreads []string
+	if threads > 0 {
+		torchThreads = []string{"--threads", strconv.Itoa(threads)}
+	}
 	tmp, err := os.MkdirTemp("", "golab-bench")
 	if err != nil {
 		return err
@@ -136,7 +146,7 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 		b, _ := json.Marshal(m)
 		fmt.Println(string(b))
 	}
-	threads := runtime.NumCPU()
+	goThreads := runtime.GOMAXPROCS(0)
 	for r := 1; r <= rounds; r++ {
 		for _, model := range models {
 			ms, err := labMeasure(self, model, steps, evalImages)
@@ -152,27 +162,27 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 				if err != nil {
 					return fmt.Errorf("%s train %s: %w", b.pkg, model, err)
 				}
-				emit(measurement{Impl: "golab " + runtime.Version(), Model: model, Batch: 32, Threads: threads,
+				emit(measurement{Impl: "golab " + runtime.Version(), Model: model, Batch: 32, Threads: goThreads,
 					MsPerStep: ms, ImagesPerS: round1(32000 / ms), Measure: "train_step", PeakRSSMB: rss,
 					Round: r, Source: b.pkg, BlasImpl: blas, goSide: true})
 				ms, rss, blas, err = goBench(b.path, "BenchmarkEval", model, evalBatches, "ms/1000img")
 				if err != nil {
 					return fmt.Errorf("%s eval %s: %w", b.pkg, model, err)
 				}
-				emit(measurement{Impl: "golab " + runtime.Version(), Model: model, Batch: 500, Threads: threads,
+				emit(measurement{Impl: "golab " + runtime.Version(), Model: model, Batch: 500, Threads: goThreads,
 					MsPerStep: round3(ms / 2), ImagesPerS: round1(1e6 / ms), Measure: "eval", MsPer1000: ms,
 					PeakRSSMB: rss, Round: r, Source: b.pkg, BlasImpl: blas, goSide: true})
 			}
 			if !torchOK {
 				continue
 			}
-			m, err := torchJSON(python, torchRef, "--synthetic", "--model", model, "--bench-steps", strconv.Itoa(steps))
+			m, err := torchJSON(python, torchRef, append([]string{"--synthetic", "--model", model, "--bench-steps", strconv.Itoa(steps)}, torchThreads...)...)
 			if err != nil {
 				return fmt.Errorf("torch_ref %s: %w", model, err)
 			}
 			m.Measure, m.Round, m.Source = "train_step", r, torchRef
 			emit(m)
-			m, err = torchJSON(python, torchEval, "--torch-ref", torchRef, "--model", model, "--images", strconv.Itoa(evalImages), "--rounds", "1")
+			m, err = torchJSON(python, torchEval, append([]string{"--torch-ref", torchRef, "--model", model, "--images", strconv.Itoa(evalImages), "--rounds", "1"}, torchThreads...)...)
 			if err != nil {
 				return fmt.Errorf("torch_eval %s: %w", model, err)
 			}
