@@ -146,6 +146,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 
 func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *History, run *runDir, steps int) error {
 	start := time.Now()
+	st := &Stepper{m: m, opt: opt}
 	var batch Batch
 	positions := make([]int, cfg.BatchSize)
 	n := train.Len()
@@ -165,22 +166,15 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 			pos := positions[:hi-lo]
 			copy(pos, order[lo:hi])
 			train.Batch(pos, &batch)
-			p, err := m.program(true, len(pos))
+			loss, ok, err := st.step(&batch)
 			if err != nil {
-				return err
-			}
-			if err := p.run(&batch); err != nil {
 				return fmt.Errorf("lab: epoch %d, step %d: %w", epoch, step, err)
 			}
-			loss := float64(*p.loss.Value().(*G.F32))
 			if !finite(loss) {
 				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds the %d finished epochs", loss, epoch, step, len(h.Epochs))
 			}
-			if err := opt.Step(G.NodesToValueGrads(p.params)); err != nil {
-				return err
-			}
 			sumLoss += loss * float64(len(pos))
-			correct += countCorrect(p.logitsData(), batch.Labels, m.Classes())
+			correct += ok
 			seen += len(pos)
 			pr := Progress{Epoch: epoch, Step: step, RunningLoss: sumLoss / float64(seen), RunningAcc: 100 * float64(correct) / float64(seen),
 				Elapsed: time.Since(start), EpochTime: time.Since(epochStart)}
@@ -261,4 +255,56 @@ func (t textMonitor) End(h *History, err error) {
 	} else {
 		fmt.Fprintln(t.w, "Finished Training")
 	}
+}
+
+// Stepper takes single training steps, for benchmarks and hand-written
+// training loops; Train uses one. It updates the model in place.
+type Stepper struct {
+	m   *Model
+	opt solver
+}
+
+// NewStepper returns a Stepper for m with cfg's optimizer (SGD with the
+// assignment's settings by default).
+func NewStepper(m *Model, cfg Config) (*Stepper, error) {
+	if m == nil {
+		return nil, errors.New("lab: NewStepper needs a model")
+	}
+	cfg = cfg.withDefaults()
+	opt, err := cfg.Optimizer.newSolver(m.trainable())
+	if err != nil {
+		return nil, err
+	}
+	return &Stepper{m: m, opt: opt}, nil
+}
+
+// Step trains on one batch: forward, backward and update. It returns the
+// batch's mean loss and how many of its images the model classified
+// correctly before the update.
+func (s *Stepper) Step(b *Batch) (loss float64, correct int, err error) {
+	if b == nil || b.Len() == 0 || len(b.X) != b.Len()*ImageBytes {
+		return 0, 0, errors.New("lab: Step needs a non-empty batch of whole images")
+	}
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	return s.step(b)
+}
+
+// step is Step for callers that hold the model's lock.
+func (s *Stepper) step(b *Batch) (float64, int, error) {
+	p, err := s.m.program(true, b.Len())
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := p.run(b); err != nil {
+		return 0, 0, err
+	}
+	loss := float64(*p.loss.Value().(*G.F32))
+	if !finite(loss) {
+		return loss, 0, nil
+	}
+	if err := s.opt.Step(G.NodesToValueGrads(p.params)); err != nil {
+		return 0, 0, err
+	}
+	return loss, countCorrect(p.logitsData(), b.Labels, s.m.Classes()), nil
 }
