@@ -35,3 +35,41 @@ gotest:
 	$(GO) test ./...
 
 test: vet gotest
+
+## ---- notebooks (notebooks/README.md) ------------------------------------------
+# make notebooks          execute every notebook headless with the assignment's settings
+#                         (hours, unless notebooks/runs holds the runs); executed copies go
+#                         to notebooks/.executed, the committed notebooks are not modified
+# make notebooks QUICK=1  the same on a subset of the data, 1 epoch (a few minutes)
+# make test-notebooks     every notebook in QUICK mode through nbclient, checked (in make test)
+# make test-browser       01-dataset in the Notebook server and headless Chromium (in make test)
+# Both build the kernel into a throwaway JUPYTER_DATA_DIR; they need Debian's Jupyter
+# (python3-nbclient, python3-notebook) and chromium, chromium-driver: make deps.
+NB_PYTHON ?= /usr/bin/python3
+NB_OUT    ?= notebooks/.executed
+
+.PHONY: test-notebooks test-browser
+
+notebooks:
+	export JUPYTER_DATA_DIR=$$(mktemp -d) PYDEVD_DISABLE_FILE_VALIDATION=1 QUICK=$(QUICK)
+	trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
+	if [ "$(QUICK)" = 1 ]; then export GOLAB_RUNS=$${GOLAB_RUNS:-$(CURDIR)/$(NB_OUT)/runs}; fi
+	$(NB_PYTHON) notebooks/tests/run_notebooks.py --out $(NB_OUT)
+
+test-notebooks:
+	export JUPYTER_DATA_DIR=$$(mktemp -d) GOLAB_RUNS=$$(mktemp -d) PYDEVD_DISABLE_FILE_VALIDATION=1
+	trap 'rm -rf "$$JUPYTER_DATA_DIR" "$$GOLAB_RUNS"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
+	$(NB_PYTHON) notebooks/tests/run_notebooks.py --quick --check --out $(NB_OUT)/test
+
+test-browser:
+	export JUPYTER_DATA_DIR=$$(mktemp -d) PYDEVD_DISABLE_FILE_VALIDATION=1
+	trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
+	size=$$($(GO) run ./notebooks/tests/gridsize -n 4)
+	$(NB_PYTHON) notebooks/tests/browser_test.py --notebook notebooks/01-dataset.ipynb \
+	  --kernelspec "$$JUPYTER_DATA_DIR/kernels/golab" --cell 'viz.ShowImages(data.Train, picks...)' \
+	  --size "$$size" --screenshot docs/browser-01-dataset.png
+
+test: test-notebooks test-browser
