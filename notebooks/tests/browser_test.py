@@ -215,13 +215,21 @@ def main():
         if st["errors"]:
             raise Failure("cells failed: " + "; ".join(st["errors"]))
 
-        img = wait_for("the image to load", lambda: wd.js(
+        try:
+            img = wait_for("an <img> in the image cell's output", lambda: wd.js(
             "var img = Jupyter.notebook.get_cell(arguments[0]).output_area.element[0].querySelector('img');"
             "if (!img || !img.complete || !img.naturalWidth) return null;"
             "img.scrollIntoView({block: 'center'});"
             "var r = img.getBoundingClientRect();"
             "return {src: img.getAttribute('src'), w: img.naturalWidth, h: img.naturalHeight, shownW: r.width, shownH: r.height};",
             idx), 30)
+        except Failure as e:
+            # Say what the cell shows instead: the MIME types it got, and
+            # whether the page drew them as SVG.
+            seen = wd.js("var c = Jupyter.notebook.get_cell(arguments[0]);"
+                         "var types = c.output_area.outputs.map(function(o) { return Object.keys(o.data || {}).join('+') || o.output_type; });"
+                         "return {types: types, svg: c.output_area.element[0].querySelectorAll('svg').length};", idx)
+            raise Failure(f"{e}; the cell's outputs carry {seen['types']}, drawn as {seen['svg']} <svg> element(s)") from None
         prefix = "data:image/png;base64,"
         if not img["src"].startswith(prefix):
             raise Failure(f"the <img> src is not PNG data: {img['src'][:60]!r}")
