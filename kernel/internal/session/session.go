@@ -1092,7 +1092,6 @@ func (s *Session) locate(line int) (cell string, l int, current bool) {
 	return cell, line % lineStride, id == s.cellID && id > 0
 }
 
-
 func recvType(d *ast.FuncDecl) string {
 	if d.Recv == nil || len(d.Recv.List) == 0 {
 		return ""
