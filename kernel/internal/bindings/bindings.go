@@ -3,8 +3,6 @@
 // committed. Regenerate them after the lab's API changes: make kernel does.
 package bindings
 
-//go:generate go run ./gen
-
 import "reflect"
 
 // Symbols maps "import/path/name" to the exported symbols of that package,

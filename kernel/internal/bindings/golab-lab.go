@@ -15,27 +15,95 @@ import (
 func init() {
 	Symbols["golab/lab/lab"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"Accuracy":       reflect.ValueOf(lab.Accuracy),
+		"Auto":           reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
+		"BatchNorm2d":    reflect.ValueOf(lab.BatchNorm2d),
+		"BuildCNN":       reflect.ValueOf(lab.BuildCNN),
+		"CIFARDir":       reflect.ValueOf(lab.CIFARDir),
+		"CIFARMD5":       reflect.ValueOf(constant.MakeFromLiteral("\"c32a1d4ab5d03f1284b67883e8d87530\"", token.STRING, 0)),
+		"CIFARMean":      reflect.ValueOf(&lab.CIFARMean).Elem(),
+		"CIFARStd":       reflect.ValueOf(&lab.CIFARStd).Elem(),
+		"CIFARURL":       reflect.ValueOf(constant.MakeFromLiteral("\"https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz\"", token.STRING, 0)),
+		"ChannelStats":   reflect.ValueOf(lab.ChannelStats),
 		"Channels":       reflect.ValueOf(constant.MakeFromLiteral("3", token.INT, 0)),
+		"Conv2d":         reflect.ValueOf(lab.Conv2d),
+		"DefaultClasses": reflect.ValueOf(&lab.DefaultClasses).Elem(),
+		"Dropout":        reflect.ValueOf(lab.Dropout),
+		"Dropout2d":      reflect.ValueOf(lab.Dropout2d),
+		"Evaluate":       reflect.ValueOf(lab.Evaluate),
+		"Flatten":        reflect.ValueOf(lab.Flatten),
 		"Height":         reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
 		"ImageBytes":     reflect.ValueOf(constant.MakeFromLiteral("3072", token.INT, 0)),
+		"InputShape":     reflect.ValueOf(&lab.InputShape).Elem(),
+		"LeakyReLU":      reflect.ValueOf(lab.LeakyReLU),
+		"Linear":         reflect.ValueOf(lab.Linear),
+		"LoadCIFAR":      reflect.ValueOf(lab.LoadCIFAR),
+		"LoadCIFARWith":  reflect.ValueOf(lab.LoadCIFARWith),
+		"Logits":         reflect.ValueOf(lab.Logits),
+		"MaxPool2d":      reflect.ValueOf(lab.MaxPool2d),
 		"NewDataset":     reflect.ValueOf(lab.NewDataset),
 		"NewLiveMonitor": reflect.ValueOf(&lab.NewLiveMonitor).Elem(),
+		"NewStepper":     reflect.ValueOf(lab.NewStepper),
+		"NoBias":         reflect.ValueOf(lab.NoBias),
+		"Padding":        reflect.ValueOf(lab.Padding),
+		"Predict":        reflect.ValueOf(lab.Predict),
+		"ReLU":           reflect.ValueOf(lab.ReLU),
+		"RunName":        reflect.ValueOf(lab.RunName),
+		"Stride":         reflect.ValueOf(lab.Stride),
+		"TextMonitor":    reflect.ValueOf(lab.TextMonitor),
+		"Train":          reflect.ValueOf(lab.Train),
 		"Width":          reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
 
 		// type definitions
+		"Adam":          reflect.ValueOf((*lab.Adam)(nil)),
 		"Batch":         reflect.ValueOf((*lab.Batch)(nil)),
+		"CIFAR":         reflect.ValueOf((*lab.CIFAR)(nil)),
+		"CIFAROptions":  reflect.ValueOf((*lab.CIFAROptions)(nil)),
+		"Config":        reflect.ValueOf((*lab.Config)(nil)),
+		"ConvOption":    reflect.ValueOf((*lab.ConvOption)(nil)),
 		"Dataset":       reflect.ValueOf((*lab.Dataset)(nil)),
 		"EpochStats":    reflect.ValueOf((*lab.EpochStats)(nil)),
 		"History":       reflect.ValueOf((*lab.History)(nil)),
+		"Layer":         reflect.ValueOf((*lab.Layer)(nil)),
+		"Model":         reflect.ValueOf((*lab.Model)(nil)),
 		"Monitor":       reflect.ValueOf((*lab.Monitor)(nil)),
 		"Normalization": reflect.ValueOf((*lab.Normalization)(nil)),
+		"Optimizer":     reflect.ValueOf((*lab.Optimizer)(nil)),
+		"Param":         reflect.ValueOf((*lab.Param)(nil)),
+		"Prediction":    reflect.ValueOf((*lab.Prediction)(nil)),
 		"Progress":      reflect.ValueOf((*lab.Progress)(nil)),
+		"Result":        reflect.ValueOf((*lab.Result)(nil)),
 		"RunInfo":       reflect.ValueOf((*lab.RunInfo)(nil)),
+		"SGD":           reflect.ValueOf((*lab.SGD)(nil)),
 		"StepLog":       reflect.ValueOf((*lab.StepLog)(nil)),
+		"Stepper":       reflect.ValueOf((*lab.Stepper)(nil)),
 
 		// interface wrapper definitions
-		"_Monitor": reflect.ValueOf((*_golab_lab_Monitor)(nil)),
+		"_Layer":     reflect.ValueOf((*_golab_lab_Layer)(nil)),
+		"_Monitor":   reflect.ValueOf((*_golab_lab_Monitor)(nil)),
+		"_Optimizer": reflect.ValueOf((*_golab_lab_Optimizer)(nil)),
 	}
+}
+
+// _golab_lab_Layer is an interface wrapper for Layer type
+type _golab_lab_Layer struct {
+	IValue  interface{}
+	WAs     func(name string) lab.Layer
+	WName   func() string
+	WString func() string
+}
+
+func (W _golab_lab_Layer) As(name string) lab.Layer {
+	return W.WAs(name)
+}
+func (W _golab_lab_Layer) Name() string {
+	return W.WName()
+}
+func (W _golab_lab_Layer) String() string {
+	if W.WString == nil {
+		return ""
+	}
+	return W.WString()
 }
 
 // _golab_lab_Monitor is an interface wrapper for Monitor type
@@ -62,4 +130,17 @@ func (W _golab_lab_Monitor) Log(line string) {
 }
 func (W _golab_lab_Monitor) Step(p lab.Progress) {
 	W.WStep(p)
+}
+
+// _golab_lab_Optimizer is an interface wrapper for Optimizer type
+type _golab_lab_Optimizer struct {
+	IValue  interface{}
+	WString func() string
+}
+
+func (W _golab_lab_Optimizer) String() string {
+	if W.WString == nil {
+		return ""
+	}
+	return W.WString()
 }

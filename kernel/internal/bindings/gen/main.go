@@ -158,7 +158,7 @@ func extractTo(dir, pkg string) error {
 // they reach.
 func fingerprint(pkgs []string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "gen v1\n%s\n", strings.Join(pkgs, "\n"))
+	fmt.Fprintf(h, "gen v2\n%s\n", strings.Join(pkgs, "\n"))
 	cmd := exec.Command("go", append([]string{"list", "-deps", "-f",
 		`{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{end}}{{end}}`}, pkgs...)...)
 	cmd.Stderr = os.Stderr
@@ -208,7 +208,7 @@ func fileName(importPath string) string {
 }
 
 func listPackages(pattern string) ([]string, error) {
-	cmd := exec.Command("go", "list", "-e", "-f", "{{if not .Error}}{{.ImportPath}}{{end}}", pattern)
+	cmd := exec.Command("go", "list", "-e", "-f", `{{if and (not .Error) (ne .Name "main")}}{{.ImportPath}}{{end}}`, pattern)
 	cmd.Stderr = os.Stderr
 	b, err := cmd.Output()
 	if err != nil {
