@@ -134,6 +134,7 @@ func Listen(ci *ConnectionInfo, logger *log.Logger) (*Server, error) {
 		inputCh: make(chan *wire.Message, 1),
 	}
 	zlog := log.New(logWriter{logger}, "zmq4: ", 0)
+	transportLog = log.New(logWriter{logger}, "transport: ", 0)
 	opts := []zmq4.Option{zmq4.WithLogger(zlog), zmq4.WithTimeout(10 * time.Second)}
 	s.shell = zmq4.NewRouter(ctx, opts...)
 	s.control = zmq4.NewRouter(ctx, opts...)
