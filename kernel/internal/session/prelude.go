@@ -71,8 +71,10 @@ var preludeNames = []string{"Display"}
 func runtimeExports(cellCtx func() context.Context) interp.Exports {
 	return interp.Exports{
 		"golab/kernel/runtime/golabrt": {
-			"Clear": reflect.ValueOf(clearValue),
-			"Show":  reflect.ValueOf(showValue),
+			"Clear":       reflect.ValueOf(clearValue),
+			"Show":        reflect.ValueOf(showValue),
+			"SortOrdered": reflect.ValueOf(sortOrdered),
+			"SortFunc":    reflect.ValueOf(sortFunc),
 		},
 		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
 	}

@@ -155,6 +155,11 @@ func New(opts Options) (*Session, error) {
 			s.symbols[p] = syms
 		}
 	}
+	for _, src := range []string{slicesOverlay, mapsOverlay} {
+		if _, err := s.compileSource(src); err != nil {
+			return nil, fmt.Errorf("session: overlay: %w", err)
+		}
+	}
 	if err := s.loadPrelude(); err != nil {
 		return nil, fmt.Errorf("session: prelude: %w", err)
 	}
@@ -202,6 +207,17 @@ func (s *Session) loadPrelude() error {
 		}
 	}
 	return nil
+}
+
+// compileSource compiles the source of a whole package into the
+// interpreter.
+func (s *Session) compileSource(src string) (prog *interp.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return s.in.Compile(src)
 }
 
 // Result is what a cell produced for display: the rendered values of its
@@ -256,15 +272,10 @@ func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error
 		body = f.Decls[0].(*ast.FuncDecl).Body
 	}
 
-	// Rewrite what yaegi lacks before anything runs.
+	// Rewrite what yaegi lacks: declarations first, statements once the
+	// declarations they may use are known.
 	if file != nil {
 		s.rewrite(file)
-	}
-	if body != nil {
-		s.rewrite(body)
-	}
-
-	if file != nil {
 		if err := s.runImports(ctx, file, src); err != nil {
 			return nil, err
 		}
@@ -275,6 +286,7 @@ func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error
 	if body == nil {
 		return &Result{}, nil
 	}
+	s.rewrite(body)
 	return s.runStmts(ctx, body, src)
 }
 

@@ -147,3 +147,7 @@ func TestErrorsPointAtCell(t *testing.T) {
 	ts.fails("import \"net/nothing\"", "ImportError", "no binding")
 	ts.ok("1 + 1", "2")
 }
+
+func bg() context.Context { return context.Background() }
+
+func name(n int) string { return fmt.Sprintf("In[%d]", n) }
