@@ -68,9 +68,11 @@ var preludeNames = []string{"Display"}
 
 // runtimeExports binds the compiled helpers the prelude and the rewritten
 // cells call, and the cancellable time.Sleep.
-func runtimeExports(cellCtx func() context.Context) interp.Exports {
+func runtimeExports(out *outbox) interp.Exports {
 	return interp.Exports{
 		"golab/kernel/runtime/golabrt": {
+			"Emit":        reflect.ValueOf(out.emit),
+			"EmitType":    reflect.ValueOf(out.emitType),
 			"Clear":       reflect.ValueOf(clearValue),
 			"Show":        reflect.ValueOf(showValue),
 			"SortOrdered": reflect.ValueOf(sortOrdered),
@@ -155,6 +157,24 @@ func yaegiValue(v interface{}) (inner interface{}, ok bool) {
 		return nil, false
 	}
 	return val.Interface(), true
+}
+
+// outbox receives what interpreted code hands to the session through
+// compiled calls rather than as an expression value: a top-level value
+// would stay referenced from yaegi's global frame for good.
+type outbox struct {
+	values []display.Data
+	typ    reflect.Type
+}
+
+func (o *outbox) emit(v []display.Data) { o.values = v }
+
+// emitType records the static type of the variable p points to.
+func (o *outbox) emitType(p interface{}) {
+	o.typ = nil
+	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
+		o.typ = t.Elem()
+	}
 }
 
 // clearValue implements the clear builtin: it deletes every entry of a map

@@ -73,6 +73,7 @@ type Session struct {
 	symbols map[string]map[string]reflect.Value // bound import path -> symbols
 
 	base      token.Pos      // see basePos
+	out       outbox         // values handed over by interpreted code
 	tmp       int            // counter for temporary names
 	cellID    int            // number of the running cell, see lineStride
 	cellNames map[int]string // cell number -> name
@@ -140,7 +141,7 @@ func New(opts Options) (*Session, error) {
 	})
 	s.fset = s.in.FileSet()
 
-	exports := []interp.Exports{stdlibExports(opts.CellContext), runtimeExports(opts.CellContext)}
+	exports := []interp.Exports{stdlibExports(opts.CellContext), runtimeExports(&s.out)}
 	exports = append(exports, opts.Exports...)
 	for _, e := range exports {
 		if err := s.in.Use(e); err != nil {
@@ -231,6 +232,8 @@ type Result struct {
 // Execute returns an *Error for compile errors, panics and interrupts; the
 // session stays usable after any of them.
 func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error) {
+	defer dropRoots(s.in)
+	defer dropScopes(s.in)
 	s.cell = name
 	s.cellID++
 	s.cellNames[s.cellID] = name
@@ -576,13 +579,17 @@ func (s *Session) redefine(ctx context.Context, pos token.Pos, names []*ast.Iden
 	return changed, nil
 }
 
-// typeOf returns the static type of a global variable.
+// typeOf returns the static type of a global variable, through a pointer
+// to it handed to compiled code: no copy of its value is kept.
 func (s *Session) typeOf(ctx context.Context, name string) (reflect.Type, bool) {
-	v, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{&ast.ExprStmt{X: identAt(name, s.base)}}, Rbrace: s.base})
-	if err != nil || !v.IsValid() {
+	pos := s.base
+	call := &ast.CallExpr{Fun: selAt("__golabrt", "EmitType", pos), Lparen: pos,
+		Args: []ast.Expr{&ast.UnaryExpr{OpPos: pos, Op: token.AND, X: identAt(name, pos)}}, Rparen: pos}
+	s.out.typ = nil
+	if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: pos}); err != nil || s.out.typ == nil {
 		return nil, false
 	}
-	return v.Type(), true
+	return s.out.typ, true
 }
 
 // recompileDependents compiles again every stored function, type (with its
@@ -838,7 +845,12 @@ func (s *Session) show(ctx context.Context, body *ast.BlockStmt, x ast.Expr, src
 		if n == 0 {
 			break
 		}
-		prog, err = s.compile(&ast.BlockStmt{Lbrace: body.Lbrace, List: []ast.Stmt{&ast.ExprStmt{X: showCall(x, n)}}, Rbrace: body.Rbrace})
+		// The values go through a function declared anew for each cell,
+		// so that its tree is freed when the next cell replaces it.
+		fn := &ast.File{Package: s.base, Name: identAt("main", s.base), Decls: []ast.Decl{showFunc(x, n)}}
+		if _, err = s.run(ctx, fn); err == nil {
+			prog, err = s.compile(&ast.BlockStmt{Lbrace: body.Lbrace, List: []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{Fun: identAt("__golabCellValue", x.Pos()), Lparen: x.Pos(), Rparen: x.End()}}}, Rbrace: body.Rbrace})
+		}
 		if err == nil {
 			break
 		}
@@ -849,7 +861,8 @@ func (s *Session) show(ctx context.Context, body *ast.BlockStmt, x ast.Expr, src
 		}
 		return &Result{}, nil
 	}
-	v, err := s.execute(ctx, prog)
+	s.out.values = nil
+	_, err = s.execute(ctx, prog)
 	var p interp.Panic
 	if errors.As(err, &p) && !known && strings.HasPrefix(fmt.Sprint(p.Value), "reflect.Set: value of type *interface {} is not assignable to type func(") {
 		// A call without results, which has run: nothing to show.
@@ -860,21 +873,20 @@ func (s *Session) show(ctx context.Context, body *ast.BlockStmt, x ast.Expr, src
 		return nil, s.wrapErr(err, src)
 	}
 	res := &Result{}
-	if v.IsValid() && v.CanInterface() {
-		if ds, ok := v.Interface().([]display.Data); ok {
-			for _, d := range ds {
-				if len(d.Data) > 0 {
-					res.Values = ds
-				}
-			}
+	for _, d := range s.out.values {
+		if len(d.Data) > 0 {
+			res.Values = s.out.values
 		}
 	}
+	s.out.values = nil
 	return res, nil
 }
 
-// showCall builds func() []display.Data { v1, ..., vn := x; return
-// []display.Data{show(v1), ...} }().
-func showCall(x ast.Expr, n int) ast.Expr {
+// showFunc builds func __golabCellValue() { v1, ..., vn := x;
+// __golabrt.Emit([]display.Data{show(v1), ...}) }. Assigning x to locals
+// keeps the static types of its values, so yaegi lets compiled code call
+// the methods of types declared in cells.
+func showFunc(x ast.Expr, n int) *ast.FuncDecl {
 	pos := x.Pos()
 	var lhs []ast.Expr
 	var elts []ast.Expr
@@ -885,14 +897,15 @@ func showCall(x ast.Expr, n int) ast.Expr {
 		elts = append(elts, &ast.CallExpr{Fun: selAt("__golabrt", "Show", pos), Lparen: pos, Args: []ast.Expr{v, text}, Rparen: pos})
 	}
 	dataSlice := &ast.ArrayType{Lbrack: pos, Elt: selAt("display", "Data", pos)}
-	fn := &ast.FuncLit{
-		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{}, Results: &ast.FieldList{List: []*ast.Field{{Type: dataSlice}}}},
+	emit := &ast.CallExpr{Fun: selAt("__golabrt", "Emit", pos), Lparen: pos, Args: []ast.Expr{&ast.CompositeLit{Type: dataSlice, Lbrace: pos, Elts: elts, Rbrace: pos}}, Rparen: pos}
+	return &ast.FuncDecl{
+		Name: identAt("__golabCellValue", pos),
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
 		Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
 			&ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{x}},
-			&ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.CompositeLit{Type: dataSlice, Elts: elts}}},
-		}},
+			&ast.ExprStmt{X: emit},
+		}, Rbrace: pos},
 	}
-	return &ast.CallExpr{Fun: fn, Lparen: pos, Rparen: x.End()}
 }
 
 // arity returns how many values x has, when its declaration tells.
