@@ -45,6 +45,7 @@ test: vet gotest
 # make test-kernel                    Go tests, jupyter_kernel_test and the notebook test,
 #                                     against a kernelspec in a throwaway JUPYTER_DATA_DIR
 KERNEL_PREFIX ?= user
+KERNEL_FUZZTIME ?= 10s
 
 .PHONY: kernel-bindings test-kernel bench-kernel
 
@@ -69,6 +70,7 @@ test-kernel:
 	trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
 	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
 	GOLAB_KERNEL_BIN=$(BIN)/golab-kernel $(GO) test ./kernel/...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(KERNEL_FUZZTIME) ./kernel/internal/wire
 	GOLAB_KERNEL_TEST=1 $(PYTHON) -m unittest discover -s kernel/tests -p 'test_*.py'
 
 # Kernel benchmarks: start to kernel_info_reply, trivial-cell round trip, memory

@@ -51,6 +51,10 @@ func TestLastValueDisplay(t *testing.T) {
 	ts.ok("type C struct{}\nfunc (C) Two() (int, int) { return 1, 2 }\nfunc (C) None() {}", "")
 	ts.ok("C{}.Two()", "1|2")
 	ts.ok("C{}.None()", "")
+	// A value of a cell type with methods held in an interface variable:
+	// yaegi hides it from compiled code; it still shows as text.
+	ts.ok("type Q struct{ A int }\nfunc (q *Q) HTML() string { return \"q\" }\nvar i interface{} = &Q{A: 4}", "")
+	ts.ok("i", "&{4}")
 }
 
 // TestRenderingRules checks that a final value renders as its richest MIME

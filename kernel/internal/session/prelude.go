@@ -75,6 +75,7 @@ func runtimeExports(out *outbox) interp.Exports {
 			"EmitType":    reflect.ValueOf(out.emitType),
 			"Clear":       reflect.ValueOf(clearValue),
 			"Show":        reflect.ValueOf(showValue),
+			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
 			"SortOrdered": reflect.ValueOf(sortOrdered),
 			"SortFunc":    reflect.ValueOf(sortFunc),
 		},
@@ -111,10 +112,17 @@ func renderMapTypes() map[reflect.Value][]reflect.Type {
 
 // showValue renders the value of a cell's final expression: its richest
 // MIME type, with text as its text/plain unless v is already a bundle. A nil
-// v renders as nothing.
-func showValue(v interface{}, text string) display.Data {
+// v renders as nothing. raw is the same value passed without yaegi's
+// interface wrapping: for an interface-typed variable holding a value of a
+// type declared in a cell, yaegi passes v as nil, and raw as its internal
+// box.
+func showValue(v, raw interface{}, text string) display.Data {
 	if v == nil {
-		return display.Data{}
+		if raw == nil {
+			return display.Data{}
+		}
+		// The interpreted text of such a value is yaegi's box printed.
+		v, text = raw, fmt.Sprint(raw)
 	}
 	if d, ok := v.(display.Data); ok {
 		return d

@@ -894,7 +894,8 @@ func showFunc(x ast.Expr, n int) *ast.FuncDecl {
 		v := identAt(fmt.Sprintf("__golab_v%d", i), pos)
 		lhs = append(lhs, v)
 		text := &ast.CallExpr{Fun: selAt("fmt", "Sprint", pos), Lparen: pos, Args: []ast.Expr{v}, Rparen: pos}
-		elts = append(elts, &ast.CallExpr{Fun: selAt("__golabrt", "Show", pos), Lparen: pos, Args: []ast.Expr{v, text}, Rparen: pos})
+		raw := &ast.CallExpr{Fun: selAt("__golabrt", "Raw", pos), Lparen: pos, Args: []ast.Expr{v}, Rparen: pos}
+		elts = append(elts, &ast.CallExpr{Fun: selAt("__golabrt", "Show", pos), Lparen: pos, Args: []ast.Expr{v, raw, text}, Rparen: pos})
 	}
 	dataSlice := &ast.ArrayType{Lbrack: pos, Elt: selAt("display", "Data", pos)}
 	emit := &ast.CallExpr{Fun: selAt("__golabrt", "Emit", pos), Lparen: pos, Args: []ast.Expr{&ast.CompositeLit{Type: dataSlice, Lbrace: pos, Elts: elts, Rbrace: pos}}, Rparen: pos}
