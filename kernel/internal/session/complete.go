@@ -399,6 +399,13 @@ func (s *Session) describeMember(x, name string) string {
 	}
 	t := v.Type()
 	if m, ok := t.MethodByName(name); ok {
+		nt := t
+		if nt.Kind() == reflect.Ptr {
+			nt = nt.Elem()
+		}
+		if d, ok := symbolDoc(nt.PkgPath(), nt.Name()+"."+name); ok {
+			return d
+		}
 		return fmt.Sprintf("func (%s) %s%s", t, name, strings.TrimPrefix(m.Type.String(), "func"))
 	}
 	st := t

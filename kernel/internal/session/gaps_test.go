@@ -2,6 +2,8 @@ package session
 
 import (
 	"reflect"
+
+	"golab/kernel/internal/bindings"
 	"strings"
 	"testing"
 )
@@ -165,6 +167,17 @@ func TestInspect(t *testing.T) {
 	text, ok = ts.Inspect("fmt.Println", len("fmt.Println"))
 	if !ok || !strings.Contains(text, "Println") {
 		t.Errorf("Inspect fmt.Println: %v %q", ok, text)
+	}
+	DocLookup = bindings.Doc
+	defer func() { DocLookup = nil }()
+	text, ok = ts.Inspect("x := fmt.Println(", len("x := fmt.Print"))
+	if !ok || !strings.Contains(text, "func Println(a ...any) (n int, err error)") || !strings.Contains(text, "default formats") {
+		t.Errorf("Inspect fmt.Println with docs: %v %q", ok, text)
+	}
+	ts.ok("import \"gonum.org/v1/gonum/mat\"\nm := mat.NewDense(2, 2, nil)", "")
+	text, ok = ts.Inspect("m.At", len("m.At"))
+	if !ok || !strings.Contains(text, "At returns the element") {
+		t.Errorf("Inspect of a method of a compiled type: %v %q", ok, text)
 	}
 	if _, ok := ts.Inspect("nosuchname", 3); ok {
 		t.Error("Inspect found an unknown name")

@@ -7,11 +7,18 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/doc"
 	"go/format"
+	"go/parser"
+	"go/printer"
+	"go/token"
 	"log"
 	"os"
 	"os/exec"
@@ -101,6 +108,9 @@ func main() {
 	if len(errs) > 0 {
 		log.Fatal(errors.Join(errs...))
 	}
+	if err := writeDocs(filepath.Join(*out, "docs.json.gz"), append(append([]string(nil), pkgs...), docStdlib...)); err != nil {
+		log.Fatal(err)
+	}
 	if err := os.WriteFile(stampPath, []byte(stamp), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -158,7 +168,7 @@ func extractTo(dir, pkg string) error {
 // they reach.
 func fingerprint(pkgs []string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "gen v2\n%s\n", strings.Join(pkgs, "\n"))
+	fmt.Fprintf(h, "gen v3\n%s\n", strings.Join(pkgs, "\n"))
 	cmd := exec.Command("go", append([]string{"list", "-deps", "-f",
 		`{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{end}}{{end}}`}, pkgs...)...)
 	cmd.Stderr = os.Stderr
@@ -200,6 +210,133 @@ func allExist(dir string, names map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// docStdlib are the standard packages whose documentation the kernel
+// shows on inspect (those notebooks use most); the rest of the standard
+// library shows signatures only.
+var docStdlib = []string{
+	"bufio", "bytes", "context", "encoding/binary", "encoding/csv", "encoding/json", "errors", "fmt",
+	"image", "image/color", "image/draw", "image/jpeg", "image/png", "io", "math", "math/rand",
+	"math/rand/v2", "os", "path/filepath", "runtime", "sort", "strconv", "strings", "sync", "time",
+	"unicode", "unicode/utf8",
+}
+
+// writeDocs writes, gzipped JSON, the documentation of the exported names
+// of pkgs: import path -> name -> declaration and doc comment ("" is the
+// package's own doc).
+func writeDocs(path string, pkgs []string) error {
+	all := map[string]map[string]string{}
+	for _, p := range pkgs {
+		d, err := packageDocs(p)
+		if err != nil {
+			return fmt.Errorf("docs of %s: %w", p, err)
+		}
+		all[p] = d
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	enc := json.NewEncoder(zw)
+	enc.SetIndent("", "")
+	if err := enc.Encode(all); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
+		return nil
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func packageDocs(importPath string) (map[string]string, error) {
+	out, err := exec.Command("go", "list", "-f", `{{.Dir}}{{range .GoFiles}} {{.}}{{end}}`, importPath).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list: %w", err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 2 {
+		return nil, fmt.Errorf("no Go files")
+	}
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range f[1:] {
+		af, err := parser.ParseFile(fset, filepath.Join(f[0], name), nil, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, af)
+	}
+	pkg, err := doc.NewFromFiles(fset, files, importPath)
+	if err != nil {
+		return nil, err
+	}
+	docs := map[string]string{"": strings.TrimSpace(pkg.Doc)}
+	add := func(name string, decl ast.Node, text string) {
+		var b strings.Builder
+		if decl != nil {
+			var pb bytes.Buffer
+			if err := (&printer.Config{Mode: printer.UseSpaces, Tabwidth: 4}).Fprint(&pb, fset, decl); err == nil {
+				b.WriteString(truncateLines(pb.String(), 40))
+			}
+		}
+		if t := strings.TrimSpace(text); t != "" {
+			b.WriteString("\n\n" + t)
+		}
+		docs[name] = b.String()
+	}
+	stripBody := func(fd *ast.FuncDecl) *ast.FuncDecl {
+		c := *fd
+		c.Body = nil
+		c.Doc = nil
+		return &c
+	}
+	for _, fn := range pkg.Funcs {
+		add(fn.Name, stripBody(fn.Decl), fn.Doc)
+	}
+	for _, t := range pkg.Types {
+		decl := *t.Decl
+		decl.Doc = nil
+		text := t.Doc
+		var ms []string
+		for _, m := range t.Methods {
+			var pb bytes.Buffer
+			printer.Fprint(&pb, fset, stripBody(m.Decl))
+			ms = append(ms, pb.String())
+			add(t.Name+"."+m.Name, stripBody(m.Decl), m.Doc)
+		}
+		if len(ms) > 0 {
+			text += "\n\nMethods:\n\t" + strings.Join(ms, "\n\t")
+		}
+		add(t.Name, &decl, text)
+		for _, fn := range t.Funcs {
+			add(fn.Name, stripBody(fn.Decl), fn.Doc)
+		}
+		for _, v := range append(t.Consts, t.Vars...) {
+			d := *v.Decl
+			d.Doc = nil
+			for _, n := range v.Names {
+				add(n, &d, v.Doc)
+			}
+		}
+	}
+	for _, v := range append(pkg.Consts, pkg.Vars...) {
+		d := *v.Decl
+		d.Doc = nil
+		for _, n := range v.Names {
+			add(n, &d, v.Doc)
+		}
+	}
+	return docs, nil
+}
+
+func truncateLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return strings.Join(lines[:n], "\n") + "\n    ..."
 }
 
 // fileName names the bindings file of an import path as yaegi extract does.
