@@ -59,6 +59,16 @@ func TestStateErrorsAndPanicsSurvive(t *testing.T) {
 	if got := p.ok("x * 2"); got != "40" {
 		t.Errorf("state after errors: x*2 = %q", got)
 	}
+	// Panics in goroutines a cell starts, in interpreted and compiled code,
+	// are reported on stderr and the kernel lives on.
+	reply, outs := p.run("import \"time\"\ngo kerneltest.Panic(\"compiled, in a goroutine\")\ngo func() { panic(\"interpreted, in a goroutine\") }()\ntime.Sleep(300 * time.Millisecond)")
+	errText := streamText(outs, "stderr")
+	if content(reply)["status"] != "ok" || !strings.Contains(errText, "compiled, in a goroutine") || !strings.Contains(errText, "interpreted, in a goroutine") {
+		t.Errorf("goroutine panics: reply %v, stderr %q", content(reply)["status"], errText)
+	}
+	if got := p.ok("x + 1"); got != "21" {
+		t.Errorf("after goroutine panics: x+1 = %q", got)
+	}
 }
 
 func TestStreamsWhileRunning(t *testing.T) {

@@ -229,6 +229,8 @@ func TestLanguageGaps(t *testing.T) {
 	ts.ok("got := 0\nfor v := range count {\n\tif v == 2 {\n\t\tcontinue\n\t}\n\tif v == 5 {\n\t\tbreak\n\t}\n\tgot += v\n}\ngot", "8")
 	ts.ok("func pairs(m map[string]int) func(func(string, int) bool) {\n\treturn func(yield func(string, int) bool) {\n\t\tfor k, v := range m {\n\t\t\tif !yield(k, v) {\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t}\n}", "")
 	ts.ok("total := 0\nfor _, v := range pairs(map[string]int{\"a\": 1, \"b\": 2}) {\n\ttotal += v\n}\ntotal", "3")
+	// A panic in a goroutine a cell starts is reported, not fatal.
+	ts.ok("import \"sync\"\nvar wg sync.WaitGroup\nwg.Add(2)\ngo func() {\n\tdefer wg.Done()\n\tpanic(\"in goroutine\")\n}()\nfunc work(s string) { defer wg.Done(); var m map[string]int; m[s] = 1 }\ngo work(\"k\")\nwg.Wait()\n\"survived\"", "survived")
 	// slices and maps.
 	ts.ok("import \"slices\"\nxs := []int{3, 1, 2}\nslices.Sort(xs)\nxs", "[1 2 3]")
 	ts.ok("slices.Contains(xs, 2)", "true")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"os"
 	"reflect"
 	"time"
 	"unsafe"
@@ -26,6 +27,14 @@ import (
 
 // Display shows v in the cell's output now, as gophernotes' Display does.
 func Display(v interface{}) error { return display.Display(v) }
+
+// __golabGoRecover keeps a panic in a goroutine started by a cell from
+// ending the kernel: it reports the panic on stderr instead.
+func __golabGoRecover() {
+	if r := recover(); r != nil {
+		__golabrt.GoPanic(r)
+	}
+}
 
 type __golabOrdered interface {
 	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr | ~float32 | ~float64 | ~string
@@ -76,6 +85,7 @@ func runtimeExports(out *outbox) interp.Exports {
 			"Clear":       reflect.ValueOf(clearValue),
 			"Show":        reflect.ValueOf(showValue),
 			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
+			"GoPanic":     reflect.ValueOf(goPanic),
 			"SortOrdered": reflect.ValueOf(sortOrdered),
 			"SortFunc":    reflect.ValueOf(sortFunc),
 		},
@@ -183,6 +193,11 @@ func (o *outbox) emitType(p interface{}) {
 	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
 		o.typ = t.Elem()
 	}
+}
+
+// goPanic reports a panic recovered in a goroutine started by a cell.
+func goPanic(r interface{}) {
+	fmt.Fprintf(os.Stderr, "golab: panic in a goroutine started by a cell (recovered; the kernel keeps running): %v\n", r)
 }
 
 // clearValue implements the clear builtin: it deletes every entry of a map

@@ -97,6 +97,12 @@ func (s *Session) rewriteList(list []ast.Stmt) {
 			rs, ok = ls.Stmt.(*ast.RangeStmt)
 			label = ls.Label
 		}
+		if g, isGo := st.(*ast.GoStmt); isGo {
+			if b := s.guardGo(g); b != nil {
+				list[i] = b
+			}
+			continue
+		}
 		if !ok || rs.X == nil {
 			continue
 		}
@@ -113,6 +119,42 @@ func (s *Session) rewriteList(list []ast.Stmt) {
 }
 
 var rangeSeq int
+
+// guardGo turns `go f(a, b)` into
+// `{ fn, x, y := f, a, b; go func() { defer __golabGoRecover(); fn(x, y) }() }`:
+// a panic in a goroutine a cell starts is reported instead of ending the
+// kernel, and f and its arguments are still evaluated at the go statement.
+func (s *Session) guardGo(g *ast.GoStmt) ast.Stmt {
+	call := g.Call
+	if lit, ok := call.Fun.(*ast.FuncLit); ok && len(lit.Body.List) > 0 {
+		if d, ok := lit.Body.List[0].(*ast.DeferStmt); ok && isIdent(d.Call.Fun, "__golabGoRecover") {
+			return nil // guarded already
+		}
+	}
+	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok && universe[id.Name] && id.Obj == nil && s.lookup(id.Name) == nil {
+		return nil // a builtin cannot be a value
+	}
+	rangeSeq++
+	pos := g.Go
+	var lhs, rhs, args []ast.Expr
+	fn := identAt(fmt.Sprintf("__golab_go%d", rangeSeq), pos)
+	lhs, rhs = append(lhs, fn), append(rhs, call.Fun)
+	for k, a := range call.Args {
+		v := identAt(fmt.Sprintf("__golab_go%d_%d", rangeSeq, k), pos)
+		lhs, rhs = append(lhs, v), append(rhs, a)
+		args = append(args, identAt(v.Name, pos))
+	}
+	inner := &ast.CallExpr{Fun: identAt(fn.Name, pos), Lparen: pos, Args: args, Ellipsis: call.Ellipsis, Rparen: pos}
+	body := &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+		&ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Fun: identAt("__golabGoRecover", pos), Lparen: pos, Rparen: pos}},
+		&ast.ExprStmt{X: inner},
+	}, Rbrace: pos}
+	lit := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}}, Body: body}
+	return &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+		&ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: rhs},
+		&ast.GoStmt{Go: pos, Call: &ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}},
+	}, Rbrace: pos}
+}
 
 // rangeInt turns `L: for k := range x { body }` into
 // `{ n := x; L: for i := n - n; i < n; i++ { k := i; body } }`: x is
