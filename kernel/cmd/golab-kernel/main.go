@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 
 	"github.com/traefik/yaegi/interp"
 
@@ -139,11 +138,13 @@ func writeSpec(args []string) error {
 		return err
 	}
 	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		// Carry the data location into notebooks started from any
-		// directory.
-		if strings.HasPrefix(kv, "CIFAR10_DIR=") {
-			env["CIFAR10_DIR"] = strings.TrimPrefix(kv, "CIFAR10_DIR=")
+	// Carry the data location into notebooks started from any directory,
+	// when it exists (else the lab's own default applies).
+	if dir := os.Getenv("CIFAR10_DIR"); dir != "" {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			if abs, err := filepath.Abs(dir); err == nil {
+				env["CIFAR10_DIR"] = abs
+			}
 		}
 	}
 	return kernelspec.Write(args[0], kernelspec.New(exe, env))

@@ -157,11 +157,11 @@ func (s *Session) members(x string) []string {
 	if e == nil || e.kind != kindVar {
 		return nil
 	}
-	v, err := s.eval(x)
-	if err != nil || !v.IsValid() {
+	t, _, err := s.probe(x, false)
+	if err != nil {
 		return nil
 	}
-	out := reflectMembers(v.Type())
+	out := reflectMembers(t)
 	// Methods of types declared in cells are invisible to reflection.
 	if t := s.declaredTypeOf(e); t != "" {
 		s.mu.RLock()
@@ -248,15 +248,45 @@ func typeName(x ast.Expr) string {
 	return ""
 }
 
-// eval evaluates a selector chain of a global variable, which has no side
-// effects, and returns its value.
-func (s *Session) eval(x string) (reflect.Value, error) {
+// probe evaluates x, a global variable or a selector chain on one (no side
+// effects), and returns its static type and, when text is set, its value
+// printed. x is evaluated inside a function declared for the purpose:
+// a top-level expression's value would stay referenced from yaegi's global
+// frame, keeping for example an old dataset alive.
+func (s *Session) probe(x string, text bool) (reflect.Type, string, error) {
 	expr, err := parser.ParseExpr(x)
 	if err != nil {
-		return reflect.Value{}, err
+		return nil, "", err
 	}
-	setPos(expr, s.base)
-	return s.run(context.Background(), &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{&ast.ExprStmt{X: expr}}, Rbrace: s.base})
+	pos := s.base
+	setPos(expr, pos)
+	p := identAt("__golab_p", pos)
+	var str ast.Expr = &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: `""`}
+	if text {
+		str = &ast.CallExpr{Fun: selAt("fmt", "Sprint", pos), Lparen: pos, Args: []ast.Expr{identAt(p.Name, pos)}, Rparen: pos}
+	}
+	fd := &ast.FuncDecl{
+		Name: identAt("__golabProbe", pos),
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
+		Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+			&ast.AssignStmt{Lhs: []ast.Expr{p}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{expr}},
+			&ast.ExprStmt{X: &ast.CallExpr{Fun: selAt("__golabrt", "Probe", pos), Lparen: pos,
+				Args: []ast.Expr{&ast.UnaryExpr{OpPos: pos, Op: token.AND, X: identAt(p.Name, pos)}, str}, Rparen: pos}},
+		}, Rbrace: pos},
+	}
+	ctx := context.Background()
+	if _, err := s.run(ctx, &ast.File{Package: pos, Name: identAt("main", pos), Decls: []ast.Decl{fd}}); err != nil {
+		return nil, "", err
+	}
+	s.out.typ, s.out.text = nil, ""
+	call := &ast.CallExpr{Fun: identAt("__golabProbe", pos), Lparen: pos, Rparen: pos}
+	if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: pos}); err != nil {
+		return nil, "", err
+	}
+	if s.out.typ == nil {
+		return nil, "", errors.New("no type")
+	}
+	return s.out.typ, s.out.text, nil
 }
 
 // setPos moves every identifier of a parsed expression to pos, so that
@@ -342,13 +372,12 @@ func (s *Session) describeEntry(e *entry) string {
 		}
 	default:
 		b.WriteString("var " + e.name)
-		if v, err := s.eval(e.name); err == nil && v.IsValid() {
-			fmt.Fprintf(&b, " %s", v.Type())
+		if t, _, err := s.probe(e.name, false); err == nil {
+			fmt.Fprintf(&b, " %s", t)
 		}
 	}
 	if e.kind == kindVar {
-		if v, err := s.eval(e.name); err == nil && v.IsValid() && v.CanInterface() {
-			text := fmt.Sprint(v.Interface())
+		if _, text, err := s.probe(e.name, true); err == nil {
 			if len(text) > 200 {
 				text = text[:200] + "..."
 			}
@@ -393,11 +422,10 @@ func (s *Session) describeMember(x, name string) string {
 			return out
 		}
 	}
-	v, err := s.eval(x)
-	if err != nil || !v.IsValid() {
+	t, _, err := s.probe(x, false)
+	if err != nil {
 		return ""
 	}
-	t := v.Type()
 	if m, ok := t.MethodByName(name); ok {
 		nt := t
 		if nt.Kind() == reflect.Ptr {

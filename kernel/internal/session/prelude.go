@@ -72,9 +72,6 @@ func __golabZero[T any](x T) T {
 }
 `
 
-// preludeNames are the user-visible names the prelude declares.
-var preludeNames = []string{"Display"}
-
 // runtimeExports binds the compiled helpers the prelude and the rewritten
 // cells call, and the cancellable time.Sleep.
 func runtimeExports(out *outbox) interp.Exports {
@@ -82,6 +79,7 @@ func runtimeExports(out *outbox) interp.Exports {
 		"golab/kernel/runtime/golabrt": {
 			"Emit":        reflect.ValueOf(out.emit),
 			"EmitType":    reflect.ValueOf(out.emitType),
+			"Probe":       reflect.ValueOf(out.probe),
 			"Clear":       reflect.ValueOf(clearValue),
 			"Show":        reflect.ValueOf(showValue),
 			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
@@ -183,6 +181,13 @@ func yaegiValue(v interface{}) (inner interface{}, ok bool) {
 type outbox struct {
 	values []display.Data
 	typ    reflect.Type
+	text   string
+}
+
+// probe records the static type of the variable p points to, and a text.
+func (o *outbox) probe(p interface{}, text string) {
+	o.emitType(p)
+	o.text = text
 }
 
 func (o *outbox) emit(v []display.Data) { o.values = v }

@@ -230,8 +230,8 @@ func (s *Session) isInt(x ast.Expr) bool {
 			return s.isIntObj(x)
 		}
 		if e := s.lookup(x.Name); e != nil && (e.kind == kindVar || e.kind == kindConst) {
-			if v, err := s.eval(x.Name); err == nil && v.IsValid() {
-				return isIntKind(v.Kind())
+			if t, _, err := s.probe(x.Name, false); err == nil {
+				return isIntKind(t.Kind())
 			}
 		}
 	case *ast.SelectorExpr:
@@ -245,8 +245,8 @@ func (s *Session) isInt(x ast.Expr) bool {
 		}
 		if root := rootIdent(x); root != nil && root.Obj == nil {
 			if e := s.lookup(root.Name); e != nil && e.kind == kindVar {
-				if v, err := s.eval(printNode(x)); err == nil && v.IsValid() {
-					return isIntKind(v.Kind())
+				if t, _, err := s.probe(printNode(x), false); err == nil {
+					return isIntKind(t.Kind())
 				}
 			}
 		}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
-	"go/scanner"
 	"go/token"
 	"io"
 	"os"
@@ -356,7 +355,6 @@ func (s *Session) runDecls(ctx context.Context, file *ast.File, src string) erro
 	cellTypes := map[string]*ast.TypeSpec{}
 	cellMethods := map[string][]*ast.FuncDecl{}
 	var redefVars []*ast.ValueSpec
-	var newVars []*ast.GenDecl
 
 	for _, d := range file.Decls {
 		switch d := d.(type) {
@@ -411,9 +409,7 @@ func (s *Session) runDecls(ctx context.Context, file *ast.File, src string) erro
 					if existing {
 						redefVars = append(redefVars, vs)
 					} else {
-						g := &ast.GenDecl{Doc: d.Doc, TokPos: d.TokPos, Tok: token.VAR, Specs: []ast.Spec{vs}}
-						decls = append(decls, g)
-						newVars = append(newVars, g)
+						decls = append(decls, &ast.GenDecl{Doc: d.Doc, TokPos: d.TokPos, Tok: token.VAR, Specs: []ast.Spec{vs}})
 					}
 				}
 			}
@@ -468,7 +464,6 @@ func (s *Session) runDecls(ctx context.Context, file *ast.File, src string) erro
 		}
 		s.record([]ast.Decl{&ast.GenDecl{Tok: token.VAR, Specs: []ast.Spec{vs}}})
 	}
-	_ = newVars
 	return s.recompileDependents(ctx, file.Package, changed)
 }
 
@@ -1032,6 +1027,7 @@ func (s *Session) compile(n ast.Node) (prog *interp.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &unsupportedError{fmt.Sprint(r)}
+			// GOLAB_DEBUG=1 prints where the interpreter crashed.
 			if os.Getenv("GOLAB_DEBUG") != "" {
 				fmt.Fprintln(os.Stderr, string(debug.Stack()))
 			}
@@ -1177,5 +1173,3 @@ func refsOf(n ast.Node) map[string]bool {
 func (s *Session) syntaxError(line, col int, msg, src string) error {
 	return s.newError("SyntaxError", fmt.Sprintf("%d:%d: %s", line, col, msg), line, col, src)
 }
-
-var _ = scanner.ErrorList{}
