@@ -67,6 +67,9 @@ func (ci *ConnectionInfo) endpoint(port int) string {
 		return guardIPC + "://" + ci.IP + "-" + strconv.Itoa(port)
 	}
 	host := ci.IP
+	if host == "*" {
+		host = "" // ZeroMQ's "all interfaces"
+	}
 	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
 		host = "[" + host + "]"
 	}

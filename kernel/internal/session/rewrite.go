@@ -39,7 +39,16 @@ var builtins = map[string]string{"min": "__golabMin", "max": "__golabMax", "clea
 
 func (s *Session) rewriteBuiltin(call *ast.CallExpr) {
 	id, ok := call.Fun.(*ast.Ident)
-	if !ok || id.Obj != nil || s.lookup(id.Name) != nil {
+	if !ok || id.Obj != nil {
+		return
+	}
+	if e := s.lookup(id.Name); e != nil {
+		// gophernotes' global Display: call the display package directly,
+		// where yaegi wraps values of cell types for compiled code (the
+		// prelude's function would see them as bare interface values).
+		if id.Name == "Display" && e.cell == "prelude" && len(call.Args) == 1 {
+			call.Fun = selAt("display", "Display", id.Pos())
+		}
 		return
 	}
 	to, ok := builtins[id.Name]
