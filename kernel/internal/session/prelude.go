@@ -66,10 +66,6 @@ func __golabMax[T __golabOrdered](x T, y ...T) T {
 	return m
 }
 
-func __golabZero[T any](x T) T {
-	var z T
-	return z
-}
 `
 
 // runtimeExports binds the compiled helpers the prelude and the rewritten
@@ -84,6 +80,7 @@ func runtimeExports(out *outbox) interp.Exports {
 			"Show":        reflect.ValueOf(showValue),
 			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
 			"GoPanic":     reflect.ValueOf(goPanic),
+			"Zero":        reflect.ValueOf(zeroPointee),
 			"SortOrdered": reflect.ValueOf(sortOrdered),
 			"SortFunc":    reflect.ValueOf(sortFunc),
 		},
@@ -197,6 +194,14 @@ func (o *outbox) emitType(p interface{}) {
 	o.typ = nil
 	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
 		o.typ = t.Elem()
+	}
+}
+
+// zeroPointee sets the variable p points to to its zero value.
+func zeroPointee(p interface{}) {
+	v := reflect.ValueOf(p)
+	if v.Kind() == reflect.Ptr && !v.IsNil() && v.Elem().CanSet() {
+		v.Elem().Set(reflect.Zero(v.Elem().Type()))
 	}
 }
 

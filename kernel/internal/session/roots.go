@@ -59,3 +59,30 @@ func clearChildren(sp reflect.Value) {
 	clear(*children)
 	*children = (*children)[:0]
 }
+
+// deleteSymbol removes name from the package scope of the interpreter's
+// main package, as if it had never been declared. The session uses it
+// before compiling a type anew: yaegi would otherwise give the new type the
+// old type's methods. It reports whether it could.
+func deleteSymbol(in *interp.Interpreter, name string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	scopes := reflect.ValueOf(in).Elem().FieldByName("scopes")
+	if !scopes.IsValid() || scopes.Kind() != reflect.Map {
+		return false
+	}
+	sc := scopes.MapIndex(reflect.ValueOf("main"))
+	if !sc.IsValid() || sc.Kind() != reflect.Ptr || sc.IsNil() {
+		return false
+	}
+	f := sc.Elem().FieldByName("sym")
+	if !f.IsValid() || f.Kind() != reflect.Map || f.Type().Key().Kind() != reflect.String || !f.CanAddr() {
+		return false
+	}
+	syms := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+	syms.SetMapIndex(reflect.ValueOf(name), reflect.Value{})
+	return true
+}

@@ -494,19 +494,24 @@ func (s *Session) methodsFor(name string, cell []*ast.FuncDecl, withStored bool)
 	return out
 }
 
-// resetTypes makes yaegi forget the methods of types about to be compiled
-// again: it keeps methods across a type's redeclaration, so the old ones
-// would win. Declaring a function of the same name replaces the type's
-// symbol outright (an alias would stick).
+// resetTypes makes yaegi forget types about to be compiled again: it
+// keeps methods across a type's redeclaration, so the old ones would win.
+// The type's symbol is deleted from the package scope; code compiled
+// earlier keeps its own reference to the old type. Should that fail (another
+// yaegi layout), declaring a function of the same name replaces the symbol
+// (an alias would stick).
 func (s *Session) resetTypes(ctx context.Context, types map[string]bool) error {
-	if len(types) == 0 {
-		return nil
-	}
 	var decls []ast.Decl
 	for name := range types {
+		if deleteSymbol(s.in, name) {
+			continue
+		}
 		decls = append(decls, &ast.FuncDecl{Name: identAt(name, s.base),
 			Type: &ast.FuncType{Func: s.base, Params: &ast.FieldList{Opening: s.base, Closing: s.base}},
 			Body: &ast.BlockStmt{Lbrace: s.base, Rbrace: s.base}})
+	}
+	if len(decls) == 0 {
+		return nil
 	}
 	f := &ast.File{Package: s.base, Name: identAt("main", s.base), Decls: decls}
 	_, err := s.run(ctx, f)
@@ -523,9 +528,20 @@ func (s *Session) redefine(ctx context.Context, pos token.Pos, names []*ast.Iden
 		s.tmp++
 		tmps[i] = identAt(fmt.Sprintf("__golab_tmp%d", s.tmp), pos)
 	}
-	spec := &ast.ValueSpec{Names: tmps, Type: typ, Values: values}
-	f := &ast.File{Package: s.base, Name: identAt("main", s.base), Decls: []ast.Decl{&ast.GenDecl{TokPos: pos, Tok: token.VAR, Specs: []ast.Spec{spec}}}}
-	if _, err := s.run(ctx, f); err != nil {
+	// The temporaries are declared in a statement block: yaegi's file-level
+	// declarations fail ("variable definition loop") on some initializers,
+	// such as a method call on a variable a statement defined.
+	var decl ast.Stmt
+	if typ == nil && len(values) > 0 {
+		var lhs []ast.Expr
+		for _, t := range tmps {
+			lhs = append(lhs, t)
+		}
+		decl = &ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: values}
+	} else {
+		decl = &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: pos, Tok: token.VAR, Specs: []ast.Spec{&ast.ValueSpec{Names: tmps, Type: typ, Values: values}}}}
+	}
+	if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{decl}, Rbrace: s.base}); err != nil {
 		return nil, err
 	}
 	changed := map[string]bool{}
@@ -550,27 +566,34 @@ func (s *Session) redefine(ctx context.Context, pos token.Pos, names []*ast.Iden
 		declare = append(declare, &ast.ValueSpec{Names: []*ast.Ident{identAt(n.Name, pos)}, Values: []ast.Expr{identAt(tmps[i].Name, pos)}})
 	}
 	if len(declare) > 0 {
-		// A := in a statement block declares a global anew, whatever the
-		// name held before.
+		// A := in a statement block declares a global anew. The old symbol
+		// is deleted first: yaegi looks at its type, which may be one left
+		// broken by a failed compile.
 		var lhs, rhs []ast.Expr
 		for _, d := range declare {
 			vs := d.(*ast.ValueSpec)
 			lhs = append(lhs, vs.Names[0])
 			rhs = append(rhs, vs.Values[0])
+			deleteSymbol(s.in, vs.Names[0].Name)
 		}
 		def := &ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: rhs}
 		if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{def}, Rbrace: s.base}); err != nil {
 			return nil, err
 		}
 	}
-	// Assign, then drop the temporaries' values so they do not pin memory.
+	if len(assign) > 0 {
+		if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: assign, Rbrace: s.base}); err != nil {
+			return nil, err
+		}
+	}
+	// Drop the temporaries' values so they do not pin memory; a failure
+	// only leaves them pinned.
+	var zero []ast.Stmt
 	for _, t := range tmps {
-		assign = append(assign, &ast.AssignStmt{Lhs: []ast.Expr{identAt(t.Name, pos)}, TokPos: pos, Tok: token.ASSIGN,
-			Rhs: []ast.Expr{&ast.CallExpr{Fun: identAt("__golabZero", pos), Lparen: pos, Args: []ast.Expr{identAt(t.Name, pos)}, Rparen: pos}}})
+		zero = append(zero, &ast.ExprStmt{X: &ast.CallExpr{Fun: selAt("__golabrt", "Zero", pos), Lparen: pos,
+			Args: []ast.Expr{&ast.UnaryExpr{OpPos: pos, Op: token.AND, X: identAt(t.Name, pos)}}, Rparen: pos}})
 	}
-	if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: assign, Rbrace: s.base}); err != nil {
-		return nil, err
-	}
+	_, _ = s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: zero, Rbrace: s.base})
 	return changed, nil
 }
 

@@ -131,6 +131,9 @@ func TestRedefinition(t *testing.T) {
 	ts.ok("T{A: 1, B: 2}.Get()", "10")
 	ts.ok("var t T\nt.B = 3\nfunc useT(t T) int { return t.Get() + t.B }\nuseT(t)", "3")
 	ts.ok("type U struct{ T }\nU{T{A: 6}}.Get()", "60")
+	// Redefinition through a method call of a compiled type, several values.
+	ts.ok("import \"gonum.org/v1/gonum/mat\"\nm := mat.NewDense(2, 3, nil)\nr, c := m.Dims()", "")
+	ts.ok("r, c := m.Dims()\nr * c", "6")
 }
 
 func TestErrorsPointAtCell(t *testing.T) {
