@@ -36,6 +36,51 @@ gotest:
 
 test: vet gotest
 
+## ---- kernel (kernel/README.md) ----------------------------------------------
+# make kernel                         build bin/golab-kernel and install the "golab"
+#                                     kernelspec for the user ($JUPYTER_DATA_DIR when set)
+# make kernel KERNEL_PREFIX=sys-prefix  into the active Python environment (conda, venv)
+# make kernel KERNEL_PREFIX=/some/dir   into /some/dir/share/jupyter/kernels
+# make kernel-bindings                re-generate kernel/internal/bindings (yaegi extract)
+# make test-kernel                    Go tests, jupyter_kernel_test and the notebook test,
+#                                     against a kernelspec in a throwaway JUPYTER_DATA_DIR
+KERNEL_PREFIX ?= user
+KERNEL_FUZZTIME ?= 10s
+
+.PHONY: kernel-bindings test-kernel bench-kernel
+
+kernel-bindings:
+	cd kernel/internal/bindings && $(GO) generate .
+
+kernel: kernel-bindings
+	$(GO) build -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
+	test -n "$(PYTHON)" || { echo "make kernel: no Python with Jupyter found; run 'make deps' (Debian) or activate the conda environment"; exit 1; }
+	spec=$$(mktemp -d); trap 'rm -rf "$$spec"' EXIT
+	$(BIN)/golab-kernel kernelspec "$$spec/golab"
+	case "$(KERNEL_PREFIX)" in
+	  user) where=--user ;;
+	  sys-prefix) where=--sys-prefix ;;
+	  *) where="--prefix=$(KERNEL_PREFIX)" ;;
+	esac
+	$(PYTHON) -m jupyter kernelspec install $$where --name golab --replace "$$spec/golab"
+
+test-kernel:
+	test -n "$(PYTHON)" || { echo "make test-kernel: no Python with Jupyter found; run 'make deps'"; exit 1; }
+	export JUPYTER_DATA_DIR=$$(mktemp -d) PYDEVD_DISABLE_FILE_VALIDATION=1
+	trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
+	GOLAB_KERNEL_BIN=$(BIN)/golab-kernel $(GO) test ./kernel/...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(KERNEL_FUZZTIME) ./kernel/internal/wire
+	GOLAB_KERNEL_TEST=1 $(PYTHON) -m unittest discover -s kernel/tests -p 'test_*.py'
+
+# Kernel benchmarks: start to kernel_info_reply, trivial-cell round trip, memory
+# over 1,000 cells (numbers in kernel/README.md).
+bench-kernel:
+	$(GO) build -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
+	GOLAB_KERNEL_BIN=$(BIN)/golab-kernel $(GO) test ./kernel/internal/kernel -run '^$$' -bench . -benchtime 1x -count 1
+
+test: test-kernel
+
 ## ---- notebooks (notebooks/README.md) ------------------------------------------
 # make notebooks          execute every notebook headless with the assignment's settings
 #                         (hours, unless notebooks/runs holds the runs); executed copies go
