@@ -256,7 +256,12 @@ func rich(v any) (d Data, ok bool) {
 		if _, done := d.Data[m.mime]; done {
 			continue
 		}
-		if val, is := m.get(); is {
+		// SVG only where there is no raster image: front ends prefer SVG,
+		// so sending both would show the SVG and store every figure twice.
+		if m.mime == MIMETypeSVG && (d.Data[MIMETypePNG] != nil || d.Data[MIMETypeJPEG] != nil) {
+			continue
+		}
+		if val, is := m.get(); is && !empty(val) {
 			d.Data[m.mime] = val
 		}
 	}
@@ -272,6 +277,20 @@ func rich(v any) (d Data, ok bool) {
 		d.Data[MIMETypeText] = fmt.Sprint(v)
 	}
 	return d, true
+}
+
+// empty reports a rendering that produced nothing, such as a figure whose
+// PNG() returns nil after a drawing error; its text/plain says why.
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []byte:
+		return len(x) == 0
+	case string:
+		return x == ""
+	}
+	return false
 }
 
 func call(ok bool, f func() any) (any, bool) {
