@@ -15,13 +15,36 @@ SHELL := /bin/bash
 GO        ?= go
 # The Python that has Jupyter: a conda env's python3 when active, else Debian's.
 PYTHON    ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import jupyter_client' 2>/dev/null && { command -v $$p; break; }; done)
-CIFAR10_DIR ?= $(abspath ../shared/cifar-10-batches-bin)
-BIN       := $(CURDIR)/bin
+# CIFAR-10: $CIFAR10_DIR when set, else the shared copy beside the checkout when
+# there is one, else lab.LoadCIFAR's cache folder (downloaded on first use).
+SHARED_CIFAR := $(abspath ../shared/cifar-10-batches-bin)
+ifeq ($(origin CIFAR10_DIR),undefined)
+ifneq ($(wildcard $(SHARED_CIFAR)/test_batch.bin),)
+CIFAR10_DIR := $(SHARED_CIFAR)
 export CIFAR10_DIR
+endif
+endif
+BIN       := $(CURDIR)/bin
 
-.PHONY: all lab test kernel notebooks bench deps check-deps vet gotest
+.PHONY: all lab open-jupyter test kernel notebooks bench deps vet gotest
 
 all: kernel
+
+## lab: the main job on a fresh machine: install what is missing (apt on
+## Debian/Ubuntu; in a conda environment, environment.yml has it all), build
+## and register the kernel, open Jupyter on notebooks/.
+lab:
+	command -v $(GO) >/dev/null || { echo "make lab: Go 1.26 or newer is needed: https://go.dev/dl/ (or 'conda env create -f environment.yml')"; exit 1; }
+	if [ -z "$${CONDA_PREFIX:-}" ] && command -v apt-get >/dev/null; then ./.ci/install-deps; fi
+	$(MAKE) --no-print-directory kernel
+	$(MAKE) --no-print-directory open-jupyter
+
+# JupyterLab when it is installed (conda), else the classic Notebook (Debian 12).
+open-jupyter:
+	test -n "$(PYTHON)" || { echo "no Python with Jupyter found: run 'make deps' or activate the conda environment (environment.yml)"; exit 1; }
+	if $(PYTHON) -c 'import jupyterlab' 2>/dev/null; then app=lab; else app=notebook; fi
+	echo "Opening Jupyter ($$app) on notebooks/ with the Go (golab) kernel"
+	exec $(PYTHON) -m jupyter $$app --notebook-dir=notebooks
 
 ## deps: install the system packages golab needs (Debian/Ubuntu, needs root or sudo)
 deps:
@@ -90,7 +113,7 @@ test: test-kernel
 # make test-browser       01-dataset in the Notebook server and headless Chromium (in make test)
 # Both build the kernel into a throwaway JUPYTER_DATA_DIR; they need Debian's Jupyter
 # (python3-nbclient, python3-notebook) and chromium, chromium-driver: make deps.
-NB_PYTHON ?= /usr/bin/python3
+NB_PYTHON ?= $(PYTHON)
 NB_OUT    ?= notebooks/.executed
 
 .PHONY: test-notebooks test-browser
