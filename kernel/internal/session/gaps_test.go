@@ -229,6 +229,9 @@ func TestLanguageGaps(t *testing.T) {
 	ts.ok("got := 0\nfor v := range count {\n\tif v == 2 {\n\t\tcontinue\n\t}\n\tif v == 5 {\n\t\tbreak\n\t}\n\tgot += v\n}\ngot", "8")
 	ts.ok("func pairs(m map[string]int) func(func(string, int) bool) {\n\treturn func(yield func(string, int) bool) {\n\t\tfor k, v := range m {\n\t\t\tif !yield(k, v) {\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t}\n}", "")
 	ts.ok("total := 0\nfor _, v := range pairs(map[string]int{\"a\": 1, \"b\": 2}) {\n\ttotal += v\n}\ntotal", "3")
+	// A multi-value := in a loop at top level, with err declared globally
+	// (yaegi skips it in top-level blocks).
+	ts.ok("import \"strconv\"\nvar err error\nsum3 := 0.0\nfor i := 0; i < 2; i++ {\n\tv, err := strconv.ParseFloat(\"2.5\", 64)\n\t_ = err\n\tsum3 += v\n}\nsum3", "5")
 	// A panic in a goroutine a cell starts is reported, not fatal.
 	ts.ok("import \"sync\"\nvar wg sync.WaitGroup\nwg.Add(2)\ngo func() {\n\tdefer wg.Done()\n\tpanic(\"in goroutine\")\n}()\nfunc work(s string) { defer wg.Done(); var m map[string]int; m[s] = 1 }\ngo work(\"k\")\nwg.Wait()\n\"survived\"", "survived")
 	// slices and maps.
@@ -257,4 +260,18 @@ func keys(m map[string]interface{}) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestTopLevelDefinesOfCompiledTypes covers := at top level whose type
+// yaegi's global type analysis cannot work out (indexing a slice of a
+// compiled struct type), which the session declares with the type written
+// out.
+func TestTopLevelDefinesOfCompiledTypes(t *testing.T) {
+	ts := newTestSession(t)
+	ts.ok("import \"golab/lab\"\nhistory := &lab.History{Epochs: []lab.EpochStats{{Epoch: 0, ValLoss: 2, ValAcc: 10}, {Epoch: 1, ValLoss: 1, ValAcc: 20}}}", "")
+	ts.ok("last := history.Epochs[len(history.Epochs)-1]\nlast.ValAcc", "20")
+	ts.ok("minLoss, minEpoch := history.Epochs[0].ValLoss, history.Epochs[0].Epoch\nminLoss", "2")
+	ts.ok("for _, e := range history.Epochs {\n\tif e.ValLoss < minLoss {\n\t\tminLoss, minEpoch = e.ValLoss, e.Epoch\n\t}\n}\nminEpoch", "1")
+	ts.ok("func lastAcc() float64 { return last.ValAcc }", "")
+	ts.ok("last := history.Epochs[0]\nlastAcc()", "10")
 }

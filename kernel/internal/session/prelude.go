@@ -76,6 +76,8 @@ func runtimeExports(out *outbox) interp.Exports {
 			"Emit":        reflect.ValueOf(out.emit),
 			"EmitType":    reflect.ValueOf(out.emitType),
 			"Probe":       reflect.ValueOf(out.probe),
+			"Keep":        reflect.ValueOf(out.keep),
+			"Load":        reflect.ValueOf(out.load),
 			"Clear":       reflect.ValueOf(clearValue),
 			"Show":        reflect.ValueOf(showValue),
 			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
@@ -179,6 +181,23 @@ type outbox struct {
 	values []display.Data
 	typ    reflect.Type
 	text   string
+	kept   []reflect.Value // pointers to values being moved into globals
+}
+
+// keep records pointers to values computed in a function (see define.go).
+func (o *outbox) keep(ptrs ...interface{}) {
+	o.kept = o.kept[:0]
+	for _, p := range ptrs {
+		o.kept = append(o.kept, reflect.ValueOf(p))
+	}
+}
+
+// load sets the variable dst points to to the kept value i.
+func (o *outbox) load(dst interface{}, i int) {
+	if i < 0 || i >= len(o.kept) {
+		panic("golab: no kept value to load")
+	}
+	reflect.ValueOf(dst).Elem().Set(o.kept[i].Elem())
 }
 
 // probe records the static type of the variable p points to, and a text.

@@ -531,18 +531,15 @@ func (s *Session) redefine(ctx context.Context, pos token.Pos, names []*ast.Iden
 	// The temporaries are declared in a statement block: yaegi's file-level
 	// declarations fail ("variable definition loop") on some initializers,
 	// such as a method call on a variable a statement defined.
-	var decl ast.Stmt
 	if typ == nil && len(values) > 0 {
-		var lhs []ast.Expr
-		for _, t := range tmps {
-			lhs = append(lhs, t)
+		if err := s.define(ctx, pos, tmps, values); err != nil {
+			return nil, err
 		}
-		decl = &ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: values}
 	} else {
-		decl = &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: pos, Tok: token.VAR, Specs: []ast.Spec{&ast.ValueSpec{Names: tmps, Type: typ, Values: values}}}}
-	}
-	if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{decl}, Rbrace: s.base}); err != nil {
-		return nil, err
+		decl := &ast.DeclStmt{Decl: &ast.GenDecl{TokPos: pos, Tok: token.VAR, Specs: []ast.Spec{&ast.ValueSpec{Names: tmps, Type: typ, Values: values}}}}
+		if _, err := s.run(ctx, &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{decl}, Rbrace: s.base}); err != nil {
+			return nil, err
+		}
 	}
 	changed := map[string]bool{}
 	var assign []ast.Stmt
@@ -796,6 +793,9 @@ func (s *Session) runStmts(ctx context.Context, body *ast.BlockStmt, src string)
 		if len(seg) == 0 {
 			return nil
 		}
+		for i, st := range seg {
+			seg[i] = inFunc(st)
+		}
 		b := &ast.BlockStmt{Lbrace: body.Lbrace, List: seg, Rbrace: body.Rbrace}
 		seg = nil
 		if _, err := s.run(ctx, b); err != nil {
@@ -815,7 +815,7 @@ func (s *Session) runStmts(ctx context.Context, body *ast.BlockStmt, src string)
 	}
 	for _, st := range list {
 		as, ok := st.(*ast.AssignStmt)
-		if !ok || as.Tok != token.DEFINE || !s.redefines(as.Lhs) {
+		if !ok || as.Tok != token.DEFINE {
 			seg = append(seg, st)
 			continue
 		}
@@ -823,6 +823,13 @@ func (s *Session) runStmts(ctx context.Context, body *ast.BlockStmt, src string)
 			return nil, err
 		}
 		names := identsOf(as.Lhs)
+		if !s.redefines(as.Lhs) {
+			if err := s.define(ctx, as.TokPos, names, as.Rhs); err != nil {
+				return nil, s.wrapErr(err, src)
+			}
+			s.recordVar(names, as)
+			continue
+		}
 		changed, err := s.redefine(ctx, body.Lbrace, names, nil, as.Rhs, false)
 		if err != nil {
 			return nil, s.wrapErr(err, src)
@@ -839,6 +846,26 @@ func (s *Session) runStmts(ctx context.Context, body *ast.BlockStmt, src string)
 		return &Result{}, nil
 	}
 	return s.show(ctx, body, last, src)
+}
+
+// inFunc wraps a compound statement (a loop, if, switch, select or block)
+// in a function literal called at once. Such a statement declares no
+// top-level name, so this changes nothing for the cell, but yaegi compiles
+// top-level code differently from function bodies: it skips a
+// multi-value := in a block nested at top level (the names are then
+// undefined), and keeps every top-level temporary in its global frame.
+func inFunc(st ast.Stmt) ast.Stmt {
+	switch st.(type) {
+	case *ast.ForStmt, *ast.RangeStmt, *ast.IfStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
+	default:
+		return st
+	}
+	pos := st.Pos()
+	lit := &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
+		Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{st}, Rbrace: st.End()},
+	}
+	return &ast.ExprStmt{X: &ast.CallExpr{Fun: lit, Lparen: pos, Rparen: st.End()}}
 }
 
 // show evaluates the final expression of a cell and renders all its values.
