@@ -232,6 +232,9 @@ func TestLanguageGaps(t *testing.T) {
 	// A multi-value := in a loop at top level, with err declared globally
 	// (yaegi skips it in top-level blocks).
 	ts.ok("import \"strconv\"\nvar err error\nsum3 := 0.0\nfor i := 0; i < 2; i++ {\n\tv, err := strconv.ParseFloat(\"2.5\", 64)\n\t_ = err\n\tsum3 += v\n}\nsum3", "5")
+	// Parallel assignment (yaegi drops `d` in `m, d = map[K]V{}, 1`).
+	ts.ok("m2 := map[float64]int{0.2: 20}\nd := 7\nif true {\n\tm2, d = map[float64]int{}, 1\n}\ncf := func(p float64) int {\n\tv, ok := m2[p]\n\tif !ok {\n\t\tv = d\n\t}\n\treturn v\n}\ncf(0.2)", "1")
+	ts.ok("a, b := 1, 2\na, b = b, a\nvar f float64\nb, f = 3, 2\nfmt.Sprint(a, b, f)", "2 3 2")
 	// A panic in a goroutine a cell starts is reported, not fatal.
 	ts.ok("import \"sync\"\nvar wg sync.WaitGroup\nwg.Add(2)\ngo func() {\n\tdefer wg.Done()\n\tpanic(\"in goroutine\")\n}()\nfunc work(s string) { defer wg.Done(); var m map[string]int; m[s] = 1 }\ngo work(\"k\")\nwg.Wait()\n\"survived\"", "survived")
 	// slices and maps.

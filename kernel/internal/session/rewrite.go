@@ -106,6 +106,12 @@ func (s *Session) rewriteList(list []ast.Stmt) {
 			rs, ok = ls.Stmt.(*ast.RangeStmt)
 			label = ls.Label
 		}
+		if as, isAssign := st.(*ast.AssignStmt); isAssign {
+			if b := splitAssign(as); b != nil {
+				list[i] = b
+			}
+			continue
+		}
 		if g, isGo := st.(*ast.GoStmt); isGo {
 			if b := s.guardGo(g); b != nil {
 				list[i] = b
@@ -128,6 +134,57 @@ func (s *Session) rewriteList(list []ast.Stmt) {
 }
 
 var rangeSeq int
+
+// literal reports whether x is nil or a constant made of literals.
+func literal(x ast.Expr) bool {
+	switch x := ast.Unparen(x).(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.Ident:
+		return x.Name == "nil" || x.Name == "true" || x.Name == "false"
+	case *ast.UnaryExpr:
+		return literal(x.X)
+	case *ast.BinaryExpr:
+		return literal(x.X) && literal(x.Y)
+	}
+	return false
+}
+
+// splitAssign turns `a, b = x, y` into `{ t1 := x; t2 := y; a = t1; b = t2 }`:
+// yaegi v0.16.1 drops or crashes on some parallel assignments (with a
+// composite literal or nil on the right, `m, d = map[K]V{}, 1` leaves d
+// unchanged). Evaluation order is kept: all right-hand values first, left to
+// right, then the assignments. Only plain variables on the left are
+// handled, for which this is exactly Go's semantics.
+func splitAssign(as *ast.AssignStmt) ast.Stmt {
+	if as.Tok != token.ASSIGN || len(as.Lhs) < 2 || len(as.Lhs) != len(as.Rhs) {
+		return nil
+	}
+	for _, l := range as.Lhs {
+		if _, ok := l.(*ast.Ident); !ok {
+			return nil
+		}
+	}
+	rangeSeq++
+	pos := as.TokPos
+	var tmps, sets []ast.Stmt
+	for i, l := range as.Lhs {
+		if literal(as.Rhs[i]) {
+			// No temporary: it would give an untyped constant its default
+			// type, and a literal has no side effect to order.
+			sets = append(sets, &ast.AssignStmt{Lhs: []ast.Expr{l}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{as.Rhs[i]}})
+			continue
+		}
+		if l.(*ast.Ident).Name == "_" {
+			tmps = append(tmps, &ast.AssignStmt{Lhs: []ast.Expr{identAt("_", pos)}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{as.Rhs[i]}})
+			continue
+		}
+		t := fmt.Sprintf("__golab_a%d_%d", rangeSeq, i)
+		tmps = append(tmps, &ast.AssignStmt{Lhs: []ast.Expr{identAt(t, pos)}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{as.Rhs[i]}})
+		sets = append(sets, &ast.AssignStmt{Lhs: []ast.Expr{l}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{identAt(t, pos)}})
+	}
+	return &ast.BlockStmt{Lbrace: as.Pos(), List: append(tmps, sets...), Rbrace: as.End()}
+}
 
 // guardGo turns `go f(a, b)` into
 // `{ fn, x, y := f, a, b; go func() { defer __golabGoRecover(); fn(x, y) }() }`:
