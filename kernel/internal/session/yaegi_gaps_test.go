@@ -69,5 +69,8 @@ func TestYaegiGaps(t *testing.T) {
 	gap("slices.Max", "import \"slices\"\n---\nslices.Max([]int{1, 2})", errContains("undefined selector"))
 	gap("slices.Sort", "import \"slices\"\n---\nslices.Sort([]int{2, 1})", errContains("undefined selector"))
 	gap("maps.Clone", "import \"maps\"\n---\nmaps.Clone(map[int]int{1: 2})", errContains("undefined type"))
+	gap("multi-value := nested at top level", "var err error\n---\nimport \"strconv\"\n---\nfor i := 0; i < 1; i++ { v, err := strconv.Atoi(\"1\"); _, _ = v, err }", errContains("undefined: v"))
+	gap("top-level := of a compiled slice element", "import \"unicode\"\n---\nrs := unicode.Latin.R16\n---\nr := rs[0]", errContains("definition loop"))
+	gap("parallel assignment drops a value", "m := map[int]int{1: 1}\n---\nd := 7\n---\nm, d = map[int]int{}, 1\n---\nd", valueIs("7"))
 	gap("type switch on interfaces", "type I interface{ Nope() }\n---\ntype S struct{}\n---\nfunc (S) M() {}\n---\nfunc f(v interface{}) bool { switch x := v.(type) { case I: _ = x; return true }; return false }\n---\nf(S{})", valueIs("true"))
 }
