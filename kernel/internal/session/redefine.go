@@ -121,7 +121,7 @@ func (s *Session) runDecls(ctx context.Context, file *ast.File, src string) erro
 	}
 
 	for _, vs := range redefVars {
-		ch, err := s.redefine(ctx, file.Package, vs.Names, vs.Type, vs.Values, true)
+		ch, err := s.redefine(ctx, file.Package, vs.Names, vs.Type, vs.Values)
 		if err != nil {
 			return s.wrapErr(err, src)
 		}
@@ -188,7 +188,7 @@ func (s *Session) resetTypes(ctx context.Context, types map[string]bool) error {
 // of `var names typ = values` or `names := values`. A name whose new value
 // has the type of the old one is assigned, so everything that uses it sees
 // the new value; other names are declared anew and reported as changed.
-func (s *Session) redefine(ctx context.Context, pos token.Pos, names []*ast.Ident, typ ast.Expr, values []ast.Expr, isVar bool) (map[string]bool, error) {
+func (s *Session) redefine(ctx context.Context, pos token.Pos, names []*ast.Ident, typ ast.Expr, values []ast.Expr) (map[string]bool, error) {
 	tmps := make([]*ast.Ident, len(names))
 	for i := range names {
 		s.tmp++
@@ -422,7 +422,7 @@ func (s *Session) record(decls []ast.Decl) {
 }
 
 // recordVar adds variables defined by a statement to the model.
-func (s *Session) recordVar(names []*ast.Ident, stmt ast.Node) {
+func (s *Session) recordVar(names []*ast.Ident) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range names {

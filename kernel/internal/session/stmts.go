@@ -39,7 +39,7 @@ func (s *Session) runStmts(ctx context.Context, body *ast.BlockStmt, src string)
 		}
 		for _, st := range b.List {
 			if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
-				s.recordVar(identsOf(as.Lhs), as)
+				s.recordVar(identsOf(as.Lhs))
 			}
 			if ds, ok := st.(*ast.DeclStmt); ok {
 				if g, ok := ds.Decl.(*ast.GenDecl); ok {
@@ -63,14 +63,14 @@ func (s *Session) runStmts(ctx context.Context, body *ast.BlockStmt, src string)
 			if err := s.define(ctx, as.TokPos, names, as.Rhs); err != nil {
 				return nil, s.wrapErr(err, src)
 			}
-			s.recordVar(names, as)
+			s.recordVar(names)
 			continue
 		}
-		changed, err := s.redefine(ctx, body.Lbrace, names, nil, as.Rhs, false)
+		changed, err := s.redefine(ctx, body.Lbrace, names, nil, as.Rhs)
 		if err != nil {
 			return nil, s.wrapErr(err, src)
 		}
-		s.recordVar(names, as)
+		s.recordVar(names)
 		if err := s.recompileDependents(ctx, body.Lbrace, changed); err != nil {
 			return nil, s.wrapErr(err, src)
 		}
