@@ -285,7 +285,6 @@ type dropout struct {
 	named
 	p       float64
 	channel bool // Dropout2d: one draw per channel of each image
-	dims    int  // input dims per image; set by setup
 	_       struct{}
 }
 
@@ -322,7 +321,6 @@ func (d *dropout) setup(in []int, m *Model) ([]int, error) {
 	if d.channel && len(in) != 3 {
 		return nil, shapeError(d, in, "[C, H, W]")
 	}
-	d.dims = len(in)
 	return in, nil
 }
 

@@ -1,0 +1,181 @@
+// Package capture redirects the process's stdout and stderr (file
+// descriptors 1 and 2) into pipes and streams what is written there, so
+// that output of interpreted cells and of compiled lab code alike reaches
+// the notebook while a cell runs.
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Sink receives captured text: stream is "stdout" or "stderr".
+type Sink func(stream, text string)
+
+// Capture is a running redirection.
+type Capture struct {
+	// Stdout and Stderr are the original streams, for the kernel's own log.
+	Stdout, Stderr *os.File
+	streams        []*stream
+}
+
+// batchDelay is how long output is gathered before it is sent, so that a
+// tight print loop makes a few messages rather than thousands.
+const batchDelay = 20 * time.Millisecond
+
+type stream struct {
+	name string
+	fd   int
+	r, w *os.File
+	sink Sink
+
+	mu      sync.Mutex
+	markers map[string]chan struct{}
+	seq     int
+}
+
+// Start redirects fds 1 and 2 and streams them to sink.
+func Start(sink Sink) (*Capture, error) {
+	c := &Capture{}
+	var err error
+	if c.Stdout, err = dupFile(1, "stdout"); err != nil {
+		return nil, err
+	}
+	if c.Stderr, err = dupFile(2, "stderr"); err != nil {
+		return nil, err
+	}
+	for _, s := range []struct {
+		name string
+		fd   int
+	}{{"stdout", 1}, {"stderr", 2}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("capture: %w", err)
+		}
+		if err := redirect(int(w.Fd()), s.fd); err != nil {
+			return nil, fmt.Errorf("capture: redirecting %s: %w", s.name, err)
+		}
+		st := &stream{name: s.name, fd: s.fd, r: r, w: w, sink: sink, markers: map[string]chan struct{}{}}
+		c.streams = append(c.streams, st)
+		go st.pump()
+	}
+	return c, nil
+}
+
+// Sync waits until everything written to stdout and stderr before the call
+// has been handed to the sink, or until timeout.
+func (c *Capture) Sync(timeout time.Duration) {
+	var waits []chan struct{}
+	for _, s := range c.streams {
+		waits = append(waits, s.mark())
+	}
+	deadline := time.After(timeout)
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// mark writes a unique marker into the stream's pipe; the returned channel
+// is closed when the pump reaches it, that is once all earlier output is
+// out.
+func (s *stream) mark() chan struct{} {
+	s.mu.Lock()
+	s.seq++
+	m := fmt.Sprintf("\x00golab-sync-%d\x00", s.seq)
+	ch := make(chan struct{})
+	s.markers[m] = ch
+	s.mu.Unlock()
+	if _, err := s.w.Write([]byte(m)); err != nil {
+		s.mu.Lock()
+		delete(s.markers, m)
+		s.mu.Unlock()
+		close(ch)
+	}
+	return ch
+}
+
+func (s *stream) pump() {
+	buf := make([]byte, 64<<10)
+	var pending []byte
+	for {
+		n, err := s.r.Read(buf)
+		pending = append(pending, buf[:n]...)
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				s.flush(&pending, true)
+				return
+			}
+		} else if n > 0 && len(pending) < 1<<20 && !bytes.Contains(pending, []byte("\x00golab-sync-")) {
+			// Gather more for a short while before sending.
+			_ = s.r.SetReadDeadline(time.Now().Add(batchDelay))
+			continue
+		}
+		_ = s.r.SetReadDeadline(time.Time{})
+		s.flush(&pending, false)
+	}
+}
+
+// flush sends pending output up to any marker, releasing the marker's
+// waiter, and keeps an incomplete UTF-8 sequence for later.
+func (s *stream) flush(pending *[]byte, all bool) {
+	for {
+		i := bytes.Index(*pending, []byte("\x00golab-sync-"))
+		if i < 0 {
+			break
+		}
+		j := bytes.IndexByte((*pending)[i+1:], 0)
+		if j < 0 {
+			break // marker not complete yet
+		}
+		end := i + 1 + j + 1
+		s.emit((*pending)[:i])
+		m := string((*pending)[i:end])
+		*pending = (*pending)[end:]
+		s.mu.Lock()
+		if ch, ok := s.markers[m]; ok {
+			delete(s.markers, m)
+			close(ch)
+		}
+		s.mu.Unlock()
+	}
+	if i := bytes.Index(*pending, []byte("\x00golab-sync-")); i >= 0 {
+		s.emit((*pending)[:i])
+		*pending = (*pending)[i:]
+		return
+	}
+	cut := len(*pending)
+	if !all {
+		cut = completeUTF8(*pending)
+	}
+	s.emit((*pending)[:cut])
+	*pending = append([]byte(nil), (*pending)[cut:]...)
+}
+
+func (s *stream) emit(b []byte) {
+	if len(b) > 0 {
+		s.sink(s.name, string(b))
+	}
+}
+
+// completeUTF8 returns the length of the prefix of b that does not end in
+// the middle of a UTF-8 sequence.
+func completeUTF8(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if utf8.FullRune(b[i:]) {
+				return len(b)
+			}
+			return i
+		}
+	}
+	return len(b)
+}

@@ -1,0 +1,8 @@
+//go:build unix && !linux
+
+package capture
+
+import "syscall"
+
+// redirect makes fd refer to the same file as from.
+func redirect(from, fd int) error { return syscall.Dup2(from, fd) }

@@ -1,0 +1,552 @@
+// Package kernel is the golab Jupyter kernel: it answers the requests the
+// jupyter package receives by running cells in a session, streams their
+// output, and implements lab/host.Host so that lab code can display output
+// and watch for interrupts.
+package kernel
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/traefik/yaegi/interp"
+
+	"golab/kernel/display"
+	"golab/kernel/internal/capture"
+	"golab/kernel/internal/jupyter"
+	"golab/kernel/internal/session"
+	"golab/kernel/internal/wire"
+	"golab/lab/host"
+)
+
+// Version is the kernel's version.
+const Version = "0.1.0"
+
+// Options configure a Kernel.
+type Options struct {
+	Exports []interp.Exports // bindings cells may import
+	Capture *capture.Capture // stdout/stderr capture; nil: none
+	Log     *log.Logger
+	// Exit ends the process after a shutdown request; nil: os.Exit.
+	Exit func(code int)
+}
+
+// Kernel serves one notebook session.
+type Kernel struct {
+	srv  *jupyter.Server
+	sess *session.Session
+	log  *log.Logger
+	cap  *capture.Capture
+	exit func(int)
+
+	queue chan *wire.Message
+
+	mu         sync.Mutex
+	cur        *cell
+	lastParent *wire.Message
+
+	execCount int
+	history   []histEntry
+}
+
+// cell is the running cell.
+type cell struct {
+	parent     *wire.Message
+	ctx        context.Context
+	cancel     context.CancelFunc
+	allowStdin bool
+}
+
+type histEntry struct {
+	line   int
+	input  string
+	output string
+}
+
+// New makes a kernel on srv: a session with the given bindings. It
+// registers the kernel as the lab's host.
+func New(srv *jupyter.Server, opts Options) (*Kernel, error) {
+	k := &Kernel{srv: srv, log: opts.Log, cap: opts.Capture, exit: opts.Exit, queue: make(chan *wire.Message, 4096)}
+	if k.log == nil {
+		k.log = log.New(os.Stderr, "golab-kernel: ", log.LstdFlags)
+	}
+	if k.exit == nil {
+		k.exit = os.Exit
+	}
+	sess, err := session.New(session.Options{
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		Stdin:       &stdinReader{k: k},
+		Exports:     opts.Exports,
+		CellContext: k.Context,
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.sess = sess
+	host.Set(k)
+	return k, nil
+}
+
+// Run serves requests until shutdown.
+func (k *Kernel) Run() {
+	k.publish(nil, "status", map[string]any{"execution_state": "starting"})
+	go k.worker()
+	k.srv.Serve(k)
+}
+
+// HandleShell queues a shell request; they run one at a time, in order.
+func (k *Kernel) HandleShell(m *wire.Message) { k.queue <- m }
+
+// HandleControl answers a control request at once, even while a cell runs.
+func (k *Kernel) HandleControl(m *wire.Message) {
+	k.publish(m, "status", map[string]any{"execution_state": "busy"})
+	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	switch m.Header.MsgType {
+	case "interrupt_request":
+		k.Interrupt()
+		k.reply(jupyter.Control, m, "interrupt_reply", map[string]any{"status": "ok"})
+	case "shutdown_request":
+		k.shutdown(jupyter.Control, m)
+	case "kernel_info_request":
+		k.reply(jupyter.Control, m, "kernel_info_reply", kernelInfo())
+	default:
+		k.log.Printf("control: ignoring %s", m.Header.MsgType)
+	}
+}
+
+func (k *Kernel) worker() {
+	for m := range k.queue {
+		k.handleShell(m)
+	}
+}
+
+func (k *Kernel) handleShell(m *wire.Message) {
+	k.publish(m, "status", map[string]any{"execution_state": "busy"})
+	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	switch m.Header.MsgType {
+	case "execute_request":
+		k.execute(m)
+	case "kernel_info_request":
+		k.reply(jupyter.Shell, m, "kernel_info_reply", kernelInfo())
+	case "complete_request":
+		k.complete(m)
+	case "inspect_request":
+		k.inspect(m)
+	case "is_complete_request":
+		k.isComplete(m)
+	case "history_request":
+		k.historyReply(m)
+	case "comm_info_request":
+		k.reply(jupyter.Shell, m, "comm_info_reply", map[string]any{"status": "ok", "comms": map[string]any{}})
+	case "comm_open":
+		// No comm targets: close it so the front end does not wait.
+		var c struct {
+			CommID string `json:"comm_id"`
+		}
+		_ = json.Unmarshal(m.Content, &c)
+		k.publish(m, "comm_close", map[string]any{"comm_id": c.CommID, "data": map[string]any{}})
+	case "comm_msg", "comm_close":
+	case "shutdown_request":
+		k.shutdown(jupyter.Shell, m)
+	case "connect_request":
+		k.reply(jupyter.Shell, m, "connect_reply", map[string]any{"status": "ok"})
+	default:
+		k.log.Printf("shell: ignoring %s", m.Header.MsgType)
+	}
+}
+
+func kernelInfo() map[string]any {
+	return map[string]any{
+		"status":                 "ok",
+		"protocol_version":       wire.ProtocolVersion,
+		"implementation":         "golab",
+		"implementation_version": Version,
+		"language_info": map[string]any{
+			"name":               "go",
+			"version":            strings.TrimPrefix(runtime.Version(), "go"),
+			"mimetype":           "text/x-go",
+			"file_extension":     ".go",
+			"pygments_lexer":     "go",
+			"codemirror_mode":    "go",
+			"nbconvert_exporter": "script",
+		},
+		"banner":   "golab " + Version + ": Go " + strings.TrimPrefix(runtime.Version(), "go") + " on the yaegi interpreter",
+		"debugger": false,
+		"help_links": []map[string]string{
+			{"text": "Go documentation", "url": "https://go.dev/doc/"},
+			{"text": "Go standard library", "url": "https://pkg.go.dev/std"},
+		},
+	}
+}
+
+type executeRequest struct {
+	Code            string            `json:"code"`
+	Silent          bool              `json:"silent"`
+	StoreHistory    *bool             `json:"store_history"`
+	UserExpressions map[string]string `json:"user_expressions"`
+	AllowStdin      bool              `json:"allow_stdin"`
+	StopOnError     *bool             `json:"stop_on_error"`
+}
+
+func (k *Kernel) execute(m *wire.Message) {
+	var req executeRequest
+	if err := json.Unmarshal(m.Content, &req); err != nil {
+		k.replyError(m, "execute_reply", "BadRequest", "execute_request content: "+err.Error())
+		return
+	}
+	if sym, ok := pageRequest(req.Code); ok {
+		k.page(m, sym, req)
+		return
+	}
+	store := req.StoreHistory == nil || *req.StoreHistory
+	if req.Silent {
+		store = false
+	}
+	if store {
+		k.execCount++
+	}
+	count := k.execCount
+	if !req.Silent {
+		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+	}
+	name := fmt.Sprintf("In[%d]", count)
+	if !store {
+		name = "In[-]"
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cell{parent: m, ctx: ctx, cancel: cancel, allowStdin: req.AllowStdin}
+	k.mu.Lock()
+	k.cur, k.lastParent = c, m
+	k.mu.Unlock()
+
+	res, err := k.sess.Execute(ctx, name, req.Code)
+	k.sync()
+
+	k.mu.Lock()
+	k.cur = nil
+	k.mu.Unlock()
+	cancel()
+
+	output := ""
+	if err != nil {
+		e := asError(err)
+		k.publish(m, "error", map[string]any{"ename": e.Name, "evalue": e.Value, "traceback": e.Traceback})
+		k.reply(jupyter.Shell, m, "execute_reply", map[string]any{
+			"status": "error", "execution_count": count,
+			"ename": e.Name, "evalue": e.Value, "traceback": e.Traceback,
+		})
+		if store {
+			k.history = append(k.history, histEntry{count, req.Code, e.Name + ": " + e.Value})
+		}
+		if req.StopOnError == nil || *req.StopOnError {
+			k.abortQueued()
+		}
+		return
+	}
+	if data, meta, ok := resultBundle(res); ok && !req.Silent {
+		k.publish(m, "execute_result", map[string]any{"execution_count": count, "data": data, "metadata": meta})
+		output, _ = data[display.MIMETypeText].(string)
+	}
+	if store {
+		k.history = append(k.history, histEntry{count, req.Code, output})
+	}
+	k.reply(jupyter.Shell, m, "execute_reply", map[string]any{
+		"status": "ok", "execution_count": count, "payload": []any{},
+		"user_expressions": k.userExpressions(req.UserExpressions),
+	})
+}
+
+// pageRequest recognizes a help cell, "?name" or "name?", as in IPython.
+func pageRequest(code string) (string, bool) {
+	c := strings.TrimSpace(code)
+	switch {
+	case strings.HasPrefix(c, "?"):
+		c = strings.TrimSpace(c[1:])
+	case strings.HasSuffix(c, "?"):
+		c = strings.TrimSpace(c[:len(c)-1])
+	default:
+		return "", false
+	}
+	if c == "" || strings.ContainsAny(c, " \t\n(){}[];,") {
+		return "", false
+	}
+	return c, true
+}
+
+// page answers a help cell with the symbol's documentation as a pager
+// payload, as IPython does for "?name".
+func (k *Kernel) page(m *wire.Message, sym string, req executeRequest) {
+	store := (req.StoreHistory == nil || *req.StoreHistory) && !req.Silent
+	if store {
+		k.execCount++
+	}
+	if !req.Silent {
+		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": k.execCount})
+	}
+	text, found := k.sess.Inspect(sym, len(sym))
+	if !found {
+		text = "no documentation found for " + sym
+	}
+	if store {
+		k.history = append(k.history, histEntry{k.execCount, req.Code, ""})
+	}
+	k.reply(jupyter.Shell, m, "execute_reply", map[string]any{
+		"status": "ok", "execution_count": k.execCount, "user_expressions": map[string]any{},
+		"payload": []any{map[string]any{"source": "page", "data": map[string]any{"text/plain": text}, "start": 0}},
+	})
+}
+
+// resultBundle combines the values of a cell into one execute_result
+// bundle: a single value as it is; several as their texts side by side,
+// with the rich types of the first value that has some.
+func resultBundle(res *session.Result) (data, meta map[string]any, ok bool) {
+	if res == nil || len(res.Values) == 0 {
+		return nil, nil, false
+	}
+	if len(res.Values) == 1 {
+		d := res.Values[0]
+		return encodeBundle(d.Data), orEmpty(d.Metadata), true
+	}
+	var texts []string
+	data = map[string]any{}
+	meta = map[string]any{}
+	rich := false
+	for _, d := range res.Values {
+		t, _ := d.Data[display.MIMETypeText].(string)
+		if len(d.Data) == 0 {
+			t = "<nil>"
+		}
+		texts = append(texts, t)
+		if !rich && len(d.Data) > 1 {
+			rich = true
+			for k, v := range encodeBundle(d.Data) {
+				data[k] = v
+			}
+			meta = orEmpty(d.Metadata)
+		}
+	}
+	data[display.MIMETypeText] = strings.Join(texts, " ")
+	return data, meta, true
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// encodeBundle base64-encodes []byte values, as the protocol wants binary
+// MIME data.
+func encodeBundle(d map[string]any) map[string]any {
+	out := make(map[string]any, len(d))
+	for k, v := range d {
+		if b, ok := v.([]byte); ok {
+			out[k] = base64.StdEncoding.EncodeToString(b)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func asError(err error) *session.Error {
+	if e, ok := err.(*session.Error); ok {
+		return e
+	}
+	return &session.Error{Name: "Error", Value: err.Error(), Traceback: []string{err.Error()}}
+}
+
+// userExpressions evaluates the expressions a front end asked for after a
+// cell.
+func (k *Kernel) userExpressions(exprs map[string]string) map[string]any {
+	out := map[string]any{}
+	for name, src := range exprs {
+		res, err := k.sess.Execute(context.Background(), "user_expression", src)
+		if err != nil {
+			e := asError(err)
+			out[name] = map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": e.Traceback}
+			continue
+		}
+		data, meta, ok := resultBundle(res)
+		if !ok {
+			data, meta = map[string]any{"text/plain": ""}, map[string]any{}
+		}
+		out[name] = map[string]any{"status": "ok", "data": data, "metadata": meta}
+	}
+	return out
+}
+
+// abortQueued answers the execute requests waiting behind a failed cell
+// with an "aborted" status, as stop_on_error asks; other requests are
+// handled.
+func (k *Kernel) abortQueued() {
+	for {
+		select {
+		case m := <-k.queue:
+			if m.Header.MsgType != "execute_request" {
+				k.handleShell(m)
+				continue
+			}
+			k.publish(m, "status", map[string]any{"execution_state": "busy"})
+			k.reply(jupyter.Shell, m, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.execCount})
+			k.publish(m, "status", map[string]any{"execution_state": "idle"})
+		default:
+			return
+		}
+	}
+}
+
+func (k *Kernel) shutdown(ch jupyter.Channel, m *wire.Message) {
+	var req struct {
+		Restart bool `json:"restart"`
+	}
+	_ = json.Unmarshal(m.Content, &req)
+	k.Interrupt()
+	k.reply(ch, m, "shutdown_reply", map[string]any{"status": "ok", "restart": req.Restart})
+	k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	// Let the reply leave before the sockets close.
+	time.Sleep(100 * time.Millisecond)
+	k.srv.Close()
+	k.exit(0)
+}
+
+// Interrupt cancels the running cell, if any.
+func (k *Kernel) Interrupt() {
+	k.mu.Lock()
+	c := k.cur
+	k.mu.Unlock()
+	if c != nil {
+		c.cancel()
+	}
+}
+
+func (k *Kernel) reply(ch jupyter.Channel, m *wire.Message, msgType string, content any) {
+	if err := k.srv.Reply(ch, m, msgType, content); err != nil {
+		k.log.Printf("sending %s: %v", msgType, err)
+	}
+}
+
+func (k *Kernel) replyError(m *wire.Message, msgType, ename, evalue string) {
+	k.reply(jupyter.Shell, m, msgType, map[string]any{"status": "error", "ename": ename, "evalue": evalue, "traceback": []string{ename + ": " + evalue}})
+}
+
+func (k *Kernel) publish(parent *wire.Message, msgType string, content any) {
+	if err := k.srv.Publish(parent, msgType, content); err != nil {
+		k.log.Printf("publishing %s: %v", msgType, err)
+	}
+}
+
+// sync waits until the captured output written so far has been published.
+func (k *Kernel) sync() {
+	if k.cap != nil {
+		k.cap.Sync(2 * time.Second)
+	}
+}
+
+// Stream publishes captured output on the running cell, or on the last
+// one when none runs. It is the capture's sink.
+func (k *Kernel) Stream(name, text string) {
+	k.mu.Lock()
+	parent := k.lastParent
+	if k.cur != nil {
+		parent = k.cur.parent
+	}
+	k.mu.Unlock()
+	k.publish(parent, "stream", map[string]any{"name": name, "text": text})
+}
+
+// Context is the running cell's context, cancelled on interrupt; outside a
+// cell it is context.Background. It implements host.Host.
+func (k *Kernel) Context() context.Context {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cur != nil {
+		return k.cur.ctx
+	}
+	return context.Background()
+}
+
+// Display implements host.Host.
+func (k *Kernel) Display(bundle map[string]any, displayID string, update bool) error {
+	var transient map[string]any
+	if displayID != "" {
+		transient = map[string]any{"display_id": displayID}
+	}
+	return k.PublishDisplay(bundle, nil, transient, update)
+}
+
+// PublishDisplay sends display_data, or update_display_data when update is
+// set, on the running cell. It implements display.Publisher.
+func (k *Kernel) PublishDisplay(data, metadata, transient display.MIMEMap, update bool) error {
+	if len(data) == 0 {
+		return fmt.Errorf("display: empty bundle")
+	}
+	k.sync()
+	msgType := "display_data"
+	if update {
+		msgType = "update_display_data"
+		if id, _ := transient["display_id"].(string); id == "" {
+			return fmt.Errorf("display: update without a display_id")
+		}
+	}
+	k.mu.Lock()
+	parent := k.lastParent
+	if k.cur != nil {
+		parent = k.cur.parent
+	}
+	k.mu.Unlock()
+	return k.srv.Publish(parent, msgType, map[string]any{"data": encodeBundle(data), "metadata": orEmpty(metadata), "transient": orEmpty(transient)})
+}
+
+// ClearOutput clears the running cell's output. It implements
+// display.Publisher.
+func (k *Kernel) ClearOutput(wait bool) error {
+	k.sync()
+	k.mu.Lock()
+	parent := k.lastParent
+	if k.cur != nil {
+		parent = k.cur.parent
+	}
+	k.mu.Unlock()
+	return k.srv.Publish(parent, "clear_output", map[string]any{"wait": wait})
+}
+
+// stdinReader reads lines from the front end through input_request.
+type stdinReader struct {
+	k   *Kernel
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (r *stdinReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) == 0 {
+		r.k.mu.Lock()
+		c := r.k.cur
+		r.k.mu.Unlock()
+		if c == nil || !c.allowStdin {
+			return 0, io.EOF
+		}
+		r.k.sync()
+		line, err := r.k.srv.Input(c.ctx, c.parent, "", false)
+		if err != nil {
+			return 0, io.EOF
+		}
+		r.buf = []byte(line + "\n")
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}

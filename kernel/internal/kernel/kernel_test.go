@@ -1,0 +1,357 @@
+package kernel_test
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golab/kernel/internal/jupyter"
+	"golab/kernel/internal/wire"
+)
+
+func TestKernelInfo(t *testing.T) {
+	p := startKernel(t)
+	m, err := p.c.Request(jupyter.Shell, "kernel_info_request", map[string]any{}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := content(m)
+	li, _ := c["language_info"].(map[string]any)
+	want := map[string]string{"name": "go", "mimetype": "text/x-go", "file_extension": ".go", "pygments_lexer": "go", "codemirror_mode": "go"}
+	for k, v := range want {
+		if li[k] != v {
+			t.Errorf("language_info.%s = %v, want %q", k, li[k], v)
+		}
+	}
+	if li["version"] == "" || c["status"] != "ok" || c["protocol_version"] != wire.ProtocolVersion {
+		t.Errorf("kernel_info_reply: %v", c)
+	}
+	if err := p.c.Heartbeat(5 * time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestStateErrorsAndPanicsSurvive(t *testing.T) {
+	p := startKernel(t)
+	p.ok("x := 20")
+	p.ok(`import "golab/kernel/internal/kerneltest"`)
+	for _, c := range []struct{ code, ename, evalue string }{
+		{"var m map[string]int\nm[\"a\"] = 1", "RuntimeError", "nil map"},
+		{"kerneltest.NilMapWrite()", "RuntimeError", "nil map"},
+		{"kerneltest.Index([]int{1}, 5)", "RuntimeError", "index out of range"},
+		{"kerneltest.Panic(\"custom from lab\")", "panic", "custom from lab"},
+		{"panic(\"custom\")", "panic", "custom"},
+		{"y := x + nothing", "CompileError", "1:10: undefined: nothing"},
+	} {
+		reply, outs := p.run(c.code)
+		rc := content(reply)
+		if rc["status"] != "error" || rc["ename"] != c.ename || !strings.Contains(rc["evalue"].(string), c.evalue) {
+			t.Errorf("cell %q: reply %v %v: %v", c.code, rc["status"], rc["ename"], rc["evalue"])
+		}
+		if len(outs) < 2 || outs[len(outs)-1].Header.MsgType != "error" {
+			t.Errorf("cell %q: no error message last on iopub", c.code)
+		}
+	}
+	if got := p.ok("x * 2"); got != "40" {
+		t.Errorf("state after errors: x*2 = %q", got)
+	}
+	// Panics in goroutines a cell starts, in interpreted and compiled code,
+	// are reported on stderr and the kernel lives on.
+	reply, outs := p.run("import \"time\"\ngo kerneltest.Panic(\"compiled, in a goroutine\")\ngo func() { panic(\"interpreted, in a goroutine\") }()\ntime.Sleep(300 * time.Millisecond)")
+	errText := streamText(outs, "stderr")
+	if content(reply)["status"] != "ok" || !strings.Contains(errText, "compiled, in a goroutine") || !strings.Contains(errText, "interpreted, in a goroutine") {
+		t.Errorf("goroutine panics: reply %v, stderr %q", content(reply)["status"], errText)
+	}
+	if got := p.ok("x + 1"); got != "21" {
+		t.Errorf("after goroutine panics: x+1 = %q", got)
+	}
+}
+
+func TestStreamsWhileRunning(t *testing.T) {
+	p := startKernel(t)
+	p.ok(`import "golab/kernel/internal/kerneltest"`)
+	p.ok(`import "time"`)
+	for _, code := range []string{
+		"kerneltest.Print(4, 150*time.Millisecond)",
+		"for i := 0; i < 4; i++ {\n\tfmt.Printf(\"interpreted line %d\\n\", i)\n\ttime.Sleep(150 * time.Millisecond)\n}",
+	} {
+		start := time.Now()
+		id, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": code, "silent": false})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first time.Duration
+		var text strings.Builder
+		for first == 0 {
+			m := p.c.IOPub(5 * time.Second)
+			if m == nil {
+				t.Fatalf("no output from %q", code)
+			}
+			if parentID(m) == id && m.Header.MsgType == "stream" {
+				first = time.Since(start)
+				text.WriteString(content(m)["text"].(string))
+			}
+		}
+		<-r
+		total := time.Since(start)
+		rest := p.outputs(id)
+		text.WriteString(streamText(rest, "stdout"))
+		if first > total-300*time.Millisecond {
+			t.Errorf("%q: first output after %v, cell took %v: output is not streamed", code, first, total)
+		}
+		if n := strings.Count(text.String(), "line"); n != 4 {
+			t.Errorf("%q: %d lines of output: %q", code, n, text.String())
+		}
+	}
+	reply, outs := p.run(`import "os"` + "\nfmt.Fprintln(os.Stderr, \"to stderr\")\nkerneltest.Eprint(\"compiled stderr\")")
+	if content(reply)["status"] != "ok" || !strings.Contains(streamText(outs, "stderr"), "to stderr\ncompiled stderr") {
+		t.Errorf("stderr: %q", streamText(outs, "stderr"))
+	}
+}
+
+// interruptAfter sends interrupt_request once the cell has run for d and
+// returns how long the execute_reply took after it.
+func interruptAfter(t *testing.T, p *proc, code string, d time.Duration) (time.Duration, map[string]any) {
+	t.Helper()
+	_, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": code, "silent": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(d)
+	sent := time.Now()
+	if _, err := p.c.Request(jupyter.Control, "interrupt_request", map[string]any{}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-r:
+		return time.Since(sent), content(m)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%q did not stop after interrupt_request", code)
+	}
+	return 0, nil
+}
+
+func TestInterrupt(t *testing.T) {
+	p := startKernel(t)
+	p.ok("kept := 7")
+	p.ok(`import "golab/kernel/internal/kerneltest"`)
+	p.ok(`import "time"`)
+	p.ok("func spin() int {\n\tn := 0\n\tfor {\n\t\tn++\n\t}\n\treturn n\n}")
+	for _, c := range []struct {
+		code  string
+		limit time.Duration
+	}{
+		{"for {\n}", 200 * time.Millisecond},
+		{"n := 0\nfor {\n\tn++\n}", 200 * time.Millisecond},
+		{"spin()", 200 * time.Millisecond},
+		{"time.Sleep(time.Hour)", 200 * time.Millisecond},
+		{"kerneltest.Spin(time.Minute)", time.Second},
+	} {
+		took, rc := interruptAfter(t, p, c.code, 300*time.Millisecond)
+		t.Logf("%q: reply %v after interrupt_request", c.code, took)
+		if took > c.limit {
+			t.Errorf("%q: reply came %v after interrupt_request, limit %v", c.code, took, c.limit)
+		}
+		if rc["status"] != "error" || rc["ename"] != "Interrupted" {
+			t.Errorf("%q: reply %v", c.code, rc)
+		}
+		if got := p.ok("kept + 1"); got != "8" {
+			t.Fatalf("state after interrupting %q: kept+1 = %q", c.code, got)
+		}
+	}
+	// A compiled call returns within 1 s even when the next cell follows
+	// at once: the kernel waits for it rather than resuming it.
+	took, _ := interruptAfter(t, p, "kerneltest.Spin(time.Minute)\nkept = 100", 200*time.Millisecond)
+	if got := p.ok("kept"); got != "7" || took > time.Second {
+		t.Errorf("after interrupting a compiled call: kept = %q (want 7), took %v", got, took)
+	}
+	// SIGINT interrupts too.
+	_, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": "for {\n}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-r:
+		if content(m)["ename"] != "Interrupted" {
+			t.Errorf("SIGINT: reply %v", content(m))
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("SIGINT did not interrupt the cell")
+	}
+}
+
+func TestRejectsBadSignatures(t *testing.T) {
+	p := startKernel(t)
+	valid, _, err := p.c.Frames("kernel_info_request", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := cloneFrames(valid)
+	tampered[len(tampered)-1] = []byte(`{"code": "evil"}`)
+	unsigned := cloneFrames(valid)
+	unsigned[1] = nil
+	badHex := cloneFrames(valid)
+	badHex[1] = []byte("zz")
+	// One execute_request signed with another key: it must not run.
+	other := *p.ci
+	other.Key = "not-the-key"
+	oc, err := jupyter.Dial(&other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	forged, _, _ := oc.Frames("execute_request", map[string]any{"code": "forged := 1"})
+
+	for name, frames := range map[string][][]byte{"tampered": tampered, "unsigned": unsigned, "bad hex": badHex, "wrong key": forged, "truncated": valid[:3]} {
+		if err := p.c.SendRaw(jupyter.Shell, frames); err != nil {
+			t.Fatal(err)
+		}
+		_ = name
+	}
+	// The valid one is answered; sent again, it is a replay and is not.
+	if err := p.c.SendRaw(jupyter.Shell, valid); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.c.SendRaw(jupyter.Shell, valid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.c.Request(jupyter.Shell, "kernel_info_request", map[string]any{}, 5*time.Second); err != nil {
+		t.Fatalf("kernel stopped serving after bad messages: %v", err)
+	}
+	reply, _ := p.run("forged")
+	if content(reply)["status"] != "error" {
+		t.Error("a message signed with another key ran")
+	}
+	if got := strings.Count(p.stderr.String(), "dropped a message"); got != 6 {
+		t.Errorf("kernel logged %d dropped messages, want 6 (5 bad, 1 replay):\n%s", got, p.stderr)
+	}
+}
+
+func cloneFrames(f [][]byte) [][]byte {
+	out := make([][]byte, len(f))
+	for i, b := range f {
+		out[i] = append([]byte(nil), b...)
+	}
+	return out
+}
+
+func TestStalledHandshakeDoesNotWedge(t *testing.T) {
+	p := startKernel(t)
+	// Clients that stall before, during and after the greeting, on every
+	// socket.
+	greeting := make([]byte, 64)
+	greeting[0], greeting[9], greeting[10] = 0xFF, 0x7F, 3
+	copy(greeting[12:], "NULL")
+	var conns []net.Conn
+	for _, port := range []int{p.ci.ShellPort, p.ci.ControlPort, p.ci.IOPubPort, p.ci.HBPort, p.ci.StdinPort} {
+		for _, send := range [][]byte{nil, greeting[:10], greeting} {
+			c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write(send)
+			conns = append(conns, c)
+		}
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	start := time.Now()
+	c2, err := jupyter.Dial(p.ci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Request(jupyter.Shell, "kernel_info_request", map[string]any{}, 5*time.Second); err != nil {
+		t.Fatalf("a new client got no reply while others stall: %v", err)
+	}
+	if _, err := c2.Request(jupyter.Control, "kernel_info_request", map[string]any{}, 5*time.Second); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	if err := c2.Heartbeat(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("new client served after %v", d)
+	}
+	// A client that connects and drops mid-handshake.
+	c, _ := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.ci.ShellPort))
+	c.Write(greeting[:20])
+	c.Close()
+	if got := p.ok("1 + 1"); got != "2" {
+		t.Errorf("after a dropped handshake: %q", got)
+	}
+}
+
+func TestDisplayAndUpdateInPlace(t *testing.T) {
+	p := startKernel(t)
+	reply, outs := p.run("h, _ := display.Show(display.HTML(\"<b>0%</b>\"))\nh.Update(display.HTML(\"<b>100%</b>\"))\ndisplay.ClearOutput(true)")
+	if content(reply)["status"] != "ok" {
+		t.Fatalf("reply %v", content(reply))
+	}
+	var types []string
+	var ids []string
+	for _, m := range outs {
+		types = append(types, m.Header.MsgType)
+		if tr, ok := content(m)["transient"].(map[string]any); ok {
+			ids = append(ids, tr["display_id"].(string))
+		}
+	}
+	got := strings.Join(types, ",")
+	if !strings.Contains(got, "display_data,update_display_data,clear_output") || len(ids) != 2 || ids[0] != ids[1] || ids[0] == "" {
+		t.Errorf("messages %s, display ids %v", got, ids)
+	}
+}
+
+func TestStdin(t *testing.T) {
+	p := startKernel(t)
+	id, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": "var name string\nfmt.Scanln(&name)\n\"hello \" + name", "allow_stdin": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := p.c.StdinRequest(10 * time.Second)
+	if req == nil || req.Header.MsgType != "input_request" {
+		t.Fatalf("no input_request: %v", req)
+	}
+	if err := p.c.ReplyInput("gopher"); err != nil {
+		t.Fatal(err)
+	}
+	<-r
+	if got, _ := result(p.outputs(id)); got != "hello gopher" {
+		t.Errorf("result %q", got)
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	p := startKernel(t)
+	m, err := p.c.Request(jupyter.Control, "shutdown_request", map[string]any{"restart": true}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := content(m); c["status"] != "ok" || c["restart"] != true {
+		t.Errorf("shutdown_reply %v", c)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		t.Error("kernel did not exit after shutdown_request")
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" && os.Getenv("GOLAB_KERNEL_BIN") == "" {
+		os.RemoveAll(strings.TrimSuffix(builtBin, "/golab-kernel"))
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,41 @@
+package session
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestMemoryPerCell guards against the session keeping each cell's code:
+// yaegi keeps every syntax tree and scope for its debugger unless the
+// session drops them (see roots.go).
+func TestMemoryPerCell(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures memory over 400 cells")
+	}
+	ts := newTestSession(t)
+	var h0 uint64
+	const n = 400
+	for i := 0; i < 200+n; i++ {
+		if i == 200 {
+			h0 = liveHeap()
+		}
+		ts.ok(fmt.Sprintf("v := %d\nv + 1", i), fmt.Sprint(i+1))
+	}
+	h1 := liveHeap()
+	runtime.KeepAlive(ts)
+	t.Logf("live heap %d KB -> %d KB", h0>>10, h1>>10)
+	per := float64(int64(h1)-int64(h0)) / n
+	t.Logf("live heap growth: %.2f KB per cell", per/1024)
+	if per > 8<<10 {
+		t.Errorf("live heap grows by %.1f KB per trivial cell; want under 8 KB", per/1024)
+	}
+}

@@ -1,0 +1,262 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"reflect"
+	"time"
+	"unsafe"
+
+	"golab/kernel/display"
+
+	"github.com/traefik/yaegi/interp"
+)
+
+// prelude is compiled into every session before the first cell. It renders
+// values inside the interpreter, where the methods of types declared in
+// cells are visible (compiled code cannot see them), and stands in for the
+// builtins yaegi lacks. Names starting with __golab are hidden from users.
+const prelude = `
+import (
+	"fmt"
+	"golab/kernel/display"
+	__golabrt "golab/kernel/runtime"
+)
+
+// Display shows v in the cell's output now, as gophernotes' Display does.
+func Display(v interface{}) error { return display.Display(v) }
+
+// __golabGoRecover keeps a panic in a goroutine started by a cell from
+// ending the kernel: it reports the panic on stderr instead.
+func __golabGoRecover() {
+	if r := recover(); r != nil {
+		__golabrt.GoPanic(r)
+	}
+}
+
+type __golabOrdered interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr | ~float32 | ~float64 | ~string
+}
+
+func __golabMin[T __golabOrdered](x T, y ...T) T {
+	m := x
+	for _, v := range y {
+		if v != v {
+			return v
+		}
+		if v < m {
+			m = v
+		}
+	}
+	return m
+}
+
+func __golabMax[T __golabOrdered](x T, y ...T) T {
+	m := x
+	for _, v := range y {
+		if v != v {
+			return v
+		}
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+`
+
+// runtimeExports binds the compiled helpers the prelude and the rewritten
+// cells call, and the cancellable time.Sleep.
+func runtimeExports(out *outbox) interp.Exports {
+	return interp.Exports{
+		"golab/kernel/runtime/golabrt": {
+			"Emit":        reflect.ValueOf(out.emit),
+			"EmitType":    reflect.ValueOf(out.emitType),
+			"Probe":       reflect.ValueOf(out.probe),
+			"Keep":        reflect.ValueOf(out.keep),
+			"Load":        reflect.ValueOf(out.load),
+			"Clear":       reflect.ValueOf(clearValue),
+			"Show":        reflect.ValueOf(showValue),
+			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
+			"GoPanic":     reflect.ValueOf(goPanic),
+			"Zero":        reflect.ValueOf(zeroPointee),
+			"SortOrdered": reflect.ValueOf(sortOrdered),
+			"SortFunc":    reflect.ValueOf(sortFunc),
+		},
+		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
+	}
+}
+
+// renderMapTypes tells yaegi which interfaces to wrap a value of a type
+// declared in a cell into when it is passed to a display function: the
+// wrapper lets compiled code call the type's interpreted methods. yaegi
+// picks the first interface of the list that the type implements.
+func renderMapTypes() map[reflect.Value][]reflect.Type {
+	ifaces := []reflect.Type{
+		reflect.TypeOf((*display.Renderer)(nil)).Elem(),
+		reflect.TypeOf((*display.SimpleRenderer)(nil)).Elem(),
+		reflect.TypeOf((*display.PNGer)(nil)).Elem(),
+		reflect.TypeOf((*display.SVGer)(nil)).Elem(),
+		reflect.TypeOf((*display.JPEGer)(nil)).Elem(),
+		reflect.TypeOf((*display.HTMLer)(nil)).Elem(),
+		reflect.TypeOf((*display.Markdowner)(nil)).Elem(),
+		reflect.TypeOf((*display.Latexer)(nil)).Elem(),
+		reflect.TypeOf((*display.JSONer)(nil)).Elem(),
+		reflect.TypeOf((*display.JavaScripter)(nil)).Elem(),
+		reflect.TypeOf((*display.PDFer)(nil)).Elem(),
+		reflect.TypeOf((*image.Image)(nil)).Elem(),
+		reflect.TypeOf((*fmt.Stringer)(nil)).Elem(),
+	}
+	m := map[reflect.Value][]reflect.Type{}
+	for _, f := range []any{showValue, display.Render, display.Display, display.DisplayID, display.Update, display.Show, display.Auto, display.Any} {
+		m[reflect.ValueOf(f)] = ifaces
+	}
+	return m
+}
+
+// showValue renders the value of a cell's final expression: its richest
+// MIME type, with text as its text/plain unless v is already a bundle. A nil
+// v renders as nothing. raw is the same value passed without yaegi's
+// interface wrapping: for an interface-typed variable holding a value of a
+// type declared in a cell, yaegi passes v as nil, and raw as its internal
+// box.
+func showValue(v, raw interface{}, text string) display.Data {
+	if v == nil {
+		if raw == nil {
+			return display.Data{}
+		}
+		// The interpreted text of such a value is yaegi's box printed.
+		v, text = raw, fmt.Sprint(raw)
+	}
+	if d, ok := v.(display.Data); ok {
+		return d
+	}
+	if inner, ok := yaegiValue(v); ok {
+		// A value of a type declared in a cell, held in an interface:
+		// yaegi passes its internal box, which prints as garbage.
+		v = inner
+		text = fmt.Sprint(inner)
+	}
+	d := display.Render(v)
+	if d.Data == nil {
+		d.Data = display.MIMEMap{}
+	}
+	d.Data[display.MIMETypeText] = text
+	return d
+}
+
+// yaegiValue unboxes yaegi's internal representation of an interface
+// value (interp.valueInterface), which leaks into compiled code when an
+// interface-typed variable holds a value of a type declared in a cell.
+func yaegiValue(v interface{}) (inner interface{}, ok bool) {
+	defer func() {
+		if recover() != nil {
+			inner, ok = nil, false
+		}
+	}()
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct || rv.Type().String() != "interp.valueInterface" {
+		return nil, false
+	}
+	box := reflect.New(rv.Type()).Elem()
+	box.Set(rv)
+	f := box.FieldByName("value")
+	if !f.IsValid() || f.Type() != reflect.TypeOf(reflect.Value{}) {
+		return nil, false
+	}
+	val := *(*reflect.Value)(unsafe.Pointer(f.UnsafeAddr()))
+	if !val.IsValid() || !val.CanInterface() {
+		return nil, false
+	}
+	return val.Interface(), true
+}
+
+// outbox receives what interpreted code hands to the session through
+// compiled calls rather than as an expression value: a top-level value
+// would stay referenced from yaegi's global frame for good.
+type outbox struct {
+	values []display.Data
+	typ    reflect.Type
+	text   string
+	kept   []reflect.Value // pointers to values being moved into globals
+}
+
+// keep records pointers to values computed in a function (see define.go).
+func (o *outbox) keep(ptrs ...interface{}) {
+	o.kept = o.kept[:0]
+	for _, p := range ptrs {
+		o.kept = append(o.kept, reflect.ValueOf(p))
+	}
+}
+
+// load sets the variable dst points to to the kept value i.
+func (o *outbox) load(dst interface{}, i int) {
+	if i < 0 || i >= len(o.kept) {
+		panic("golab: no kept value to load")
+	}
+	reflect.ValueOf(dst).Elem().Set(o.kept[i].Elem())
+}
+
+// probe records the static type of the variable p points to, and a text.
+func (o *outbox) probe(p interface{}, text string) {
+	o.emitType(p)
+	o.text = text
+}
+
+func (o *outbox) emit(v []display.Data) { o.values = v }
+
+// emitType records the static type of the variable p points to.
+func (o *outbox) emitType(p interface{}) {
+	o.typ = nil
+	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
+		o.typ = t.Elem()
+	}
+}
+
+// zeroPointee sets the variable p points to to its zero value.
+func zeroPointee(p interface{}) {
+	v := reflect.ValueOf(p)
+	if v.Kind() == reflect.Ptr && !v.IsNil() && v.Elem().CanSet() {
+		v.Elem().Set(reflect.Zero(v.Elem().Type()))
+	}
+}
+
+// goPanic reports a panic recovered in a goroutine started by a cell.
+func goPanic(r interface{}) {
+	fmt.Fprintf(os.Stderr, "golab: panic in a goroutine started by a cell (recovered; the kernel keeps running): %v\n", r)
+}
+
+// clearValue implements the clear builtin: it deletes every entry of a map
+// and zeroes every element of a slice.
+func clearValue(x interface{}) {
+	v := reflect.ValueOf(x)
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice:
+		v.Clear()
+	default:
+		panic("invalid argument: clear needs a map or a slice, not " + v.Kind().String())
+	}
+}
+
+// sleeper returns a time.Sleep that returns early when the running cell is
+// interrupted, so that an interrupt does not wait for a long sleep.
+func sleeper(cellCtx func() context.Context) func(time.Duration) {
+	return func(d time.Duration) {
+		if d <= 0 {
+			return
+		}
+		ctx := context.Background()
+		if cellCtx != nil {
+			ctx = cellCtx()
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+}
