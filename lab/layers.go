@@ -113,7 +113,17 @@ func (c *conv2d) setup(in []int, m *Model) ([]int, error) {
 	return []int{c.out, s.OutH(), s.OutW()}, nil
 }
 
-func (c *conv2d) build(b *builder, x *G.Node) (*G.Node, error) {
+func (c *conv2d) build(b *builder, x *G.Node) (*G.Node, error) { return c.buildAct(b, x, nil, false) }
+
+// activation is a (Leaky)ReLU fused into the layer before it.
+type activation struct{ slope float32 }
+
+// buildAct adds the convolution to the graph, with the activation act fused
+// into it when act is not nil. With pooled set, a max-pooling that follows
+// folds the activation's gradient into its own backward pass
+// (maxPool2d.buildAfterAct), so the gradient reaching this op is already
+// the one of the convolution's output before the activation.
+func (c *conv2d) buildAct(b *builder, x *G.Node, act *activation, pooled bool) (*G.Node, error) {
 	xs := x.Shape()
 	s := nn.ConvShape{N: xs[0], C: xs[1], H: xs[2], W: xs[3], K: c.out, R: c.kernel, S: c.kernel, Stride: c.stride, Pad: c.padding}
 	k, err := nn.NewConv(s)
@@ -127,12 +137,20 @@ func (c *conv2d) build(b *builder, x *G.Node) (*G.Node, error) {
 		inputs = append(inputs, b.param(c.b))
 		dims = append(dims, 1)
 	}
-	op := newOp("conv2d "+c.name, dims, yShape, func(out []float32, in [][]float32) error {
+	name := "conv2d " + c.name
+	if act != nil {
+		name += "+relu"
+	}
+	op := newOp(name, dims, yShape, func(out []float32, in [][]float32) error {
 		var bias []float32
 		if c.bias {
 			bias = in[2]
 		}
-		k.Forward(out, in[0], in[1], bias)
+		if act != nil {
+			k.ForwardLeakyReLU(out, in[0], in[1], bias, act.slope)
+		} else {
+			k.Forward(out, in[0], in[1], bias)
+		}
 		return nil
 	})
 	if b.train {
@@ -140,6 +158,15 @@ func (c *conv2d) build(b *builder, x *G.Node) (*G.Node, error) {
 		op.grads = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			grads := make(G.Nodes, len(inputs))
 			var err error
+			if act != nil && !pooled {
+				dz := newOp("relu dx "+c.name, []int{4, 4}, yShape.Clone(), func(out []float32, in [][]float32) error {
+					nn.LeakyReLUBackward(out, in[0], in[1], act.slope)
+					return nil
+				})
+				if grad, err = dz.apply(grad, output); err != nil {
+					return nil, err
+				}
+			}
 			if b.needsGrad(x) {
 				dx := newOp("conv2d dx "+c.name, []int{4, 4}, xs.Clone(), func(out []float32, in [][]float32) error {
 					k.BackwardData(out, in[0], in[1])
@@ -204,7 +231,12 @@ func (p *maxPool2d) setup(in []int, m *Model) ([]int, error) {
 	return []int{in[0], (in[1]-p.size)/p.stride + 1, (in[2]-p.size)/p.stride + 1}, nil
 }
 
-func (p *maxPool2d) build(b *builder, x *G.Node) (*G.Node, error) {
+func (p *maxPool2d) build(b *builder, x *G.Node) (*G.Node, error) { return p.buildAfterAct(b, x, nil) }
+
+// buildAfterAct adds the pooling to the graph; with act set, its backward
+// pass also applies the gradient of the activation fused into the
+// convolution before it (see conv2d.buildAct).
+func (p *maxPool2d) buildAfterAct(b *builder, x *G.Node, act *activation) (*G.Node, error) {
 	xs := x.Shape()
 	k, err := nn.NewMaxPool(xs[0], xs[1], xs[2], xs[3], p.size, p.stride)
 	if err != nil {
@@ -216,12 +248,20 @@ func (p *maxPool2d) build(b *builder, x *G.Node) (*G.Node, error) {
 	})
 	if b.train {
 		op.wrt = []bool{true}
-		op.grads = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-			dx := newOp("maxpool dx "+p.name, []int{4}, xs.Clone(), func(out []float32, in [][]float32) error {
-				k.Backward(out, in[0])
+		op.grads = func(_ G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			if act == nil {
+				dx := newOp("maxpool dx "+p.name, []int{4}, xs.Clone(), func(out []float32, in [][]float32) error {
+					k.Backward(out, in[0])
+					return nil
+				})
+				n, err := dx.apply(grad)
+				return G.Nodes{n}, err
+			}
+			dx := newOp("maxpool+relu dx "+p.name, []int{4, 4}, xs.Clone(), func(out []float32, in [][]float32) error {
+				k.BackwardLeakyReLU(out, in[0], in[1], act.slope)
 				return nil
 			})
-			n, err := dx.apply(grad)
+			n, err := dx.apply(grad, output)
 			return G.Nodes{n}, err
 		}
 	}

@@ -44,6 +44,7 @@ type Model struct {
 
 	mu       sync.Mutex
 	programs map[progKey]*program
+	unfused  bool // build every layer as its own op (tests compare the two)
 }
 
 // InputShape is the per-image input of every model: CIFAR-10's 3×32×32.
@@ -265,12 +266,9 @@ func (m *Model) compile(train bool, batch int) (*program, error) {
 	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, Channels, Height, Width))
 	x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, Channels, Height, Width), G.WithName("x"), G.WithValue(p.x))
 	b := &builder{m: m, g: g, train: train, input: x, params: map[*Param]*G.Node{}}
-	h := x
-	for _, l := range m.layers {
-		var err error
-		if h, err = l.build(b, h); err != nil {
-			return nil, err
-		}
+	h, err := m.buildLayers(b, x)
+	if err != nil {
+		return nil, err
 	}
 	p.logits = h
 	if !train {
@@ -329,4 +327,43 @@ func (m *Model) trainable() []*Param {
 		}
 	}
 	return out
+}
+
+// buildLayers adds the layers to the graph. A convolution followed by a
+// ReLU or LeakyReLU becomes one op, which saves a pass over the largest
+// activations forward and backward; when a max-pooling comes next, the
+// pooling's backward pass applies the activation's gradient too. The model
+// still lists (and prints) the layers one by one.
+func (m *Model) buildLayers(b *builder, x *G.Node) (*G.Node, error) {
+	h := x
+	var err error
+	for i := 0; i < len(m.layers); i++ {
+		conv, isConv := m.layers[i].(*conv2d)
+		var relu *leakyReLU
+		if isConv && i+1 < len(m.layers) && !m.unfused {
+			relu, _ = m.layers[i+1].(*leakyReLU)
+		}
+		if relu == nil {
+			if h, err = m.layers[i].build(b, h); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		act := &activation{slope: relu.slope}
+		var pool *maxPool2d
+		if i+2 < len(m.layers) {
+			pool, _ = m.layers[i+2].(*maxPool2d)
+		}
+		if h, err = conv.buildAct(b, h, act, pool != nil); err != nil {
+			return nil, err
+		}
+		i++
+		if pool != nil {
+			if h, err = pool.buildAfterAct(b, h, act); err != nil {
+				return nil, err
+			}
+			i++
+		}
+	}
+	return h, nil
 }

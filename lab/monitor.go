@@ -11,6 +11,7 @@ type RunInfo struct {
 	BatchSize     int
 	TrainImages   int
 	ValImages     int
+	Engine        string // what runs the matrix products, e.g. "openblas 0.3.21 (SkylakeX, 1 thread)"
 }
 
 // Progress is the state of a run after one training step.

@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"golab/lab/internal/nn"
 )
 
 // Optimizer describes how Train updates the weights. SGD and Adam are the
@@ -64,13 +66,7 @@ func (s *sgd) Step(model []G.ValueGrad) error {
 		if err != nil {
 			return err
 		}
-		v := s.v[i]
-		for j, gj := range g {
-			vj := mu*v[j] + gj
-			v[j] = vj
-			w[j] -= lr * vj
-			g[j] = 0
-		}
+		nn.SGDMomentum(w, s.v[i], g, lr, mu, true)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"golab/lab/host"
+	"golab/lab/internal/blas"
 )
 
 // Config sets up a training run. The zero value gives the assignment's
@@ -135,7 +136,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 		valN = val.Len()
 	}
 	cfg.Monitor.Begin(RunInfo{Label: m.Label, Epochs: cfg.Epochs, StartEpoch: len(h.Epochs), StepsPerEpoch: steps,
-		BatchSize: cfg.BatchSize, TrainImages: n, ValImages: valN})
+		BatchSize: cfg.BatchSize, TrainImages: n, ValImages: valN, Engine: Engine()})
 	if run != nil && len(h.Epochs) > 0 {
 		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d of %d.", run.dir, len(h.Epochs), cfg.Epochs))
 	}
@@ -239,8 +240,8 @@ func TextMonitor(w io.Writer) Monitor { return textMonitor{w} }
 type textMonitor struct{ w io.Writer }
 
 func (t textMonitor) Begin(info RunInfo) {
-	fmt.Fprintf(t.w, "Training %s: %d epochs of %d steps (batch %d, %d training and %d validation images)\n",
-		info.Label, info.Epochs, info.StepsPerEpoch, info.BatchSize, info.TrainImages, info.ValImages)
+	fmt.Fprintf(t.w, "Training %s: %d epochs of %d steps (batch %d, %d training and %d validation images) on %s\n",
+		info.Label, info.Epochs, info.StepsPerEpoch, info.BatchSize, info.TrainImages, info.ValImages, info.Engine)
 }
 func (t textMonitor) Step(Progress)    {}
 func (t textMonitor) Log(line string)  { fmt.Fprintln(t.w, line) }
@@ -308,3 +309,7 @@ func (s *Stepper) step(b *Batch) (float64, int, error) {
 	}
 	return loss, countCorrect(p.logitsData(), b.Labels, s.m.Classes()), nil
 }
+
+// Engine says what runs the lab's matrix products: OpenBLAS (and which
+// kernels) or the pure-Go fallback, and why.
+func Engine() string { return blas.Impl() }

@@ -19,15 +19,30 @@ func parallel(n int, f func(w, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var caught any
 	wg.Add(nw - 1)
 	for w := 1; w < nw; w++ {
 		go func() {
-			defer wg.Done()
+			// A panic on a worker goroutine would kill the whole process
+			// (a notebook's kernel); hand it to the caller instead, which
+			// can recover it.
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					caught = r
+					mu.Unlock()
+				}
+				wg.Done()
+			}()
 			f(w, w*n/nw, (w+1)*n/nw)
 		}()
 	}
 	f(0, 0, n/nw)
 	wg.Wait()
+	if caught != nil {
+		panic(caught)
+	}
 }
 
 // workers is how many goroutines parallel uses for n items.
