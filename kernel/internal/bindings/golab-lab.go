@@ -30,6 +30,7 @@ func init() {
 		"DefaultClasses": reflect.ValueOf(&lab.DefaultClasses).Elem(),
 		"Dropout":        reflect.ValueOf(lab.Dropout),
 		"Dropout2d":      reflect.ValueOf(lab.Dropout2d),
+		"Engine":         reflect.ValueOf(lab.Engine),
 		"Evaluate":       reflect.ValueOf(lab.Evaluate),
 		"Flatten":        reflect.ValueOf(lab.Flatten),
 		"Height":         reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
