@@ -6,6 +6,8 @@
 //	    -predictions runs/predictions.json
 //
 // Images come from the CIFAR-10 test batch in -cifar (default $CIFAR10_DIR).
+// -live-train N trains CNNModel N epochs on that data through the live view
+// and pictures its display mid-run and at the end.
 // -history takes History JSON files (History.MarshalIndent), the first also
 // drawn alone and replayed through the live view. -predictions takes
 //
@@ -25,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -35,10 +38,14 @@ import (
 
 	"golab/lab"
 	"golab/lab/host"
+	"golab/lab/models"
 	"golab/lab/viz"
 )
 
-var chromium string
+var (
+	chromium   string
+	liveEpochs int
+)
 
 type predictions struct {
 	Truth  []int       `json:"truth"`
@@ -54,6 +61,7 @@ func main() {
 	predFile := flag.String("predictions", "", "predictions JSON file")
 	demo := flag.Bool("demo", false, "make up the inputs that are not given")
 	flag.StringVar(&chromium, "chromium", "", "Chromium binary to screenshot the live view's HTML pages with")
+	flag.IntVar(&liveEpochs, "live-train", 0, "train CNNModel this many epochs on the -cifar data through the live view, for its pictures (instead of replaying the first -history)")
 	flag.Parse()
 	if err := run(*out, *cifar, *histories, *predFile, *demo); err != nil {
 		fmt.Fprintln(os.Stderr, "vizfigs:", err)
@@ -83,6 +91,11 @@ func run(out, cifar, histFiles, predFile string, demo bool) error {
 	if err != nil {
 		return fmt.Errorf("reading CIFAR-10 from -cifar %q: %w", cifar, err)
 	}
+	if liveEpochs > 0 {
+		if err := trainLive(out, cifar, liveEpochs); err != nil {
+			return fmt.Errorf("training for the live view: %w", err)
+		}
+	}
 	if err := save("images.png", viz.ShowImages(test, 0, 1, 2, 3)); err != nil {
 		return err
 	}
@@ -103,8 +116,10 @@ func run(out, cifar, histFiles, predFile string, demo bool) error {
 		if err := save("curves-compare.png", viz.PlotCurves(hs...)); err != nil {
 			return err
 		}
-		if err := replayLive(out, hs[0]); err != nil {
-			return err
+		if liveEpochs == 0 {
+			if err := replayLive(out, hs[0]); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -233,7 +248,9 @@ func replayLive(out string, h *lab.History) error {
 	defer restore()
 	const steps = 200
 	m := viz.LiveMonitor()
-	m.Begin(lab.RunInfo{Label: h.Label, Epochs: len(h.Epochs), StepsPerEpoch: steps, BatchSize: 32, TrainImages: 45000, ValImages: 5000})
+	// A replay: the epochs are the History's, the steps inside them are
+	// interpolated. -live-train gives pictures of a real run instead.
+	m.Begin(lab.RunInfo{Label: h.Label + " (replay)", Epochs: len(h.Epochs), StepsPerEpoch: steps, BatchSize: 32, TrainImages: steps * 32})
 	replay := &lab.History{Model: h.Model, Label: h.Label}
 	var elapsed time.Duration
 	midEpoch := len(h.Epochs) / 2
@@ -273,7 +290,12 @@ func replayLive(out string, h *lab.History) error {
 		m.Epoch(replay)
 	}
 	m.End(replay, nil)
-	final := lh.bundles[len(lh.bundles)-1]
+	return writeLivePages(out, mid, lh.bundles[len(lh.bundles)-1], len(lh.bundles))
+}
+
+// writeLivePages writes the live view's display mid-run and at the end as
+// HTML pages, and screenshots them with -chromium.
+func writeLivePages(out string, mid, final map[string]any, displays int) error {
 	for _, page := range []struct {
 		name   string
 		bundle map[string]any
@@ -288,7 +310,7 @@ func replayLive(out string, h *lab.History) error {
 		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 			return err
 		}
-		fmt.Printf("wrote %s (%d displays in the replay)\n", path, len(lh.bundles))
+		fmt.Printf("wrote %s (%d displays)\n", path, displays)
 		if chromium != "" {
 			if err := screenshot(path, filepath.Join(out, page.name+".png"), page.height); err != nil {
 				return err
@@ -298,7 +320,57 @@ func replayLive(out string, h *lab.History) error {
 	return nil
 }
 
-// curveImage returns the data URI of the curves in a display's HTML.
+// midRun records the live view's display part way through the last epoch.
+type midRun struct {
+	lab.Monitor
+	host   *liveHost
+	epochs int
+	at     int // step of the last epoch to record at
+	mid    map[string]any
+}
+
+func (r *midRun) Begin(info lab.RunInfo) {
+	r.at = info.StepsPerEpoch * 2 / 3
+	r.Monitor.Begin(info)
+}
+
+func (r *midRun) Step(p lab.Progress) {
+	r.Monitor.Step(p)
+	if p.Epoch == r.epochs-1 && p.Step == r.at && len(r.host.bundles) > 0 {
+		r.mid = r.host.bundles[len(r.host.bundles)-1]
+	}
+}
+
+// trainLive trains CNNModel for a few epochs on the 49,000 training images
+// (seed 0, as the notebooks), through the live view as the kernel shows it,
+// and writes its display mid-run and at the end: a real run, not a replay.
+func trainLive(out, cifar string, epochs int) error {
+	data, err := lab.LoadCIFARWith(lab.CIFAROptions{Dir: cifar, NoDownload: true, Out: io.Discard})
+	if err != nil {
+		return err
+	}
+	all, err := data.Train.Normalize(lab.CIFARMean, lab.CIFARStd)
+	if err != nil {
+		return err
+	}
+	train, val, err := all.Split(1000, 0)
+	if err != nil {
+		return err
+	}
+	m, err := models.CNNModel()
+	if err != nil {
+		return err
+	}
+	lh := &liveHost{}
+	restore := setHost(lh)
+	defer restore()
+	rec := &midRun{Monitor: viz.LiveMonitor(), host: lh, epochs: epochs}
+	if _, err := lab.Train(m, train, val, lab.Config{Epochs: epochs, Monitor: rec}); err != nil {
+		return err
+	}
+	return writeLivePages(out, rec.mid, lh.bundles[len(lh.bundles)-1], len(lh.bundles))
+}
+
 func curveImage(bundle map[string]any) string {
 	html, _ := bundle["text/html"].(string)
 	_, after, _ := strings.Cut(html, "data:image/png;base64,")
