@@ -202,6 +202,24 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if len(entries) != 1 || !strings.Contains(entries[0].Name(), "small") || !strings.Contains(entries[0].Name(), "b16_n120_seed3") {
 		t.Errorf("run folder %v does not name the configuration", entries)
 	}
+	// LoadRun gives the finished run's weights and History without
+	// training, and says so when there is no run.
+	loaded := smallModel(t, 2, Dropout(0.2))
+	lh, err := LoadRun(loaded, train, val, c3)
+	if err != nil || !sameFigures(lh, want) {
+		t.Fatalf("LoadRun: %v\n%v", err, lh)
+	}
+	if !equalF32(loaded.Param("fc.weight").Data(), whole.Param("fc.weight").Data()) {
+		t.Error("LoadRun did not load the run's weights")
+	}
+	c4 := c3
+	c4.Seed = 77
+	if _, err := LoadRun(smallModel(t, 2, Dropout(0.2)), train, val, c4); !errors.Is(err, ErrNoRun) {
+		t.Errorf("LoadRun of a run never trained: %v, want ErrNoRun", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("LoadRun made a folder for a run that does not exist: %v", entries)
+	}
 	// Another configuration in the same folder name is refused.
 	c3.Retrain = false
 	other := fixture(t, 120, 99)

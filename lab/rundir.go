@@ -19,6 +19,9 @@ type runDir struct {
 	cfg runConfig
 }
 
+// ErrNoRun is the error of LoadRun when no epoch of the run is saved.
+var ErrNoRun = errors.New("no saved run")
+
 // runConfig is what must match for a saved run to be resumed.
 type runConfig struct {
 	Model       string `json:"model"`
@@ -50,7 +53,9 @@ func RunName(m *Model, cfg Config, n int) string {
 	return fmt.Sprintf("%s_%s_b%d_n%d_seed%d", label, cfg.Optimizer, cfg.BatchSize, n, cfg.Seed)
 }
 
-func openRun(cfg Config, m *Model, train, val *Dataset) (*runDir, error) {
+// openRun opens the run folder of a configuration, making it when create
+// is set; without create, a missing folder is ErrNoRun.
+func openRun(cfg Config, m *Model, train, val *Dataset, create bool) (*runDir, error) {
 	dir := filepath.Join(cfg.RunDir, RunName(m, cfg, train.Len()))
 	rc := runConfig{Model: m.Name, Label: m.Label, ModelSeed: m.Seed, Optimizer: cfg.Optimizer.String(), BatchSize: cfg.BatchSize,
 		Seed: cfg.Seed, TrainImages: train.Len(), Data: fingerprint(train, val)}
@@ -63,12 +68,16 @@ func openRun(cfg Config, m *Model, train, val *Dataset) (*runDir, error) {
 			return nil, fmt.Errorf("lab: removing the old run %s: %w", dir, err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if !create {
+		if _, err := os.Stat(filepath.Join(dir, runHistory)); err != nil {
+			return nil, fmt.Errorf("lab: %w in %s (train it first)", ErrNoRun, dir)
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: making the run folder: %w", err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, runConfigFile))
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && create:
 		b, _ := json.MarshalIndent(rc, "", "  ")
 		if err := writeFileAtomic(filepath.Join(dir, runConfigFile), b); err != nil {
 			return nil, err

@@ -115,7 +115,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	h := &History{Model: m.Name, Label: m.Label}
 	var run *runDir
 	if cfg.RunDir != "" {
-		if run, err = openRun(cfg, m, train, val); err != nil {
+		if run, err = openRun(cfg, m, train, val, true); err != nil {
 			return nil, err
 		}
 		done, err := run.resume(m, opt, h, cfg)
@@ -143,6 +143,36 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	err = m.trainEpochs(train, val, cfg, opt, h, run, steps)
 	cfg.Monitor.End(h, err)
 	return h, err
+}
+
+// LoadRun loads the run that Train would resume or return for this
+// configuration (cfg.RunDir must be set), without training: the model gets
+// the weights of the run's last saved epoch, and the History of its saved
+// epochs is returned, which may be fewer than cfg.Epochs if the run is not
+// finished. With no epoch saved it returns an error wrapping ErrNoRun.
+func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
+	if m == nil || train == nil {
+		return nil, errors.New("lab: LoadRun needs a model and the training set of the run")
+	}
+	if cfg.RunDir == "" {
+		return nil, errors.New("lab: LoadRun needs cfg.RunDir, the folder the run was saved in")
+	}
+	cfg = cfg.withDefaults()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	opt, err := cfg.Optimizer.newSolver(m.trainable())
+	if err != nil {
+		return nil, err
+	}
+	run, err := openRun(cfg, m, train, val, false)
+	if err != nil {
+		return nil, err
+	}
+	h := &History{Model: m.Name, Label: m.Label}
+	if _, err := run.resume(m, opt, h, cfg); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *History, run *runDir, steps int) error {
