@@ -124,10 +124,8 @@ func (c *Client) read(s zmq4.Socket, ch chan *wire.Message) {
 			ch <- m
 			continue
 		}
-		var parent wire.Header
-		_ = json.Unmarshal(m.ParentHeader, &parent)
 		c.mu.Lock()
-		r := c.replies[parent.MsgID]
+		r := c.replies[m.ParentID()]
 		c.mu.Unlock()
 		if r != nil {
 			r <- m
@@ -184,6 +182,39 @@ func (c *Client) Request(ch Channel, msgType string, content any, timeout time.D
 	case <-time.After(timeout):
 		return nil, fmt.Errorf("no %s reply within %s", msgType, timeout)
 	}
+}
+
+// WaitReady returns once the kernel answers kernel_info_request and its
+// iopub messages reach this client. A SUB socket subscribes some time after
+// it connects, and what the kernel publishes before then is lost, so the
+// request is repeated until its busy or idle status arrives, as
+// jupyter_client does. Messages on iopub until then are dropped.
+func (c *Client) WaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		id, r, err := c.Send(Shell, "kernel_info_request", map[string]any{})
+		if err != nil {
+			return err
+		}
+		select {
+		case <-r:
+		case <-time.After(time.Until(deadline)):
+			return fmt.Errorf("no kernel_info_reply within %s", timeout)
+		}
+		wait := time.After(500 * time.Millisecond)
+	drain:
+		for {
+			select {
+			case m := <-c.iopubCh:
+				if m.ParentID() == id {
+					return nil
+				}
+			case <-wait:
+				break drain
+			}
+		}
+	}
+	return fmt.Errorf("no iopub message within %s", timeout)
 }
 
 // Heartbeat sends a ping and waits for its echo.

@@ -73,12 +73,12 @@ func (s *syncBuffer) String() string {
 }
 
 // startKernel starts a kernel with the test bindings and waits until it
-// answers kernel_info_request.
+// answers kernel_info_request and its iopub messages reach the client.
 func startKernel(t testing.TB) *proc {
 	t.Helper()
 	p, _ := launch(t)
 	t.Cleanup(p.stop)
-	if _, err := p.c.Request(jupyter.Shell, "kernel_info_request", map[string]any{}, 30*time.Second); err != nil {
+	if err := p.c.WaitReady(30 * time.Second); err != nil {
 		t.Fatalf("kernel did not start: %v\n%s", err, p.stderr)
 	}
 	return p
@@ -171,11 +171,7 @@ func (p *proc) outputs(id string) []*wire.Message {
 	return nil
 }
 
-func parentID(m *wire.Message) string {
-	var h wire.Header
-	_ = json.Unmarshal(m.ParentHeader, &h)
-	return h.MsgID
-}
+func parentID(m *wire.Message) string { return m.ParentID() }
 
 func content(m *wire.Message) map[string]any {
 	var c map[string]any

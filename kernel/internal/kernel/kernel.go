@@ -469,10 +469,8 @@ func (k *Kernel) Stream(name, text string) {
 // Context is the running cell's context, cancelled on interrupt; outside a
 // cell it is context.Background. It implements host.Host.
 func (k *Kernel) Context() context.Context {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.cur != nil {
-		return k.cur.ctx
+	if ctx := k.sess.Context(); ctx != nil {
+		return ctx
 	}
 	return context.Background()
 }

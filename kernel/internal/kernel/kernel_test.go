@@ -167,7 +167,7 @@ func TestInterrupt(t *testing.T) {
 	// at once: the kernel waits for it rather than resuming it.
 	took, _ := interruptAfter(t, p, "kerneltest.Spin(time.Minute)\nkept = 100", 200*time.Millisecond)
 	if got := p.ok("kept"); got != "7" || took > time.Second {
-		t.Errorf("after interrupting a compiled call: kept = %q (want 7), took %v", got, took)
+		t.Errorf("after interrupting a compiled call: kept = %q (want 7), took %v\n%s", got, took, p.stderr)
 	}
 	// SIGINT interrupts too.
 	_, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": "for {\n}"})

@@ -77,6 +77,9 @@ type Session struct {
 	cellNames map[int]string // cell number -> name
 	remnant   bool           // an interrupted run may still be inside compiled code
 	cell      string
+
+	runMu  sync.Mutex
+	runCtx context.Context // what compiled code sees while a run goes on; see execute
 }
 
 // entry is one top-level name declared by a cell.
@@ -393,13 +396,56 @@ func (s *Session) execute(ctx context.Context, prog *interp.Program) (reflect.Va
 	if err := s.waitRemnant(ctx); err != nil {
 		return reflect.Value{}, err
 	}
+	if ctx.Err() != nil { // interrupted while the cell compiled
+		return reflect.Value{}, errInterrupted
+	}
 	s.trace.reset()
-	v, err := s.in.ExecuteWithContext(ctx, prog)
+	runCtx, release := startedContext(ctx)
+	defer release()
+	// Compiled code learns of an interrupt only once yaegi has stopped the
+	// run, which ExecuteWithContext has done when it returns. Told sooner,
+	// a lab call returns first and the rest of the cell runs on.
+	codeCtx, stopCode := context.WithCancel(context.WithoutCancel(ctx))
+	s.runMu.Lock()
+	s.runCtx = codeCtx
+	s.runMu.Unlock()
+	v, err := s.in.ExecuteWithContext(runCtx, prog)
+	stopCode()
+	s.runMu.Lock()
+	s.runCtx = nil
+	s.runMu.Unlock()
 	if ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())) {
 		s.remnant = true
 		return reflect.Value{}, errInterrupted
 	}
 	return v, err
+}
+
+// Context returns the context of the running cell as compiled code should
+// see it (host.Context), or nil when no cell runs. It ends once an
+// interrupted run has stopped; see execute.
+func (s *Session) Context() context.Context {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.runCtx
+}
+
+// startGrace is how long a run's cancellation is held back after it starts.
+const startGrace = 5 * time.Millisecond
+
+// startedContext returns a context that ends when ctx does, but no sooner
+// than startGrace from now, and its release function. yaegi's
+// ExecuteWithContext starts the run in a goroutine that takes its stop mark
+// on its first step; a cancel that comes before that step is missed, and
+// the whole cell then runs to the end.
+func startedContext(ctx context.Context) (context.Context, func()) {
+	held, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	start := time.Now()
+	stop := context.AfterFunc(ctx, func() {
+		time.Sleep(time.Until(start.Add(startGrace)))
+		cancel()
+	})
+	return held, func() { stop(); cancel() }
 }
 
 // waitRemnant waits until an interrupted run has left compiled code. yaegi

@@ -154,3 +154,31 @@ func TestErrorsPointAtCell(t *testing.T) {
 func bg() context.Context { return context.Background() }
 
 func name(n int) string { return fmt.Sprintf("In[%d]", n) }
+
+// An interrupt that comes before a cell's run starts (while it compiles, or
+// as yaegi starts its goroutine) stops the cell: none of it runs.
+func TestInterruptBeforeRunStarts(t *testing.T) {
+	ts := newTestSession(t)
+	ts.ok("kept := 7", "")
+	for i := 0; i < 50; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		if i%2 == 0 {
+			cancel()
+		} else {
+			go cancel()
+		}
+		_, err := ts.Execute(ctx, "In[x]", "kept = 100")
+		cancel()
+		if err == nil {
+			// go cancel() may lose the race to a whole run; then the
+			// cell ran, which is fine, but only as a whole.
+			ts.ok("kept = 7", "")
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Name != "Interrupted" {
+			t.Fatalf("try %d: want Interrupted, got %v", i, err)
+		}
+		ts.ok("kept", "7")
+	}
+}

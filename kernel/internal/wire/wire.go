@@ -212,3 +212,10 @@ func (m *Message) Parent() json.RawMessage {
 	b, _ := json.Marshal(m.Header)
 	return b
 }
+
+// ParentID returns the msg_id of m's parent header, or "" when it has none.
+func (m *Message) ParentID() string {
+	var h Header
+	_ = json.Unmarshal(m.ParentHeader, &h)
+	return h.MsgID
+}
