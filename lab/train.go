@@ -186,7 +186,7 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 		// Shuffle and dropout draw from streams fixed by (seed, epoch), so
 		// a resumed run continues exactly as an uninterrupted one.
 		order := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(n)
-		m.dropRNG = rand.New(rand.NewPCG(cfg.Seed^0xd209, uint64(epoch)))
+		m.drop.reseed(cfg.Seed^0xd209, uint64(epoch))
 		var sumLoss float64
 		var correct, seen int
 		for step := range steps {
