@@ -1,202 +1,142 @@
 package lab
 
 import (
-	"bufio"
-	"encoding/binary"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
+	"strings"
+
+	"golab/lab/internal/atomicfile"
+	"golab/lab/internal/safetensors"
 )
-
-// The safetensors format (Hugging Face's, read by torch_ref.py and
-// safetensors.torch): an 8-byte little-endian header length, a JSON header
-// naming each tensor's dtype, shape and byte range, then the raw data. It is
-// small enough to write by hand, which spares a dependency.
-
-type stEntry struct {
-	Dtype   string   `json:"dtype"`
-	Shape   []int    `json:"shape"`
-	Offsets [2]int64 `json:"data_offsets"`
-}
-
-type tensorData struct {
-	name  string
-	shape []int
-	data  []float32
-}
-
-// writeSafetensors writes float32 tensors atomically: to a temporary file
-// that replaces path only once complete.
-func writeSafetensors(path string, tensors []tensorData, meta map[string]string) error {
-	header := map[string]any{}
-	if len(meta) > 0 {
-		header["__metadata__"] = meta
-	}
-	var off int64
-	for _, t := range tensors {
-		n := int64(len(t.data)) * 4
-		header[t.name] = stEntry{Dtype: "F32", Shape: t.shape, Offsets: [2]int64{off, off + n}}
-		off += n
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("lab: saving %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	binary.Write(w, binary.LittleEndian, uint64(len(h)))
-	w.Write(h)
-	buf := make([]byte, 4)
-	for _, t := range tensors {
-		for _, v := range t.data {
-			binary.LittleEndian.PutUint32(buf, math.Float32bits(v))
-			w.Write(buf)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lab: saving %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("lab: saving %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// readSafetensors reads every float32 tensor of a safetensors file. Tensors
-// of other dtypes (BatchNorm's int64 num_batches_tracked) are skipped.
-func readSafetensors(path string) (map[string]tensorData, map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lab: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("lab: %s is not a valid safetensors file: %s", path, fmt.Sprintf(format, a...))
-	}
-	var n uint64
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
-		return nil, nil, bad("it is shorter than its 8-byte header length")
-	}
-	if n > uint64(st.Size())-8 || n > 100<<20 {
-		return nil, nil, bad("its header claims %d bytes but the file has %d", n, st.Size())
-	}
-	hb := make([]byte, n)
-	if _, err := io.ReadFull(f, hb); err != nil {
-		return nil, nil, bad("truncated header")
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hb, &raw); err != nil {
-		return nil, nil, bad("header is not JSON: %v", err)
-	}
-	dataLen := st.Size() - 8 - int64(n)
-	var meta map[string]string
-	out := map[string]tensorData{}
-	for name, msg := range raw {
-		if name == "__metadata__" {
-			json.Unmarshal(msg, &meta)
-			continue
-		}
-		var e stEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return nil, nil, bad("entry %q: %v", name, err)
-		}
-		if e.Offsets[0] < 0 || e.Offsets[1] < e.Offsets[0] || e.Offsets[1] > dataLen {
-			return nil, nil, bad("tensor %q lies at bytes %v, outside the %d data bytes", name, e.Offsets, dataLen)
-		}
-		if e.Dtype != "F32" {
-			continue
-		}
-		count := 1
-		for _, d := range e.Shape {
-			count *= d
-		}
-		if int64(count)*4 != e.Offsets[1]-e.Offsets[0] {
-			return nil, nil, bad("tensor %q of shape %v needs %d bytes, has %d", name, e.Shape, count*4, e.Offsets[1]-e.Offsets[0])
-		}
-		b := make([]byte, e.Offsets[1]-e.Offsets[0])
-		if _, err := f.ReadAt(b, 8+int64(n)+e.Offsets[0]); err != nil {
-			return nil, nil, bad("tensor %q: %v", name, err)
-		}
-		d := make([]float32, count)
-		for i := range d {
-			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-		out[name] = tensorData{name: name, shape: e.Shape, data: d}
-	}
-	return out, meta, nil
-}
 
 // Save writes the model's weights and buffers (BatchNorm running
 // statistics included) to a safetensors file, with PyTorch's state_dict
-// names and shapes: torch_ref.py and model.load_state_dict take it as is.
+// names and shapes, replacing path atomically.
+//
+// safetensors.torch.load_file reads it, and model.load_state_dict takes it
+// with one exception: golab does not count batches, so BatchNorm's
+// num_batches_tracked is not in the file, and load_state_dict(strict=True)
+// reports those keys (and only those) as missing; pass strict=False.
+// num_batches_tracked only matters to a BatchNorm built with momentum=None.
 func (m *Model) Save(path string) error {
-	var ts []tensorData
-	for _, p := range m.params {
-		ts = append(ts, tensorData{name: p.Name, shape: p.Shape, data: p.Data()})
-	}
-	return writeSafetensors(path, ts, map[string]string{"model": m.Name, "label": m.Label, "format": "pt"})
-}
-
-// Load reads weights saved by Save or by PyTorch (state_dict names). Every
-// tensor of the model must be in the file with the same shape; the model is
-// left unchanged when anything does not fit.
-func (m *Model) Load(path string) error {
-	ts, _, err := readSafetensors(path)
+	b, err := m.encodeWeights()
 	if err != nil {
 		return err
 	}
-	// Shape mismatches first: they say most about what went wrong.
-	var shapes, missing, extra []string
-	for _, p := range m.params {
-		t, ok := ts[p.Name]
-		switch {
-		case !ok:
-			missing = append(missing, fmt.Sprintf("tensor %q (shape %v) is missing", p.Name, p.Shape))
-		case !slices.Equal(t.shape, p.Shape):
-			shapes = append(shapes, fmt.Sprintf("tensor %q has shape %v in the file but %v in the model", p.Name, t.shape, p.Shape))
-		}
-	}
-	for name := range ts {
-		if m.Param(name) == nil {
-			extra = append(extra, fmt.Sprintf("tensor %q in the file is not part of the model", name))
-		}
-	}
-	slices.Sort(extra)
-	if problems := slices.Concat(shapes, missing, extra); len(problems) > 0 {
-		return fmt.Errorf("lab: %s does not fit model %s: %s", path, m.Label, joinMax(problems, 5))
-	}
-	for _, p := range m.params {
-		copy(p.Data(), ts[p.Name].data)
+	if err := (atomicfile.FS{}).WriteFile(path, b); err != nil {
+		return fmt.Errorf("lab: saving %s: %w", path, err)
 	}
 	return nil
 }
 
+func (m *Model) encodeWeights() ([]byte, error) {
+	ts := make([]safetensors.Tensor, len(m.params))
+	for i, p := range m.params {
+		ts[i] = safetensors.FromFloat32(p.Name, p.Shape, p.Data())
+	}
+	b, err := safetensors.Encode(ts, map[string]string{"model": m.Name, "label": m.Label, "format": "pt"})
+	if err != nil {
+		return nil, fmt.Errorf("lab: encoding the weights of %s: %w", m.Label, err)
+	}
+	return b, nil
+}
+
+// Load reads weights saved by Save or by PyTorch
+// (safetensors.torch.save_file(model.state_dict(), path)). Every tensor of
+// the model must be in the file with the same shape; F16, BF16 and F64
+// tensors are converted to float32, BatchNorm's integer
+// num_batches_tracked is accepted and ignored, and a tensor of any other
+// dtype is refused by name. The model is left unchanged when anything does
+// not fit.
+func (m *Model) Load(path string) error {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("lab: the checkpoint %w", err)
+		}
+		return fmt.Errorf("lab: %w", err)
+	}
+	vals, problems := m.fit(f)
+	if len(problems) > 0 {
+		return fmt.Errorf("lab: %s does not fit model %s: %s", path, m.Label, joinMax(problems, 5))
+	}
+	m.setWeights(vals)
+	return nil
+}
+
+func (m *Model) setWeights(vals [][]float32) {
+	for i, p := range m.params {
+		copy(p.Data(), vals[i])
+	}
+}
+
+// fit matches a file's tensors to the model's: it returns the values of
+// each of m.params, or what does not fit.
+func (m *Model) fit(f *safetensors.File) (vals [][]float32, problems []string) {
+	// Shape mismatches first: they say most about what went wrong.
+	var shapes, dtypes, missing, extra []string
+	vals = make([][]float32, len(m.params))
+	for i, p := range m.params {
+		t, ok := f.Tensor(p.Name)
+		if !ok {
+			missing = append(missing, fmt.Sprintf("tensor %q (shape %v) is missing", p.Name, p.Shape))
+			continue
+		}
+		if !slices.Equal(t.Shape, p.Shape) {
+			shapes = append(shapes, fmt.Sprintf("tensor %q has shape %v in the file but %v in the model", p.Name, t.Shape, p.Shape))
+			continue
+		}
+		v, err := t.Float32()
+		if err != nil {
+			dtypes = append(dtypes, err.Error())
+			continue
+		}
+		vals[i] = v
+	}
+	bn := map[string]bool{}
+	for _, l := range m.layers {
+		if _, ok := l.(*batchNorm2d); ok {
+			bn[l.Name()+".num_batches_tracked"] = true
+		}
+	}
+	for _, t := range f.Tensors {
+		switch {
+		case m.Param(t.Name) != nil:
+		case bn[t.Name]:
+			// PyTorch's batch count: one integer, which golab does not use.
+			if _, err := t.Int64(); err != nil || t.Len() != 1 {
+				dtypes = append(dtypes, fmt.Sprintf("tensor %q is %s of shape %v, where PyTorch's num_batches_tracked is one integer (I64)", t.Name, t.Dtype, t.Shape))
+			}
+		default:
+			extra = append(extra, fmt.Sprintf("tensor %q (%s, shape %v) in the file is not part of the model", t.Name, t.Dtype, t.Shape))
+		}
+	}
+	slices.Sort(extra)
+	problems = slices.Concat(shapes, dtypes, missing, extra)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return vals, nil
+}
+
+// finiteProblem names the first tensor holding a NaN or an infinity.
+func finiteProblem(names []string, vals [][]float32) string {
+	for i, v := range vals {
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Sprintf("holds %v in tensor %q", x, names[i])
+			}
+		}
+	}
+	return ""
+}
+
 func joinMax(s []string, n int) string {
 	if len(s) > n {
-		return fmt.Sprintf("%s; and %d more", joinMax(s[:n], n), len(s)-n)
+		return fmt.Sprintf("%s; and %d more", strings.Join(s[:n], "; "), len(s)-n)
 	}
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += "; "
-		}
-		out += x
-	}
-	return out
+	return strings.Join(s, "; ")
 }

@@ -118,11 +118,11 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 		if run, err = openRun(cfg, m, train, val, true); err != nil {
 			return nil, err
 		}
-		done, err := run.resume(m, opt, h, cfg)
-		if err != nil {
+		defer run.close()
+		if _, err := run.resume(m, opt, h); err != nil {
 			return nil, err
 		}
-		if done {
+		if len(h.Epochs) >= cfg.Epochs {
 			cfg.Monitor.Log(fmt.Sprintf("Run %s has finished %d epochs: loaded its weights and History (set Retrain to train it again).", run.dir, len(h.Epochs)))
 			cfg.Monitor.End(h, nil)
 			return h, nil
@@ -149,7 +149,10 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 // configuration (cfg.RunDir must be set), without training: the model gets
 // the weights of the run's last saved epoch, and the History of its saved
 // epochs is returned, which may be fewer than cfg.Epochs if the run is not
-// finished. With no epoch saved it returns an error wrapping ErrNoRun.
+// finished. With no epoch saved it returns an error wrapping ErrNoRun; a
+// run folder that cannot be read back gives one wrapping ErrDamagedRun,
+// and the model is left unchanged. LoadRun never changes a run folder
+// beyond removing what a crash left behind: Retrain is for Train.
 func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if m == nil || train == nil {
 		return nil, errors.New("lab: LoadRun needs a model and the training set of the run")
@@ -168,9 +171,14 @@ func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer run.close()
 	h := &History{Model: m.Name, Label: m.Label}
-	if _, err := run.resume(m, opt, h, cfg); err != nil {
+	found, err := run.resume(m, opt, h)
+	if err != nil {
 		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("lab: %w in %s (train it first)", ErrNoRun, run.dir)
 	}
 	return h, nil
 }
