@@ -16,11 +16,12 @@ import (
 // statistics included) to a safetensors file, with PyTorch's state_dict
 // names and shapes, replacing path atomically.
 //
-// safetensors.torch.load_file reads it, and model.load_state_dict takes it
-// with one exception: golab does not count batches, so BatchNorm's
-// num_batches_tracked is not in the file, and load_state_dict(strict=True)
-// reports those keys (and only those) as missing; pass strict=False.
-// num_batches_tracked only matters to a BatchNorm built with momentum=None.
+// safetensors.torch.load_file reads it, and model.load_state_dict(sd,
+// strict=True) takes it. golab does not count batches, so the file has no
+// BatchNorm num_batches_tracked; PyTorch's BatchNorm supplies the count
+// itself when a state_dict without version metadata (as load_file returns)
+// lacks it (checked with PyTorch 1.13). The count only matters to a
+// BatchNorm built with momentum=None.
 func (m *Model) Save(path string) error {
 	b, err := m.encodeWeights()
 	if err != nil {
