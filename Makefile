@@ -54,8 +54,13 @@ vet:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
+# A bounded fuzz run of the safetensors reader (crafted files must give an
+# error, never a panic) follows the tests.
+LAB_FUZZTIME ?= 10s
+
 gotest:
 	$(GO) test ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(LAB_FUZZTIME) ./lab/internal/safetensors
 
 # golab supports Go 1.26 and 1.27: CI also builds and tests on 1.27 (the Go
 # proxy serves the toolchain). -short skips the longest learning test.
