@@ -91,6 +91,17 @@ type Epoch struct {
 	Dir                         string // the folder of its files, relative to the run folder ("" for the old layout)
 }
 
+// file returns the field of e that holds the named file.
+func (e *Epoch) file(name string) *[]byte {
+	switch name {
+	case WeightsFile:
+		return &e.Weights
+	case OptimizerFile:
+		return &e.Optimizer
+	}
+	return &e.History
+}
+
 // Open opens a run folder. Without Options.Write a missing folder is an error
 // wrapping fs.ErrNotExist.
 func Open(dir string, o Options) (*Folder, error) {
@@ -117,12 +128,13 @@ func Open(dir string, o Options) (*Folder, error) {
 	return f, nil
 }
 
-// lockWait is how long a writer waits for a reader to let go of the lock.
-const defaultLockWait = 5 * time.Second
-
+// lockWait is how long a writer waits for a reader to let go of the lock;
+// tests shorten it.
 var lockWait = defaultLockWait
 
-// takeLock takes the folder's lock: a writer waits up to 5 s for it (a
+const defaultLockWait = 5 * time.Second
+
+// takeLock takes the folder's lock: a writer waits up to lockWait for it (a
 // reader holds it for the moment of a load) and fails with ErrBusy; a
 // reader tries once and goes on without it.
 func (f *Folder) takeLock(write bool) (bool, error) {
@@ -400,14 +412,7 @@ func (f *Folder) latest() (*Epoch, error) {
 		if sha(data) != fr.SHA256 {
 			return nil, &DamagedError{File: rel, Reason: "differs from what was saved (its SHA-256 does not match " + Checkpoint + ")"}
 		}
-		switch name {
-		case WeightsFile:
-			e.Weights = data
-		case OptimizerFile:
-			e.Optimizer = data
-		case HistoryFile:
-			e.History = data
-		}
+		*e.file(name) = data
 	}
 	return e, nil
 }
@@ -427,14 +432,7 @@ func (f *Folder) legacy() (*Epoch, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch name {
-		case WeightsFile:
-			e.Weights = data
-		case OptimizerFile:
-			e.Optimizer = data
-		case HistoryFile:
-			e.History = data
-		}
+		*e.file(name) = data
 	}
 	return e, nil
 }
@@ -450,7 +448,11 @@ func (f *Folder) Commit(e Epoch) error {
 		return fmt.Errorf("runfolder: committing %d epochs", e.Epochs)
 	}
 	old, _ := os.ReadFile(filepath.Join(f.Dir, Checkpoint))
+	prev, _ := parseRecord(old)
 	name := dirName(e.Epochs)
+	if prev != nil && prev.Epochs >= e.Epochs {
+		return fmt.Errorf("runfolder: committing %d epochs over a checkpoint of %d", e.Epochs, prev.Epochs)
+	}
 	tmp, err := f.fs.MkdirTemp(f.Dir, name)
 	if err != nil {
 		return err
@@ -462,26 +464,24 @@ func (f *Folder) Commit(e Epoch) error {
 		}
 	}()
 	rec := record{Format: format, Epochs: e.Epochs, Dir: name, Files: map[string]fileRecord{}}
-	if prev, err := parseRecord(old); err == nil {
-		rec.Replaces = prev.Replaces // leftovers a crash may still have kept
-	} else {
-		for _, n := range epochFiles {
-			if b, err := os.ReadFile(filepath.Join(f.Dir, n)); err == nil {
-				if rec.Replaces == nil {
-					rec.Replaces = map[string]string{}
-				}
-				rec.Replaces[n] = sha(b)
-			}
+	// The old layout's files this commit replaces, or that an earlier
+	// commit replaced and a crash kept.
+	for _, n := range epochFiles {
+		b, err := os.ReadFile(filepath.Join(f.Dir, n))
+		if err != nil || prev != nil && !prev.replaced(f.Dir, n) {
+			continue
 		}
+		if rec.Replaces == nil {
+			rec.Replaces = map[string]string{}
+		}
+		rec.Replaces[n] = sha(b)
 	}
-	for _, fl := range []struct {
-		name string
-		data []byte
-	}{{WeightsFile, e.Weights}, {OptimizerFile, e.Optimizer}, {HistoryFile, e.History}} {
-		if err := f.fs.Create(filepath.Join(tmp, fl.name), fl.data); err != nil {
+	for _, name := range epochFiles {
+		data := *e.file(name)
+		if err := f.fs.Create(filepath.Join(tmp, name), data); err != nil {
 			return err
 		}
-		rec.Files[fl.name] = fileRecord{Bytes: int64(len(fl.data)), SHA256: sha(fl.data)}
+		rec.Files[name] = fileRecord{Bytes: int64(len(data)), SHA256: sha(data)}
 	}
 	if err := f.fs.SyncDir(tmp); err != nil {
 		return err
@@ -512,7 +512,7 @@ func (f *Folder) Commit(e Epoch) error {
 	}
 	// What the new epoch replaces. A failure here leaves leftovers that
 	// the next Open removes, so it is not an error of the commit.
-	if prev, err := parseRecord(old); err == nil && prev.Dir != name {
+	if prev != nil {
 		f.fs.RemoveAll(filepath.Join(f.Dir, prev.Dir))
 	}
 	for n := range rec.Replaces {
