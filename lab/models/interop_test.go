@@ -120,25 +120,7 @@ func TestSafetensorsToPyTorch(t *testing.T) {
 	images := filepath.Join(dir, "images.bin")
 	writeRecords(t, images, "test_batch.bin", 6, 2)
 	b := readBatch(t, images)
-	ms := map[string]*lab.Model{}
-	args := []string{"logits", "--loader", "official", "--images", images}
-	for i, c := range builders {
-		m, err := c.build(uint64(30 + i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		perturb(m)
-		f := filepath.Join(dir, c.name+".safetensors")
-		if err := m.Save(f); err != nil {
-			t.Fatal(err)
-		}
-		ms[c.name] = m
-		args = append(args, c.name+"="+f)
-	}
-	lines := runRef(t, py, args...)
-	if len(lines) != len(builders) {
-		t.Fatalf("torchref.py logits printed %d results for %d files", len(lines), len(builders))
-	}
+	ms, lines := labWeightsInPyTorch(t, py, dir, images, 30, "--loader", "official")
 	for _, l := range lines {
 		name := field[string](t, l, "model")
 		m := ms[name]

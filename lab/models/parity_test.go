@@ -207,26 +207,8 @@ func TestPyTorchParity(t *testing.T) {
 		writeRecords(t, filepath.Join(data, name), name, 40, uint64(1+i))
 	}
 
-	// Lab → PyTorch: our weights, their forward pass (one run for all three).
-	labModels := map[string]*lab.Model{}
-	args := []string{"logits", "--images", images}
-	for i, c := range builders {
-		m, err := c.build(uint64(3 + i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		perturb(m)
-		w := filepath.Join(dir, c.name+".safetensors")
-		if err := m.Save(w); err != nil {
-			t.Fatal(err)
-		}
-		labModels[c.name] = m
-		args = append(args, c.name+"="+w)
-	}
-	lines := runRef(t, py, args...)
-	if len(lines) != len(builders) {
-		t.Fatalf("torchref.py logits printed %d results for %d weights files", len(lines), len(builders))
-	}
+	// Lab → PyTorch: our weights, their forward pass.
+	labModels, lines := labWeightsInPyTorch(t, py, dir, images, 3)
 	for _, l := range lines {
 		name := field[string](t, l, "model")
 		compareLogits(t, "lab weights in PyTorch", labModels[name], b, field[[][]float64](t, l, "logits"))
@@ -248,6 +230,34 @@ func TestPyTorchParity(t *testing.T) {
 			compareLogits(t, "PyTorch-trained weights", m, b, field[[][]float64](t, lines[0], "logits"))
 		})
 	}
+}
+
+// labWeightsInPyTorch saves the three models (seeds seed, seed+1, seed+2,
+// perturbed) in dir and returns them with the JSON lines of torchref.py
+// logits on images for their files, one run for all three; extra goes
+// before the files (e.g. --loader official).
+func labWeightsInPyTorch(t *testing.T, py, dir, images string, seed uint64, extra ...string) (map[string]*lab.Model, []map[string]json.RawMessage) {
+	t.Helper()
+	ms := map[string]*lab.Model{}
+	args := append([]string{"logits", "--images", images}, extra...)
+	for i, c := range builders {
+		m, err := c.build(seed + uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		perturb(m)
+		w := filepath.Join(dir, c.name+".safetensors")
+		if err := m.Save(w); err != nil {
+			t.Fatal(err)
+		}
+		ms[c.name] = m
+		args = append(args, c.name+"="+w)
+	}
+	lines := runRef(t, py, args...)
+	if len(lines) != len(builders) {
+		t.Fatalf("torchref.py logits printed %d results for %d weights files", len(lines), len(builders))
+	}
+	return ms, lines
 }
 
 // TestPyTorchStateDict checks that the reference's state_dict names and
