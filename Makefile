@@ -74,7 +74,7 @@ test: vet gotest test-go127
 # else .venv-torch-debian, which `make torch-env` makes on first use: Debian's
 # /usr/bin/python3 with python3-torch (apt) plus the pinned safetensors (PyPI).
 # TORCH_PYPI_PYTHON is the newest PyTorch from PyPI, for make bench only:
-# .venv-torch-pypi, made on first use (about 3 GB to download, 5.3 GB on disk).
+# .venv-torch-pypi, made on first use (about 3 GB to download, 5.4 GB on disk).
 ifeq ($(origin TORCH_PYTHON),undefined)
 TORCH_PYTHON := $(shell python3 -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("safetensors")))' 2>/dev/null && command -v python3 || echo $(CURDIR)/.venv-torch-debian/bin/python)
 endif
