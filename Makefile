@@ -72,15 +72,35 @@ test-go127:
 
 test: vet gotest test-go127
 
-# The Python that has PyTorch, for the reference timings of `make bench`.
-TORCH_PYTHON ?= $(shell for p in python3 /usr/bin/python3; do $$p -c 'import torch' 2>/dev/null && { command -v $$p; break; }; done)
-TORCH_REF    ?= $(abspath ../shared/bench/torch_ref.py)
+## ---- PyTorch reference (bench/torchref/README.md) ---------------------------
+# TORCH_PYTHON runs golab's PyTorch reference (bench/torchref) for the parity
+# and safetensors interop tests in `go test` and for make bench. Unset, it is
+# python3 when that has torch and safetensors (an active conda environment),
+# else .venv-torch-debian, which `make torch-env` makes on first use: Debian's
+# /usr/bin/python3 with python3-torch (apt) plus the pinned safetensors (PyPI).
+# TORCH_PYPI_PYTHON is the newest PyTorch from PyPI, for make bench only:
+# .venv-torch-pypi, made on first use (about 3 GB to download, 5.4 GB on disk).
+ifeq ($(origin TORCH_PYTHON),undefined)
+TORCH_PYTHON := $(shell python3 -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("safetensors")))' 2>/dev/null && command -v python3 || echo $(CURDIR)/.venv-torch-debian/bin/python)
+endif
+export TORCH_PYTHON
+TORCH_PYPI_PYTHON ?= $(CURDIR)/.venv-torch-pypi/bin/python
+
+.PHONY: torch-env torch-pypi-env
+torch-env:
+	bench/torchref/mkenv test "$(TORCH_PYTHON)"
+torch-pypi-env:
+	bench/torchref/mkenv pypi "$(TORCH_PYPI_PYTHON)"
+
+# go test runs the parity and interop tests with $TORCH_PYTHON.
+gotest: torch-env
 
 ## bench: the lab's training step and evaluation, and its kernels alone, beside
-## PyTorch (torch_ref.py), one JSON line per measurement, then the ratios.
-## BENCH_FLAGS passes options, e.g. BENCH_FLAGS="-rounds 5 -steps 50 -models cnn".
-bench:
-	$(GO) run ./bench -torch "$(TORCH_REF)" -python "$(TORCH_PYTHON)" $(BENCH_FLAGS)
+## golab's PyTorch reference on Debian's PyTorch and on the newest from PyPI,
+## one JSON line per measurement, then the ratios against each. BENCH_FLAGS
+## passes options, e.g. BENCH_FLAGS="-rounds 5 -steps 50 -models cnn".
+bench: torch-env torch-pypi-env
+	$(GO) run ./bench -torch-python "$(TORCH_PYTHON)" -torch-pypi-python "$(TORCH_PYPI_PYTHON)" $(BENCH_FLAGS)
 
 ## ---- kernel (kernel/README.md) ----------------------------------------------
 # make kernel                         build bin/golab-kernel and install the "golab"
