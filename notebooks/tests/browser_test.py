@@ -25,8 +25,8 @@ then, in Chromium (Debian's, --chromium; Playwright never downloads one):
    signature no longer matches, checked with the server's notary): its PNG and
    HTML outputs still show.
 
-Screenshots of each front end go to --shots ({frontend}-01-dataset.png,
-{frontend}-03-training.png); a failed step saves FAILED-{frontend}-{step}.png
+Screenshots of each front end go to --shots (browser-{frontend}-01-dataset.png,
+browser-{frontend}-03-training.png); a failed step saves FAILED-{frontend}-{step}.png
 there and prints the end of the server's log. Each step prints one line with
 its time. Exits non-zero when a check fails.
 """
@@ -293,7 +293,7 @@ def screenshot(chk, page, cell_text, name):
                   g.panel().content.activeCellIndex = i; g.panel().content.mode = 'command';
                   g.panel().content.widgets[i].node.scrollIntoView({block: 'start'}); }""", cell_text)
     time.sleep(0.5)  # let the scroll and the images settle
-    path = os.path.join(chk.shots, f"{chk.name}-{name}.png")
+    path = os.path.join(chk.shots, f"browser-{chk.name}-{name}.png")
     page.screenshot(path=path)
     return path
 
