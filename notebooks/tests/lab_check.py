@@ -1,7 +1,7 @@
 """make lab LAB_CHECK=1: start JupyterLab as `make lab` does, without a
 browser, and check that it works, then stop it.
 
-1. Starts `jupyter lab` from this Python on a free port (port 0) with a random
+1. Starts JupyterLab from this Python (python -m jupyterlab) on a free port (port 0) with a random
    token, serving --notebook-dir, with a runtime folder of its own.
 2. Checks that /lab serves the JupyterLab page (name and version from its
    page config) and its main script, and that the server lists the notebooks.
@@ -56,7 +56,10 @@ class Server:
         self.log_path = os.path.join(self.tmp, "server.log")
         self.timeout = timeout
         env = dict(os.environ if env is None else env, JUPYTER_RUNTIME_DIR=os.path.join(self.tmp, "runtime"))
-        cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--ip=127.0.0.1", "--port=0",
+        # The app's module, not `python -m jupyter APP`, which runs the first
+        # jupyter-APP on PATH, maybe another Python's.
+        module = {"lab": "jupyterlab", "notebook": "notebook"}[app]
+        cmd = [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1", "--port=0",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                f"--ServerApp.root_dir={os.path.abspath(notebook_dir)}", *args]
         if os.geteuid() == 0:
@@ -166,7 +169,8 @@ def check_kernelspec(srv, kernel_bin):
         raise Failure(f"the golab kernelspec the server uses ({where}) runs {argv[:1]}, not {kernel_bin}: "
                       "an older kernelspec hides the one make kernel installed; remove it "
                       "(jupyter kernelspec remove golab) or install over it with make kernel KERNEL_PREFIX=user")
-    return specs["golab"]["spec"].get("display_name", "golab")
+    where = KernelSpecManager().find_kernel_specs().get("golab", "?")
+    return specs["golab"]["spec"].get("display_name", "golab"), where
 
 
 def warn_hidden_spec(kernel_bin):
@@ -245,14 +249,14 @@ def main():
     ok = False
     try:
         status, info = srv.wait_ready()
-        say(f"jupyter lab (Jupyter Server {info.get('version')}) answers on 127.0.0.1:{info['port']}, "
+        say(f"JupyterLab (Jupyter Server {info.get('version')}) answers on 127.0.0.1:{info['port']}, "
             f"root {info.get('root_dir')}, after {time.monotonic() - start:.1f} s")
         name, version = check_page(srv)
         say(f"/lab serves {name} {version} and its scripts")
         notebooks = check_contents(srv)
         say(f"{len(notebooks)} notebooks: {', '.join(notebooks)}")
-        display = check_kernelspec(srv, args.kernel)
-        say(f"kernelspec golab ({display}) runs {args.kernel or 'the golab kernel'}")
+        display, where = check_kernelspec(srv, args.kernel)
+        say(f"kernelspec golab ({display}) in {where} runs {args.kernel or 'the golab kernel'}")
         t0 = time.monotonic()
         sess = srv.request("POST", "/api/sessions", {"path": notebooks[0], "type": "notebook", "name": notebooks[0],
                                                      "kernel": {"name": "golab"}})
