@@ -88,7 +88,7 @@ lab:
 	fi
 	root=; [ "$$(id -u)" != 0 ] || root=--allow-root
 	echo "Opening JupyterLab on notebooks/ with the Go (golab) kernel (Ctrl-C twice stops it)"
-	exec "$(PYTHON)" -m jupyterlab --notebook-dir=notebooks $$root $(LAB_ARGS)
+	exec "$(PYTHON)" -m jupyterlab --ServerApp.root_dir=notebooks $$root $(LAB_ARGS)
 
 lab-check:
 	@$(MAKE) --no-print-directory lab LAB_CHECK=1
@@ -196,7 +196,7 @@ kernel: kernel-bindings python-env
 	esac
 	# Modules, not `python -m jupyter kernelspec`: that runs the first
 	# jupyter-kernelspec on PATH, which may belong to another Python.
-	"$(PYTHON)" -m jupyter_client.kernelspecapp install $$where --name golab "$$spec/golab"
+	"$(PYTHON)" -W ignore::DeprecationWarning -m jupyter_client.kernelspecapp install $$where --name golab "$$spec/golab"
 	# A golab kernelspec found earlier on Jupyter's path (an older install for the
 	# user, say) would hide this one from this Python's Jupyter: say so.
 	"$(PYTHON)" notebooks/tests/lab_check.py --spec-only --kernel "$(BIN)/golab-kernel"
