@@ -296,11 +296,7 @@ func TestLiveViewToleratesMissingInfo(t *testing.T) {
 // the curves' x axis, where epoch e's point is at x = e and its running
 // values lead up to it.
 func TestOneEpochNumbering(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	fh := &fakeHost{clock: clock}
-	useHost(t, fh)
-	m := LiveMonitor()
-	m.now = clock.now
+	m, fh, clock := hostedView(t)
 	const epochs, steps = 3, 40
 	info := lab.RunInfo{Label: "CNNModel", Epochs: epochs, StepsPerEpoch: steps, BatchSize: 32, TrainImages: steps * 32}
 	m.Begin(info)
@@ -368,11 +364,7 @@ func TestOneEpochIsSingular(t *testing.T) {
 	if s := PlotCurves(h).String(); strings.Contains(s, "1 epochs") || !strings.Contains(s, "1 epoch") {
 		t.Errorf("Curves.String() = %q", s)
 	}
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	fh := &fakeHost{clock: clock}
-	useHost(t, fh)
-	m := LiveMonitor()
-	m.now = clock.now
+	m, fh, _ := hostedView(t)
 	m.Begin(lab.RunInfo{Label: "x", Epochs: 1, StepsPerEpoch: 1})
 	m.Step(lab.Progress{Epoch: 0, Step: 0, RunningLoss: 2, RunningAcc: 10, EpochTime: time.Millisecond})
 	m.Log("one line")
@@ -384,4 +376,14 @@ func TestOneEpochIsSingular(t *testing.T) {
 			t.Errorf("%s of a 1-epoch run:\n%s", k, s)
 		}
 	}
+}
+
+// hostedView returns a live view on a fake kernel host and clock.
+func hostedView(t *testing.T) (*LiveView, *fakeHost, *fakeClock) {
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	fh := &fakeHost{clock: clock}
+	useHost(t, fh)
+	m := LiveMonitor()
+	m.now = clock.now
+	return m, fh, clock
 }
