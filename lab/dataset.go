@@ -3,6 +3,8 @@ package lab
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"golab/lab/internal/plural"
 )
 
 // CIFAR-10 image geometry: 3 channels of 32×32 pixels, stored channel-major
@@ -40,11 +42,11 @@ func NewDataset(name string, classes []string, pixels []byte, labels []uint8) (*
 		return nil, fmt.Errorf("lab: NewDataset %q: %d pixel bytes is not a whole number of %d-byte images", name, len(pixels), ImageBytes)
 	}
 	if n := len(pixels) / ImageBytes; n != len(labels) {
-		return nil, fmt.Errorf("lab: NewDataset %q: %d images but %d labels", name, n, len(labels))
+		return nil, fmt.Errorf("lab: NewDataset %q: %s but %s", name, plural.N(n, "image"), plural.N(len(labels), "label"))
 	}
 	for i, l := range labels {
 		if int(l) >= len(classes) {
-			return nil, fmt.Errorf("lab: NewDataset %q: label %d of image %d is outside the %d classes", name, l, i, len(classes))
+			return nil, fmt.Errorf("lab: NewDataset %q: label %d of image %d is outside the %s", name, l, i, plural.Of(len(classes), "class", "classes"))
 		}
 	}
 	return &Dataset{Name: name, Classes: classes, pixels: pixels, labels: labels}, nil
@@ -99,7 +101,7 @@ func (d *Dataset) Subset(name string, positions []int) (*Dataset, error) {
 	idx := make([]int, len(positions))
 	for k, i := range positions {
 		if i < 0 || i >= d.Len() {
-			return nil, fmt.Errorf("lab: Subset %q: position %d is outside the set of %d images", name, i, d.Len())
+			return nil, fmt.Errorf("lab: Subset %q: position %d is outside the set of %s", name, i, plural.N(d.Len(), "image"))
 		}
 		idx[k] = d.at(i)
 	}
@@ -122,7 +124,7 @@ func (d *Dataset) Head(n int) *Dataset {
 func (d *Dataset) Split(valSize int, seed uint64) (train, val *Dataset, err error) {
 	n := d.Len()
 	if valSize <= 0 || valSize >= n {
-		return nil, nil, fmt.Errorf("lab: Split: validation size %d must be between 1 and %d (the set has %d images)", valSize, n-1, n)
+		return nil, nil, fmt.Errorf("lab: Split: validation size %d must be between 1 and %d (the set has %s)", valSize, n-1, plural.N(n, "image"))
 	}
 	perm := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(n)
 	vi, ti := make([]int, valSize), make([]int, n-valSize)

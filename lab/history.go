@@ -3,12 +3,17 @@ package lab
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"math"
 	"slices"
 	"strings"
 )
 
 // EpochStats are the figures of one finished epoch.
+//
+// Epochs count from 0, as in the seed assignment's logs ("epoch: 0, steps:
+// 0, ..."), everywhere golab shows one: the log lines, Table and HTML,
+// BestValAcc, the live training view and the x axis of viz's curves.
 type EpochStats struct {
 	Epoch        int     `json:"epoch"`      // 0-based, as in the seed's logs
 	TrainLoss    float64 `json:"train_loss"` // mean cross-entropy over the epoch
@@ -70,13 +75,42 @@ func (h *History) Seconds() float64 {
 	return s
 }
 
-// Table renders the per-epoch figures as a plain-text table.
+// Table renders the per-epoch figures as a plain-text table, epochs from 0.
 func (h *History) Table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n%5s %10s %9s %8s %7s %8s\n", h.Label, "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 	for _, e := range h.Epochs {
 		fmt.Fprintf(&b, "%5d %10.3f %8.1f%% %8.3f %6.1f%% %8.1f\n", e.Epoch, e.TrainLoss, e.TrainAcc, e.ValLoss, e.ValAcc, e.Seconds)
 	}
+	return b.String()
+}
+
+// HTML renders the per-epoch figures as an HTML table, epochs from 0, with
+// the epoch of the best validation accuracy in bold. A cell that ends with a
+// History shows it.
+func (h *History) HTML() string {
+	if h == nil {
+		return "<p>nil History</p>"
+	}
+	var b strings.Builder
+	b.WriteString(`<table class="golab-history">`)
+	if h.Label != "" {
+		fmt.Fprintf(&b, "<caption>%s</caption>", html.EscapeString(h.Label))
+	}
+	b.WriteString("<thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val loss</th><th>val acc</th><th>seconds</th></tr></thead><tbody>")
+	_, best := h.BestValAcc()
+	for _, e := range h.Epochs {
+		row := fmt.Sprintf("<td>%d</td><td>%.3f</td><td>%.1f %%</td><td>%.3f</td><td>%.1f %%</td><td>%.1f</td>",
+			e.Epoch, e.TrainLoss, e.TrainAcc, e.ValLoss, e.ValAcc, e.Seconds)
+		if e.Epoch == best {
+			row = strings.ReplaceAll(strings.ReplaceAll(row, "<td>", "<td><b>"), "</td>", "</b></td>")
+		}
+		fmt.Fprintf(&b, "<tr>%s</tr>", row)
+	}
+	if len(h.Epochs) == 0 {
+		b.WriteString(`<tr><td colspan="6">no epoch finished yet</td></tr>`)
+	}
+	b.WriteString("</tbody></table>")
 	return b.String()
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golab/lab/host"
 	"golab/lab/internal/blas"
+	"golab/lab/internal/plural"
 )
 
 // Config sets up a training run. The zero value gives the assignment's
@@ -123,7 +124,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 			return nil, err
 		}
 		if len(h.Epochs) >= cfg.Epochs {
-			cfg.Monitor.Log(fmt.Sprintf("Run %s has finished %d epochs: loaded its weights and History (set Retrain to train it again).", run.dir, len(h.Epochs)))
+			cfg.Monitor.Log(fmt.Sprintf("Run %s has finished %s: loaded its weights and History (set Retrain to train it again).", run.dir, plural.N(len(h.Epochs), "epoch")))
 			cfg.Monitor.End(h, nil)
 			return h, nil
 		}
@@ -138,7 +139,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	cfg.Monitor.Begin(RunInfo{Label: m.Label, Epochs: cfg.Epochs, StartEpoch: len(h.Epochs), StepsPerEpoch: steps,
 		BatchSize: cfg.BatchSize, TrainImages: n, ValImages: valN, Engine: Engine()})
 	if run != nil && len(h.Epochs) > 0 {
-		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d of %d.", run.dir, len(h.Epochs), cfg.Epochs))
+		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d (%s of %d done).", run.dir, len(h.Epochs), plural.N(len(h.Epochs), "epoch"), cfg.Epochs))
 	}
 	err = m.trainEpochs(train, val, cfg, opt, h, run, steps)
 	cfg.Monitor.End(h, err)
@@ -199,7 +200,7 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 		var correct, seen int
 		for step := range steps {
 			if err := cfg.Context.Err(); err != nil {
-				return fmt.Errorf("lab: training interrupted in epoch %d at step %d; the History holds the %d finished epochs and the model the weights after the last completed step: %w", epoch, step, len(h.Epochs), err)
+				return fmt.Errorf("lab: training interrupted in epoch %d at step %d; the History holds %s and the model the weights after the last completed step: %w", epoch, step, plural.N(len(h.Epochs), "finished epoch"), err)
 			}
 			lo, hi := step*cfg.BatchSize, min((step+1)*cfg.BatchSize, n)
 			pos := positions[:hi-lo]
@@ -210,7 +211,7 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 				return fmt.Errorf("lab: epoch %d, step %d: %w", epoch, step, err)
 			}
 			if !finite(loss) {
-				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds the %d finished epochs", loss, epoch, step, len(h.Epochs))
+				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds %s", loss, epoch, step, plural.N(len(h.Epochs), "finished epoch"))
 			}
 			sumLoss += loss * float64(len(pos))
 			correct += ok
@@ -278,8 +279,9 @@ func TextMonitor(w io.Writer) Monitor { return textMonitor{w} }
 type textMonitor struct{ w io.Writer }
 
 func (t textMonitor) Begin(info RunInfo) {
-	fmt.Fprintf(t.w, "Training %s: %d epochs of %d steps (batch %d, %d training and %d validation images) on %s\n",
-		info.Label, info.Epochs, info.StepsPerEpoch, info.BatchSize, info.TrainImages, info.ValImages, info.Engine)
+	fmt.Fprintf(t.w, "Training %s: %s of %s (batch %d, %d training and %s) on %s\n",
+		info.Label, plural.N(info.Epochs, "epoch"), plural.N(info.StepsPerEpoch, "step"), info.BatchSize, info.TrainImages,
+		plural.N(info.ValImages, "validation image"), info.Engine)
 }
 func (t textMonitor) Step(Progress)    {}
 func (t textMonitor) Log(line string)  { fmt.Fprintln(t.w, line) }
