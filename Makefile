@@ -34,9 +34,7 @@ all: kernel
 ## Debian/Ubuntu; in a conda environment, environment.yml has it all), build
 ## and register the kernel, open Jupyter on notebooks/.
 lab:
-	command -v $(GO) >/dev/null || { echo "make lab: Go 1.26 or newer is needed: https://go.dev/dl/ (or 'conda env create -f environment.yml')"; exit 1; }
-	if [ -z "$${CONDA_PREFIX:-}" ] && command -v apt-get >/dev/null; then ./.ci/install-deps; fi
-	$(MAKE) --no-print-directory kernel
+	GO=$(GO) ./deploy/build-kernel.sh --deps    # the single-user image runs the same (deploy/Dockerfile)
 	$(MAKE) --no-print-directory open-jupyter
 
 # JupyterLab when it is installed (conda), else the classic Notebook (Debian 12).
@@ -159,3 +157,48 @@ test-browser:
 	  --size "$$size" --screenshot docs/browser-01-dataset.png
 
 test: test-notebooks test-browser
+
+## ---- hub: a class on one host (deploy/README.md) --------------------------------
+# make hub            JupyterHub on localhost (free port, URL printed): JupyterLab with the
+#                     golab kernel for every user, notebooks copied on first login
+# make hub-load N=30  N students at once through the hub's REST and websocket APIs, measured
+# make hub-pss        memory of KERNELS (5) golab kernels holding CIFAR-10 at once
+# make hub-check      the deploy files parsed and checked (Dockerfile, helm values; in make test)
+# make hub-deps       deploy/.venv (deploy/requirements.txt) and deploy/node_modules (package-lock.json)
+HUB_PYTHON ?= python3
+HUB_VENV   := deploy/.venv
+N          ?= 30
+KERNELS    ?= 5
+
+.PHONY: hub hub-deps hub-kernel hub-load hub-pss hub-check
+
+hub-deps: $(HUB_VENV)/.installed deploy/node_modules/.installed
+
+$(HUB_VENV)/.installed: deploy/requirements.txt
+	$(HUB_PYTHON) -m venv $(HUB_VENV)
+	$(HUB_VENV)/bin/pip install -q --disable-pip-version-check -r deploy/requirements.txt
+	touch $@
+
+deploy/node_modules/.installed: deploy/package.json deploy/package-lock.json
+	(cd deploy && npm ci --no-audit --no-fund --loglevel=error)
+	touch $@
+
+hub-kernel: hub-deps
+	PYTHON=$(CURDIR)/$(HUB_VENV)/bin/python GO=$(GO) ./deploy/build-kernel.sh $(CURDIR)/$(HUB_VENV)
+
+hub: hub-kernel
+	./deploy/hub.sh
+
+hub-load: hub-kernel
+	$(HUB_VENV)/bin/python deploy/hub_load.py -n $(N) $(HUB_LOAD_FLAGS)
+
+hub-pss:
+	test -n "$(PYTHON)" || { echo "make hub-pss: no Python with Jupyter found; run 'make deps'"; exit 1; }
+	export JUPYTER_DATA_DIR=$$(mktemp -d); trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
+	$(PYTHON) deploy/pss_kernels.py -n $(KERNELS)
+
+hub-check:
+	$(PYTHON) deploy/check_deploy.py
+
+test: hub-check

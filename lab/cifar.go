@@ -157,14 +157,15 @@ func LoadCIFARWith(o CIFAROptions) (*CIFAR, error) {
 	if err := verifyOtherSums(dir, sums); err != nil {
 		return nil, err
 	}
-	where := "pixels mapped read-only from the batch files, shared with every process on this host that loads them"
-	if ld.private != "" {
-		where = fmt.Sprintf("pixels read into this process's memory (%d MB): %s", (len(trainFiles)+len(testFiles))*batchImages*ImageBytes/1e6, ld.private)
-	}
 	if sums != nil {
-		fmt.Fprintf(o.Out, "Files already downloaded and verified (%d files in %s); %s\n", len(sums), dir, where)
+		fmt.Fprintf(o.Out, "Files already downloaded and verified (%d files in %s)\n", len(sums), dir)
 	} else {
-		fmt.Fprintf(o.Out, "CIFAR-10 found in %s; %s\n", dir, where)
+		fmt.Fprintf(o.Out, "CIFAR-10 found in %s\n", dir)
+	}
+	if ld.private == "" {
+		fmt.Fprintln(o.Out, "Pixels mapped read-only from the batch files: one copy for every kernel on this host")
+	} else {
+		fmt.Fprintf(o.Out, "Pixels read into this kernel's memory (%d MB): %s\n", (len(trainFiles)+len(testFiles))*batchImages*ImageBytes/1e6, ld.private)
 	}
 	return &CIFAR{Train: train, Test: test, Classes: classes, Dir: dir, Mapped: ld.private == ""}, nil
 }

@@ -54,7 +54,7 @@ func TestMappedSetSurvivesTruncateAndRewrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Mapped || !strings.Contains(out.String(), "mapped read-only") {
+	if !c.Mapped || !strings.Contains(out.String(), "Pixels mapped read-only") {
 		t.Fatalf("not mapped: %s", out.String())
 	}
 	train, test := digest(c.Train), digest(c.Test)
@@ -113,7 +113,7 @@ func TestMappedSetReusedAndSameAsRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Mapped || !strings.Contains(out.String(), "read into this process's memory") || !strings.Contains(out.String(), "NoMap") {
+	if r.Mapped || !strings.Contains(out.String(), "read into this kernel's memory") || !strings.Contains(out.String(), "NoMap") {
 		t.Errorf("NoMap load: mapped %v, %q", r.Mapped, out.String())
 	}
 	if digest(r.Train) != digest(a.Train) || digest(r.Test) != digest(a.Test) {
