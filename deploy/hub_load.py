@@ -8,7 +8,7 @@ Starts its own hub (deploy/hub.sh) in a temporary state folder, then:
    REST API and runs a notebook's code cells over the kernel's websocket
    (01-dataset, then 03-training in a new kernel, both with QUICK=1), timing
    each notebook and counting cells that fail;
-4. samples every second the memory (Rss, Pss, private) and CPU time of each
+4. samples every second the memory (Rss, Pss, anonymous) and CPU time of each
    student's processes (their server and kernels) and the host's used memory;
 5. prints the figures and the class size this host can hold, writes them as
    JSON (--out), and cleans up: servers, users, the hub, its processes and
@@ -70,30 +70,40 @@ def meminfo():
 
 
 class Sampler(threading.Thread):
-    """Every interval: Rss/Pss/private of each user's processes (found by
+    """Every interval: Rss/Pss/anonymous memory of each user's processes (found by
     JUPYTERHUB_USER in their environment), their CPU time, and the host's
     used memory (MemTotal - MemAvailable)."""
 
-    def __init__(self, users, interval=1.0):
+    def __init__(self, users, run, interval=1.0):
         super().__init__(daemon=True)
+        self.run_dir = run.encode()
+        self.hub_peak = 0  # Rss of the hub, its proxy and services
         self.users = set(users)
         self.interval = interval
         self.stop = threading.Event()
         self.owner = {}  # pid -> user (None: not a student's)
         self.peak = {u: {"rss": 0, "pss": 0, "uss": 0} for u in users}
+        # The same split by kind: the JupyterLab server, the golab kernels.
+        self.kind_peak = {u: {"server": dict(rss=0, pss=0, uss=0), "kernels": dict(rss=0, pss=0, uss=0)} for u in users}
         self.cpu = {}  # pid -> (user, seconds)
         self.host_peak = 0
         self.kernels_peak = 0
 
     def user_of(self, pid):
+        """The student pid works for, "" for the hub's own processes, or None."""
         if pid not in self.owner:
             user = None
             try:
                 with open(f"/proc/{pid}/environ", "rb") as f:
-                    for kv in f.read().split(b"\0"):
-                        if kv.startswith(b"JUPYTERHUB_USER="):
-                            u = kv.split(b"=", 1)[1].decode()
-                            user = u if u in self.users else None
+                    env = f.read()
+                for kv in env.split(b"\0"):
+                    if kv.startswith(b"JUPYTERHUB_USER="):
+                        u = kv.split(b"=", 1)[1].decode()
+                        user = u if u in self.users else None
+                        break
+                else:
+                    if b"GOLAB_HUB_RUN=" + self.run_dir in env:
+                        user = ""
             except OSError:
                 return None
             self.owner[pid] = user
@@ -101,8 +111,10 @@ class Sampler(threading.Thread):
 
     def sample(self):
         totals = {u: {"rss": 0, "pss": 0, "uss": 0} for u in self.users}
+        kinds = {u: {"server": dict(rss=0, pss=0, uss=0), "kernels": dict(rss=0, pss=0, uss=0)} for u in self.users}
         tick = os.sysconf("SC_CLK_TCK")
         kernels = 0
+        hub_rss = 0
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
@@ -117,23 +129,34 @@ class Sampler(threading.Thread):
                         parts = line.split()
                         if len(parts) == 3 and parts[2] == "kB":
                             m[parts[0].rstrip(":")] = int(parts[1]) * 1024
+                if u == "":
+                    hub_rss += m.get("Rss", 0)
+                    continue
                 with open(f"/proc/{pid}/stat") as f:
                     st = f.read().rsplit(")", 1)[1].split()
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    if b"golab-kernel" in f.read():
-                        kernels += 1
+                    kind = "kernels" if b"golab-kernel" in f.read() else "server"
             except OSError:
                 continue
-            totals[u]["rss"] += m.get("Rss", 0)
-            totals[u]["pss"] += m.get("Pss", 0)
-            totals[u]["uss"] += m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
+            kernels += kind == "kernels"
+            # "uss" here is anonymous memory (heap, stacks): what the student
+            # alone costs. Private_Clean would also count file pages (the
+            # mapped data set, the kernel binary) whenever only one process
+            # happens to map them, though the page cache holds them once.
+            vals = {"rss": m.get("Rss", 0), "pss": m.get("Pss", 0), "uss": m.get("Anonymous", 0)}
+            for k, v in vals.items():
+                totals[u][k] += v
+                kinds[u][kind][k] += v
             self.cpu[pid] = (u, (int(st[11]) + int(st[12])) / tick)
         for u, t in totals.items():
             for k in t:
                 self.peak[u][k] = max(self.peak[u][k], t[k])
+                for kind in ("server", "kernels"):
+                    self.kind_peak[u][kind][k] = max(self.kind_peak[u][kind][k], kinds[u][kind][k])
         mi = meminfo()
         self.host_peak = max(self.host_peak, mi["MemTotal"] - mi["MemAvailable"])
         self.kernels_peak = max(self.kernels_peak, kernels)
+        self.hub_peak = max(self.hub_peak, hub_rss)
 
     def run(self):
         while not self.stop.is_set():
@@ -346,7 +369,7 @@ async def main_async(args, run, env, res):
                             start_new_session=True)
     hub = Hub(url, token)
     users = [f"student{i:03d}" for i in range(1, args.n + 1)]
-    sampler = Sampler(users)
+    sampler = Sampler(users, run)
     try:
         await wait_hub(hub, proc, min(deadline, time.time() + 180))
         print(f"hub-load: hub up at {url} in {time.time() - t_begin:.1f} s; {args.n} students", flush=True)
@@ -361,9 +384,11 @@ async def main_async(args, run, env, res):
         if sampler.is_alive():
             sampler.join()
         res["peak"] = sampler.peak
+        res["kind_peak"] = sampler.kind_peak
         res["cpu"] = sampler.cpu_per_user()
         res["host_peak"] = sampler.host_peak
         res["kernels_peak"] = sampler.kernels_peak
+        res["hub_peak"] = sampler.hub_peak
         # Clean up: servers, users, then the hub and its proxy.
         try:
             await asyncio.wait_for(asyncio.gather(*(hub.api("DELETE", f"/hub/api/users/{u}/server", ok=(202, 204, 400, 404), timeout=120) for u in users),
@@ -396,7 +421,7 @@ def report(args, res):
     cores = os.cpu_count()
     total = mi["MemTotal"] * mb
     data_mb = 60000 * 3073 * mb  # CIFAR-10, mapped once for all kernels
-    hub_mb = 300  # hub, proxy and culler (measured: see deploy/README.md)
+    hub_mb = 300  # hub, proxy and culler, and the shared program files (deploy/README.md)
     usable = 0.9 * total - hub_mb - data_mb
     n_mem = int(usable / pct(uss, 95)) if uss and pct(uss, 95) > 0 else 0
     cpu95 = pct(cpu, 95)
@@ -411,16 +436,20 @@ def report(args, res):
         "per_student_peak_mb": {
             "rss": {"p50": pct(rss, 50), "p95": pct(rss, 95), "max": max(rss, default=0)},
             "pss": {"p50": pct(pss, 50), "p95": pct(pss, 95), "max": max(pss, default=0)},
-            "private": {"p50": pct(uss, 50), "p95": pct(uss, 95), "max": max(uss, default=0)},
+            "anonymous": {"p50": pct(uss, 50), "p95": pct(uss, 95), "max": max(uss, default=0)},
         },
+        "per_student_peak_by_kind_mb": {
+            kind: {k: pct([p[kind][k] * mb for p in res["kind_peak"].values()], 50) for k in ("rss", "pss", "uss")}
+            for kind in ("server", "kernels")},
         "per_student_cpu_s": {"p50": pct(cpu, 50), "p95": cpu95, "total": sum(cpu), "how": cpu_how},
         "kernels_at_once_peak": res["kernels_peak"],
+        "hub_rss_peak_mb": res["hub_peak"] * mb,
         "host_used_mb": {"before": res["host_used_before"] * mb, "peak": res["host_peak"] * mb,
                          "peak_minus_before": (res["host_peak"] - res["host_used_before"]) * mb},
         "wall_s": res.get("wall"),
         "capacity": {
             "memory_bound": n_mem,
-            "memory_rule": f"(0.9 × {total:.0f} MB − {hub_mb} MB hub − {data_mb:.0f} MB shared data) / {pct(uss, 95):.0f} MB private per student (p95 peak)",
+            "memory_rule": f"(0.9 × {total:.0f} MB − {hub_mb} MB hub − {data_mb:.0f} MB shared data) / {pct(uss, 95):.0f} MB anonymous memory per student (p95 peak)",
             "cpu_bound": n_cpu,
             "cpu_rule": f"{args.target:.0f} s × {cores} cores / {cpu95:.1f} CPU-s per student (p95): everyone runs these notebooks at once and all finish within {args.target:.0f} s",
         },
@@ -430,10 +459,11 @@ hub-load, {out['date']}: {args.n} students on {cores} cores, {total / 1024:.1f} 
   server start         p50 {out['server_start_s']['p50']:6.1f} s   p95 {out['server_start_s']['p95']:6.1f} s
   notebook (QUICK)     p50 {out['notebook_s']['p50']:6.1f} s   p95 {out['notebook_s']['p95']:6.1f} s   ({', '.join(f"{nb} p50 {v['p50']:.1f} / p95 {v['p95']:.1f} s" for nb, v in per.items() for v in [out['notebook_s'][nb]])})
   cells                {res['cells']} run, {len(res['failures'])} failed
-  per student (peak)   Rss p50 {pct(rss, 50):5.0f} MB  p95 {pct(rss, 95):5.0f}   Pss p50 {pct(pss, 50):5.0f}  p95 {pct(pss, 95):5.0f}   private p50 {pct(uss, 50):5.0f}  p95 {pct(uss, 95):5.0f}
+  per student (peak)   Rss p50 {pct(rss, 50):5.0f} MB  p95 {pct(rss, 95):5.0f}   Pss p50 {pct(pss, 50):5.0f}  p95 {pct(pss, 95):5.0f}   anonymous p50 {pct(uss, 50):5.0f}  p95 {pct(uss, 95):5.0f}
+  of which (p50)       JupyterLab server: Rss {out['per_student_peak_by_kind_mb']['server']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['server']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['server']['uss']:4.0f};  golab kernel: Rss {out['per_student_peak_by_kind_mb']['kernels']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['kernels']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['kernels']['uss']:4.0f}
   per student CPU      p50 {pct(cpu, 50):5.1f} s   p95 {cpu95:5.1f} s   (server and kernels; {cpu_how})
   host memory used     before {out['host_used_mb']['before']:6.0f} MB   peak {out['host_used_mb']['peak']:6.0f} MB   (+{out['host_used_mb']['peak_minus_before']:.0f} MB; other work on the host counts too)
-  kernels at once      {res['kernels_peak']} (peak)
+  kernels at once      {res['kernels_peak']} (peak);  the hub, its proxy and services: Rss {res['hub_peak'] * mb:.0f} MB (peak)
   wall time            {out['wall_s'] or 0:.0f} s
   largest class, memory-bound: {n_mem}   {out['capacity']['memory_rule']}
   largest class, CPU-bound:    {n_cpu}   {out['capacity']['cpu_rule']}""")
