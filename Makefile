@@ -196,9 +196,9 @@ hub-pss:
 	test -n "$(PYTHON)" || { echo "make hub-pss: no Python with Jupyter found; run 'make deps'"; exit 1; }
 	export JUPYTER_DATA_DIR=$$(mktemp -d); trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
 	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
-	$(PYTHON) deploy/pss_kernels.py -n $(KERNELS)
+	$(PYTHON) deploy/pss_kernels.py -n $(KERNELS) $(HUB_PSS_FLAGS)
 
 hub-check:
-	$(PYTHON) deploy/check_deploy.py
+	$(PYTHON) deploy/check_deploy.py --self-test
 
 test: hub-check

@@ -486,6 +486,7 @@ def main():
     args.deadline = args.deadline or 600 + 30 * args.n
     run = tempfile.mkdtemp(prefix="golab-hub-load-")
     env = dict(os.environ, GOLAB_HUB_RUN=run, GOLAB_HUB_PORT=str(free_port()), GOLAB_HUB_CULL="0",
+               GOLAB_HUB_START_TIMEOUT=str(int(args.deadline)),
                GOLAB_HUB_PASSWORD=secrets.token_urlsafe(12), GOLAB_HUB_TOKEN=secrets.token_hex(32))
     res = {"start": {}, "notebooks": [], "cells": 0, "failures": []}
     # Ctrl-C or a kill still cleans up (the finally blocks below).

@@ -13,6 +13,7 @@
 #   GOLAB_HUB_MEM        per-user memory limit (default 2G)
 #   GOLAB_HUB_CPU        per-user CPU limit in cores (default 1)
 #   GOLAB_HUB_CULL       idle servers are stopped after this many seconds (default 3600)
+#   GOLAB_HUB_START_TIMEOUT  seconds a server may take to start (default 300)
 #   CIFAR10_DIR          the data set, shared read-only by every kernel
 import os
 import socket
@@ -95,8 +96,9 @@ if os.geteuid() == 0:
     c.Spawner.args.append("--allow-root")
 c.Spawner.mem_limit = os.environ.get("GOLAB_HUB_MEM", "2G")
 c.Spawner.cpu_limit = float(os.environ.get("GOLAB_HUB_CPU", "1"))
-c.Spawner.start_timeout = 300  # 30 servers starting at once on 2 cores
-c.Spawner.http_timeout = 300
+# 30 servers starting at once on 2 cores take minutes (deploy/README.md).
+c.Spawner.start_timeout = int(os.environ.get("GOLAB_HUB_START_TIMEOUT", "300"))
+c.Spawner.http_timeout = c.Spawner.start_timeout
 c.Spawner.environment = {
     "CIFAR10_DIR": os.environ.get("CIFAR10_DIR", ""),
     "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),

@@ -99,7 +99,7 @@ def run(n, env_extra, data_dir, timeout):
 def summary(label, before, after):
     n = len(after)
     avg = lambda rows, part, k: sum(r[part][k] for r in rows) / n
-    print(f"{label}: {n} kernels, each after LoadCIFAR and a pass over every image (MB, mean over kernels)")
+    print(f"{label}: {n} kernels, each after LoadCIFAR and a pass over every image (MiB, mean over kernels)")
     print(f"  data (batch-file mappings): Rss {avg(after, 'data', 'rss'):6.1f}  Pss {avg(after, 'data', 'pss'):6.1f}  private (USS) {avg(after, 'data', 'uss'):6.1f}")
     print(f"  whole kernel:               Rss {avg(after, 'process', 'rss'):6.1f}  Pss {avg(after, 'process', 'pss'):6.1f}  private (USS) {avg(after, 'process', 'uss'):6.1f}")
     print(f"  kernel's private growth from LoadCIFAR and the pass: {avg(after, 'process', 'uss') - avg(before, 'process', 'uss'):6.1f}")
@@ -127,7 +127,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
     ok = res["mapped"]["data"]["uss"] <= 10 and res["mapped"]["private_growth"] <= 10
-    print("data private memory per kernel ≤ 10 MB:", "yes" if ok else "NO")
+    print("data private memory per kernel ≤ 10 MiB:", "yes" if ok else "NO")
     sys.exit(0 if ok else 1)
 
 
