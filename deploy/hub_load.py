@@ -285,6 +285,8 @@ async def receive(ws, msg_id, want_reply, timeout):
         if raw is None:
             raise RuntimeError("the kernel's websocket closed")
         m = json.loads(raw)
+        if m.get("msg_type") == "status" and m["content"].get("execution_state") in ("restarting", "dead"):
+            raise RuntimeError(f"the kernel died ({m['content']['execution_state']}): out of memory?")
         if m.get("parent_header", {}).get("msg_id") != msg_id:
             continue
         if m["channel"] == "shell":
