@@ -199,6 +199,7 @@ hub-pss:
 	$(PYTHON) deploy/pss_kernels.py -n $(KERNELS) $(HUB_PSS_FLAGS)
 
 hub-check:
+	test -n "$(PYTHON)" || { echo "make hub-check: no Python with Jupyter found; run 'make deps'"; exit 1; }
 	$(PYTHON) deploy/check_deploy.py --self-test
 
 test: hub-check

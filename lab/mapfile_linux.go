@@ -119,14 +119,14 @@ func watchLeases() {
 	signal.Notify(c, syscall.SIGIO)
 	go func() {
 		for range c {
-			breakLeases(false)
+			breakLeases()
 		}
 	}()
 }
 
-// breakLeases makes private every mapping whose lease is being broken (all
-// of them when force is set) and gives up its lease.
-func breakLeases(force bool) {
+// breakLeases makes private every mapping whose lease is being broken and
+// gives up its lease.
+func breakLeases() {
 	leaseMu.Lock()
 	list := append([]*mappedFile(nil), leased...)
 	leaseMu.Unlock()
@@ -135,7 +135,7 @@ func breakLeases(force bool) {
 		if m.leased {
 			// While a break is pending, F_GETLEASE reports the type the
 			// lease is being broken to (F_UNLCK for a read lease).
-			if t, err := fcntl(m.f, syscall.F_GETLEASE, 0); force || err != nil || t != syscall.F_RDLCK {
+			if t, err := fcntl(m.f, syscall.F_GETLEASE, 0); err != nil || t != syscall.F_RDLCK {
 				m.makePrivate()
 			}
 		}

@@ -83,6 +83,16 @@ func TestMappedSetSurvivesTruncateAndRewrite(t *testing.T) {
 		t.Errorf("the writers waited %v: the lease break was not answered (the kernel gave up on us)", d)
 	}
 
+	// Only the files being changed were copied; the others stay shared.
+	for f, want := range map[string]bool{"data_batch_1.bin": false, "data_batch_3.bin": true, "test_batch.bin": false} {
+		abs, _ := filepath.Abs(filepath.Join(dir, f))
+		mappedMu.Lock()
+		b := mapped[abs]
+		mappedMu.Unlock()
+		if b == nil || b.m.shared() != want {
+			t.Errorf("%s: still shared should be %v", f, want)
+		}
+	}
 	// The loaded sets still hold exactly the images they had: no fault.
 	if digest(c.Train) != train || digest(c.Test) != test {
 		t.Error("the images of a loaded set changed when their files did")
