@@ -2,6 +2,7 @@ package lab
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/md5"
@@ -291,9 +292,16 @@ func loadBatch(path string, classes int, wantSum, sumsPath, noMap string) (b *ba
 			return nil, "", fmt.Errorf("lab: reading CIFAR-10 file %s: %w", path, err)
 		}
 	}
-	b.labels = make([]uint8, batchImages)
-	for r := range batchImages {
-		b.labels[r] = b.records[r*recordBytes]
+	if b.m != nil {
+		// Read the labels (and the checksum) through the file, not the
+		// mapping: a kernel then maps only the pages of the images it uses.
+		b.labels, b.sum, err = scanBatch(io.NewSectionReader(f, 0, batchBytes), wantSum != "")
+		if err != nil {
+			b.m.release()
+			return nil, "", fmt.Errorf("lab: reading CIFAR-10 file %s: %w", path, err)
+		}
+	} else {
+		b.labels, b.sum, _ = scanBatch(bytes.NewReader(b.records), wantSum != "")
 	}
 	if err := b.check(path, classes, wantSum, sumsPath); err != nil {
 		if b.m != nil {
@@ -319,13 +327,40 @@ func (b *batchData) check(path string, classes int, wantSum, sumsPath string) er
 		return nil
 	}
 	if b.sum == "" {
-		s := sha256.Sum256(b.records)
-		b.sum = hex.EncodeToString(s[:])
+		_, sum, err := scanBatch(bytes.NewReader(b.records), true)
+		if err != nil {
+			return err
+		}
+		b.sum = sum
 	}
 	if b.sum != wantSum {
 		return sumMismatch(path, sumsPath, b.sum, wantSum)
 	}
 	return nil
+}
+
+// scanBatch reads a batch file's records once: their labels and, when
+// asked, the SHA-256 of the whole file (hex).
+func scanBatch(r io.Reader, withSum bool) ([]uint8, string, error) {
+	labels := make([]uint8, batchImages)
+	h := sha256.New()
+	buf := make([]byte, 256*recordBytes)
+	for start := 0; start < batchImages; start += 256 {
+		n := min(256, batchImages-start) * recordBytes
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			return nil, "", err
+		}
+		for k := 0; k*recordBytes < n; k++ {
+			labels[start+k] = buf[k*recordBytes]
+		}
+		if withSum {
+			h.Write(buf[:n])
+		}
+	}
+	if !withSum {
+		return labels, "", nil
+	}
+	return labels, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func sumMismatch(path, sumsPath, got, want string) error {
