@@ -11,7 +11,8 @@ this checks what can be checked without them:
   set is a read-only volume whose mount path is CIFAR10_DIR; culling is on.
 - deploy/Dockerfile parses: known instructions, FROM first, pinned base
   images, COPY sources that exist, exec-form CMD, a non-root USER, and the
-  kernel built by deploy/build-kernel.sh, the script `make lab` runs.
+  kernel built by deploy/build-kernel.sh, the script `make lab` runs; the
+  .dockerignore keeps the hub's state (secrets) and local envs out.
 - every Python and npm dependency of deploy/ is pinned exactly.
 - the hub's configuration compiles; the shell scripts parse.
 
@@ -201,6 +202,11 @@ def check_dockerfile(text, makefile):
     users = [r for _, w, r in ins if w.upper() == "USER"]
     if not users or users[-1] in ("root", "0"):
         errors.append("Dockerfile: the image must end as a non-root USER (z2jh runs uid 1000)")
+    ignore = os.path.join(REPO, ".dockerignore")
+    ignored = set(open(ignore).read().split()) if os.path.exists(ignore) else set()
+    for secret in ("deploy/.run", "deploy/.venv", "deploy/node_modules", ".git"):
+        if secret not in ignored:
+            errors.append(f".dockerignore: must leave out {secret} (COPY . would put it in the image)")
     lab = re.search(r"^lab:.*?(?=^\S)", makefile, re.M | re.S)
     if not lab or "deploy/build-kernel.sh" not in lab.group(0):
         errors.append("Makefile: make lab does not run deploy/build-kernel.sh, the Dockerfile's build script")
