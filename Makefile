@@ -80,9 +80,8 @@ LAB_CHECK ?=
 LAB_ARGS  ?=
 lab:
 	@command -v $(GO) >/dev/null || { echo "make lab: Go 1.26 or newer is needed: https://go.dev/dl/ (or 'conda env create -f environment.yml')"; exit 1; }
-	./.ci/install-deps lab
-	$(MAKE) --no-print-directory python-env
-	$(MAKE) --no-print-directory kernel
+	# The build steps of the single-user image too (deploy/Dockerfile).
+	GO=$(GO) PYTHON="$(PYTHON)" ./deploy/build-kernel.sh --deps
 	if [ -n "$(LAB_CHECK)" ] && [ "$(LAB_CHECK)" != 0 ]; then
 	  exec "$(PYTHON)" notebooks/tests/lab_check.py --notebook-dir notebooks --kernel "$(BIN)/golab-kernel"
 	fi
@@ -210,8 +209,12 @@ KERNEL_FUZZTIME ?= 10s
 kernel-bindings:
 	cd kernel/internal/bindings && $(GO) generate .
 
-kernel: kernel-bindings python-env
+# make kernel needs only jupyter_client from $(PYTHON) (the single-user image and
+# the hub install the kernelspec with Pythons of their own); it makes .venv when
+# that is the Python.
+kernel: kernel-bindings $(filter $(VENV_STAMP),$(PY_ENV))
 	@$(GO) build -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
+	"$(PYTHON)" -c 'import jupyter_client' 2>/dev/null || { echo "make kernel: $(PYTHON) cannot import jupyter_client, which installs the kernelspec: make it with make python-env (.venv), or install jupyter_client into it"; exit 1; }
 	spec=$$(mktemp -d); trap 'rm -rf "$$spec"' EXIT
 	$(BIN)/golab-kernel kernelspec "$$spec/golab"
 	case "$(KERNEL_PREFIX)" in
@@ -290,3 +293,47 @@ test-lab:
 	@$(MAKE) --no-print-directory lab LAB_CHECK=1
 
 test: test-notebooks test-browser test-lab
+
+## ---- hub: a class on one host (deploy/README.md) --------------------------------
+# make hub            JupyterHub on localhost (free port, URL printed): JupyterLab with the
+#                     golab kernel for every user, notebooks copied on first login
+# make hub-load N=30  N students at once through the hub's REST and websocket APIs, measured
+# make hub-pss        memory of KERNELS (5) golab kernels holding CIFAR-10 at once
+# make hub-check      the deploy files parsed and checked (Dockerfile, helm values; in make test)
+# make hub-deps       deploy/.venv (deploy/requirements.txt) and deploy/node_modules (package-lock.json)
+HUB_PYTHON ?= python3
+HUB_VENV   := deploy/.venv
+N          ?= 30
+KERNELS    ?= 5
+
+.PHONY: hub hub-deps hub-kernel hub-load hub-pss hub-check
+
+hub-deps: $(HUB_VENV)/.installed deploy/node_modules/.installed
+
+$(HUB_VENV)/.installed: deploy/requirements.txt
+	$(HUB_PYTHON) -m venv $(HUB_VENV)
+	$(HUB_VENV)/bin/pip install -q --disable-pip-version-check -r deploy/requirements.txt
+	touch $@
+
+deploy/node_modules/.installed: deploy/package.json deploy/package-lock.json
+	(cd deploy && npm ci --no-audit --no-fund --loglevel=error)
+	touch $@
+
+hub-kernel: hub-deps
+	PYTHON=$(CURDIR)/$(HUB_VENV)/bin/python GO=$(GO) ./deploy/build-kernel.sh $(CURDIR)/$(HUB_VENV)
+
+hub: hub-kernel
+	./deploy/hub.sh
+
+hub-load: hub-kernel
+	$(HUB_VENV)/bin/python deploy/hub_load.py -n $(N) $(HUB_LOAD_FLAGS)
+
+hub-pss: python-env
+	export JUPYTER_DATA_DIR=$$(mktemp -d); trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
+	"$(PYTHON)" deploy/pss_kernels.py -n $(KERNELS) $(HUB_PSS_FLAGS)
+
+hub-check: python-env
+	"$(PYTHON)" deploy/check_deploy.py --self-test
+
+test: hub-check

@@ -31,6 +31,7 @@ func init() {
 		"Dropout":        reflect.ValueOf(lab.Dropout),
 		"Dropout2d":      reflect.ValueOf(lab.Dropout2d),
 		"Engine":         reflect.ValueOf(lab.Engine),
+		"ErrDamagedRun":  reflect.ValueOf(&lab.ErrDamagedRun).Elem(),
 		"ErrNoRun":       reflect.ValueOf(&lab.ErrNoRun).Elem(),
 		"Evaluate":       reflect.ValueOf(lab.Evaluate),
 		"Flatten":        reflect.ValueOf(lab.Flatten),
