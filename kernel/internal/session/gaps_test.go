@@ -32,6 +32,8 @@ func TestMixedCellOrder(t *testing.T) {
 	// a statement may call a function declared below it.
 	ts.ok("n := double(4)\nfunc double(x int) int { return 2 * x }\nvar base = 100\nn + base", "108")
 	ts.ok("import \"strings\"\ns := strings.Repeat(\"ab\", 2)\nimport \"unicode/utf8\"\nutf8.RuneCountInString(s)", "4")
+	// Imports may come after declarations, unlike in a Go file.
+	ts.ok("func shout(s string) string { return s + \"!\" }\ntype loud string\nimport \"unicode\"\nunicode.IsUpper(rune(shout(\"A\")[0]))", "true")
 }
 
 func TestLastValueDisplay(t *testing.T) {

@@ -261,11 +261,19 @@ func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error
 	var body *ast.BlockStmt
 	var err error
 	if hasDecl {
-		text := blank(src, sp.units, func(k unitKind) bool { return k != unitStmt })
-		file, err = parser.ParseFile(s.fset, wrapName, "package main\n"+s.lineDirective()+text, parser.ParseComments)
+		// Imports are parsed apart from the other declarations: Go wants
+		// them first in a file, a cell may have them anywhere.
+		imports := blank(src, sp.units, func(k unitKind) bool { return k == unitImport })
+		file, err = parser.ParseFile(s.fset, wrapName, "package main\n"+s.lineDirective()+imports, parser.ParseComments)
 		if err != nil {
 			return nil, s.compileError(err, src)
 		}
+		decls := blank(src, sp.units, func(k unitKind) bool { return k == unitDecl })
+		df, err := parser.ParseFile(s.fset, wrapName, "package main\n"+s.lineDirective()+decls, parser.ParseComments)
+		if err != nil {
+			return nil, s.compileError(err, src)
+		}
+		file.Decls = append(file.Decls, df.Decls...)
 	}
 	if hasStmt {
 		text := blank(src, sp.units, func(k unitKind) bool { return k == unitStmt })
