@@ -138,7 +138,7 @@ type inspectReply struct {
 }
 
 type isCompleteReply struct {
-	Status string `json:"status"`
+	Status string  `json:"status"`
 	Indent *string `json:"indent,omitempty"` // for "incomplete" only
 }
 
