@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"image"
 	"os"
 	"reflect"
 	"time"
@@ -22,6 +21,8 @@ const prelude = `
 import (
 	"fmt"
 	"golab/kernel/display"
+	__golabfmt "fmt"
+	__golabdisplay "golab/kernel/display"
 	__golabrt "golab/kernel/runtime"
 )
 
@@ -66,6 +67,22 @@ func __golabMax[T __golabOrdered](x T, y ...T) T {
 	return m
 }
 
+// __golabErrorsAs is errors.As for a target whose type is declared in a
+// cell: compiled errors.As cannot see the type's methods.
+func __golabErrorsAs[T any](err error, target *T) bool {
+	for _, e := range __golabrt.Chain(err) {
+		if x, ok := e.(T); ok {
+			*target = x
+			return true
+		}
+	}
+	return false
+}
+
+// __golabAt is the position of the last statement that may panic (see
+// markStatements); __golabTop the index of the cell's top-level statement
+// running.
+var __golabAt, __golabTop int
 `
 
 // runtimeExports binds the compiled helpers the prelude and the rewritten
@@ -73,18 +90,16 @@ func __golabMax[T __golabOrdered](x T, y ...T) T {
 func runtimeExports(out *outbox) interp.Exports {
 	return interp.Exports{
 		"golab/kernel/runtime/golabrt": {
-			"Emit":        reflect.ValueOf(out.emit),
-			"EmitType":    reflect.ValueOf(out.emitType),
-			"Probe":       reflect.ValueOf(out.probe),
-			"Keep":        reflect.ValueOf(out.keep),
-			"Load":        reflect.ValueOf(out.load),
-			"Clear":       reflect.ValueOf(clearValue),
-			"Show":        reflect.ValueOf(showValue),
-			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
-			"GoPanic":     reflect.ValueOf(goPanic),
-			"Zero":        reflect.ValueOf(zeroPointee),
-			"SortOrdered": reflect.ValueOf(sortOrdered),
-			"SortFunc":    reflect.ValueOf(sortFunc),
+			"Emit":     reflect.ValueOf(out.emit),
+			"EmitType": reflect.ValueOf(out.emitType),
+			"Probe":    reflect.ValueOf(out.probe),
+			"Marks":    reflect.ValueOf(out.setMarks),
+			"Clear":    reflect.ValueOf(clearValue),
+			"Show":     reflect.ValueOf(showValue),
+			"Raw":      reflect.ValueOf(func(v interface{}) interface{} { return v }),
+			"GoPanic":  reflect.ValueOf(goPanic),
+			"Zero":     reflect.ValueOf(zeroPointee),
+			"Chain":    reflect.ValueOf(errorChain),
 		},
 		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
 	}
@@ -93,28 +108,37 @@ func runtimeExports(out *outbox) interp.Exports {
 // renderMapTypes tells yaegi which interfaces to wrap a value of a type
 // declared in a cell into when it is passed to a display function: the
 // wrapper lets compiled code call the type's interpreted methods. yaegi
-// picks the first interface of the list that the type implements.
+// picks the first interface of the list that the type implements: the
+// order of display.Renderers, then fmt.Stringer.
 func renderMapTypes() map[reflect.Value][]reflect.Type {
-	ifaces := []reflect.Type{
-		reflect.TypeOf((*display.Renderer)(nil)).Elem(),
-		reflect.TypeOf((*display.SimpleRenderer)(nil)).Elem(),
-		reflect.TypeOf((*display.PNGer)(nil)).Elem(),
-		reflect.TypeOf((*display.SVGer)(nil)).Elem(),
-		reflect.TypeOf((*display.JPEGer)(nil)).Elem(),
-		reflect.TypeOf((*display.HTMLer)(nil)).Elem(),
-		reflect.TypeOf((*display.Markdowner)(nil)).Elem(),
-		reflect.TypeOf((*display.Latexer)(nil)).Elem(),
-		reflect.TypeOf((*display.JSONer)(nil)).Elem(),
-		reflect.TypeOf((*display.JavaScripter)(nil)).Elem(),
-		reflect.TypeOf((*display.PDFer)(nil)).Elem(),
-		reflect.TypeOf((*image.Image)(nil)).Elem(),
-		reflect.TypeOf((*fmt.Stringer)(nil)).Elem(),
+	var ifaces []reflect.Type
+	for _, r := range display.Renderers {
+		if r.Interface != nil {
+			ifaces = append(ifaces, r.Interface)
+		}
 	}
+	ifaces = append(ifaces, reflect.TypeOf((*fmt.Stringer)(nil)).Elem())
 	m := map[reflect.Value][]reflect.Type{}
 	for _, f := range []any{showValue, display.Render, display.Display, display.DisplayID, display.Update, display.Show, display.Auto, display.Any} {
 		m[reflect.ValueOf(f)] = ifaces
 	}
 	return m
+}
+
+// renderMethods are the methods by which a value renders itself (its
+// text included): a value of a cell type that has one, held in an
+// interface, is shown through its own type.
+func renderMethods() map[string]bool {
+	out := map[string]bool{"String": true, "Error": true}
+	for _, r := range display.Renderers {
+		if r.Interface == nil {
+			continue
+		}
+		for i := 0; i < r.Interface.NumMethod(); i++ {
+			out[r.Interface.Method(i).Name] = true
+		}
+	}
+	return out
 }
 
 // showValue renders the value of a cell's final expression: its richest
@@ -181,23 +205,7 @@ type outbox struct {
 	values []display.Data
 	typ    reflect.Type
 	text   string
-	kept   []reflect.Value // pointers to values being moved into globals
-}
-
-// keep records pointers to values computed in a function (see define.go).
-func (o *outbox) keep(ptrs ...interface{}) {
-	o.kept = o.kept[:0]
-	for _, p := range ptrs {
-		o.kept = append(o.kept, reflect.ValueOf(p))
-	}
-}
-
-// load sets the variable dst points to to the kept value i.
-func (o *outbox) load(dst interface{}, i int) {
-	if i < 0 || i >= len(o.kept) {
-		panic("golab: no kept value to load")
-	}
-	reflect.ValueOf(dst).Elem().Set(o.kept[i].Elem())
+	marks  []int
 }
 
 // probe records the static type of the variable p points to, and a text.
@@ -208,12 +216,39 @@ func (o *outbox) probe(p interface{}, text string) {
 
 func (o *outbox) emit(v []display.Data) { o.values = v }
 
+func (o *outbox) setMarks(at, top int) { o.marks = []int{at, top} }
+
 // emitType records the static type of the variable p points to.
 func (o *outbox) emitType(p interface{}) {
 	o.typ = nil
 	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
 		o.typ = t.Elem()
 	}
+}
+
+// errorChain lists err and the errors it wraps, depth first, in the
+// order errors.As looks at them.
+func errorChain(err error) []error {
+	var out []error
+	var walk func(e error)
+	walk = func(e error) {
+		for e != nil {
+			out = append(out, e)
+			switch u := e.(type) {
+			case interface{ Unwrap() error }:
+				e = u.Unwrap()
+			case interface{ Unwrap() []error }:
+				for _, x := range u.Unwrap() {
+					walk(x)
+				}
+				return
+			default:
+				return
+			}
+		}
+	}
+	walk(err)
+	return out
 }
 
 // zeroPointee sets the variable p points to to its zero value.
