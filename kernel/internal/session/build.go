@@ -142,9 +142,13 @@ func (s *Session) build(c *cellCode) (*program, error) {
 		}
 	}
 
-	// errors.As with a target of a type declared in a cell.
+	// errors.As with a target of a type declared in a cell; fmt's
+	// arguments of such types.
 	for _, n := range cellNodes(cellDecls, c) {
 		s.rewriteErrorsAs(n, c, typeOf)
+		s.fmtArgs(n, c, p, typeOf)
+		s.wrapVariadic(n, c, typeOf)
+		wrapRecover(n, c.info)
 	}
 
 	// Rewrite what yaegi lacks, in the cell's code only: code of earlier
@@ -169,6 +173,7 @@ func (s *Session) build(c *cellCode) (*program, error) {
 	}
 	for _, n := range funcs {
 		s.guardGo(n)
+		deferInterpreted(n, c.info, s.hiddenName)
 		markStatements(n, c.info)
 	}
 
@@ -754,6 +759,67 @@ func (s *Session) renderingTypes(c *cellCode, iface *types.Interface) []ast.Expr
 		}
 	}
 	return out
+}
+
+// wrapRecover turns recover() into __golabrt.Recovered(recover()), so that
+// a recovered runtime error reads as Go's (see recovered).
+func wrapRecover(n ast.Node, info *types.Info) {
+	ast.Inspect(n, func(m ast.Node) bool {
+		call, ok := m.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		for i, a := range call.Args {
+			if isRecoverCall(a, info) {
+				call.Args[i] = recoveredCall(a)
+			}
+		}
+		return true
+	})
+	ast.Inspect(n, func(m ast.Node) bool {
+		switch x := m.(type) {
+		case *ast.AssignStmt:
+			for i, r := range x.Rhs {
+				if isRecoverCall(r, info) {
+					x.Rhs[i] = recoveredCall(r)
+				}
+			}
+		case *ast.ValueSpec:
+			for i, r := range x.Values {
+				if isRecoverCall(r, info) {
+					x.Values[i] = recoveredCall(r)
+				}
+			}
+		case *ast.ExprStmt:
+			if isRecoverCall(x.X, info) {
+				x.X = recoveredCall(x.X)
+			}
+		case *ast.ReturnStmt:
+			for i, r := range x.Results {
+				if isRecoverCall(r, info) {
+					x.Results[i] = recoveredCall(r)
+				}
+			}
+		}
+		return true
+	})
+}
+
+func isRecoverCall(x ast.Expr, info *types.Info) bool {
+	call, ok := x.(*ast.CallExpr)
+	if !ok || len(call.Args) != 0 {
+		return false
+	}
+	id, ok := call.Fun.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	b, ok := info.Uses[id].(*types.Builtin)
+	return ok && b.Name() == "recover"
+}
+
+func recoveredCall(x ast.Expr) ast.Expr {
+	return &ast.CallExpr{Fun: selAt("__golabrt", "Recovered", x.Pos()), Lparen: x.Pos(), Args: []ast.Expr{x}, Rparen: x.End()}
 }
 
 // cellNodes are the cell's own declarations and its function.

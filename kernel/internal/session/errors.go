@@ -175,6 +175,19 @@ func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
 			}
 		}
 	}
+	// yaegi's own runtime errors (a failed type assertion) carry the
+	// position of the failing node.
+	if m := posRE.FindStringSubmatch(val); m != nil {
+		l, _ := strconv.Atoi(m[1])
+		if _, cl, cur := s.locate(l); cur {
+			line, col = cl, atoi(m[2])
+		}
+		val = val[len(m[0]):]
+		if strings.HasPrefix(val, "interface conversion:") {
+			name = "RuntimeError"
+		}
+		stmt = nil
+	}
 	if goMsg, kind := goPanicMessage(p.Value); kind != "" {
 		name, val = "RuntimeError", goMsg
 		if stmt != nil && c != nil {
@@ -230,6 +243,11 @@ func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
 		e.Traceback = append(e.Traceback, cf...)
 	}
 	return e
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // goPanicMessage gives Go's own message for the panics the interpreter

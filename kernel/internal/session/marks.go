@@ -17,6 +17,7 @@ import (
 // markStatements inserts the position marks into the function bodies
 // under n.
 func markStatements(n ast.Node, info *types.Info) {
+	kept := map[*ast.FuncLit]bool{}
 	ast.Inspect(n, func(m ast.Node) bool {
 		switch x := m.(type) {
 		case *ast.BlockStmt:
@@ -28,8 +29,9 @@ func markStatements(n ast.Node, info *types.Info) {
 		case *ast.DeferStmt:
 			// A deferred function runs while a panic unwinds, before the
 			// session reads the mark: it puts the mark back when done.
-			if lit, ok := x.Call.Fun.(*ast.FuncLit); ok {
-				keepMark(lit)
+			if lit, ok := x.Call.Fun.(*ast.FuncLit); ok && !kept[lit] {
+				kept[lit] = true
+				kept[keepMark(lit)] = true
 			}
 		}
 		return true
@@ -52,8 +54,78 @@ func mark(pos token.Pos) ast.Stmt {
 		Rhs: []ast.Expr{&ast.BasicLit{ValuePos: pos, Kind: token.INT, Value: fmt.Sprint(int(pos))}}}
 }
 
+// deferInterpreted turns, under n, a deferred call of interpreted code
+// that is not a function literal (`defer cleanup(x)`) into one
+// (`{ fn, a := cleanup, x; defer func() { fn(a) }() }`), which
+// markStatements makes restore the mark: the arguments are still
+// evaluated at the defer statement.
+func deferInterpreted(n ast.Node, info *types.Info, hidden func(string) string) {
+	ast.Inspect(n, func(m ast.Node) bool {
+		var list *[]ast.Stmt
+		switch x := m.(type) {
+		case *ast.BlockStmt:
+			list = &x.List
+		case *ast.CaseClause:
+			list = &x.Body
+		case *ast.CommClause:
+			list = &x.Body
+		default:
+			return true
+		}
+		for i, st := range *list {
+			d, ok := st.(*ast.DeferStmt)
+			if !ok || !interpretedCall(d.Call, info) {
+				continue
+			}
+			pos := d.Defer
+			fn := identAt(hidden("df"), pos)
+			lhs, rhs := []ast.Expr{fn}, []ast.Expr{d.Call.Fun}
+			var args []ast.Expr
+			for _, a := range d.Call.Args {
+				v := identAt(hidden("df"), pos)
+				lhs, rhs = append(lhs, v), append(rhs, a)
+				args = append(args, identAt(v.Name, pos))
+			}
+			call := &ast.CallExpr{Fun: identAt(fn.Name, pos), Lparen: pos, Args: args, Ellipsis: d.Call.Ellipsis, Rparen: pos}
+			lit := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
+				Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: pos}}
+			(*list)[i] = &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+				&ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: rhs},
+				&ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}},
+			}, Rbrace: pos}
+		}
+		return true
+	})
+}
+
+// interpretedCall reports whether a deferred call runs interpreted code
+// that may set marks: a function or method of the notebook, or a function
+// value. Builtins and functions of compiled packages do not.
+func interpretedCall(call *ast.CallExpr, info *types.Info) bool {
+	if _, ok := call.Fun.(*ast.FuncLit); ok {
+		return false // handled by keepMark itself
+	}
+	var id *ast.Ident
+	switch f := ast.Unparen(call.Fun).(type) {
+	case *ast.Ident:
+		id = f
+	case *ast.SelectorExpr:
+		id = f.Sel
+	default:
+		return true
+	}
+	switch o := info.Uses[id].(type) {
+	case *types.Builtin, *types.TypeName:
+		return false
+	case *types.Func:
+		return o.Pkg() != nil && o.Pkg().Path() == "main"
+	}
+	return true
+}
+
 // keepMark makes a deferred function literal restore the mark it found.
-func keepMark(lit *ast.FuncLit) {
+// It returns the literal that restores it.
+func keepMark(lit *ast.FuncLit) *ast.FuncLit {
 	pos := lit.Pos()
 	saved := identAt("__golab_mark", pos)
 	restore := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
@@ -64,6 +136,7 @@ func keepMark(lit *ast.FuncLit) {
 		&ast.AssignStmt{Lhs: []ast.Expr{saved}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{identAt("__golabAt", pos)}},
 		&ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Fun: restore, Lparen: pos, Rparen: pos}},
 	}, lit.Body.List...)
+	return restore
 }
 
 // canPanic reports whether a statement may panic in its own expressions

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -90,16 +91,17 @@ var __golabAt, __golabTop int
 func runtimeExports(out *outbox) interp.Exports {
 	return interp.Exports{
 		"golab/kernel/runtime/golabrt": {
-			"Emit":     reflect.ValueOf(out.emit),
-			"EmitType": reflect.ValueOf(out.emitType),
-			"Probe":    reflect.ValueOf(out.probe),
-			"Marks":    reflect.ValueOf(out.setMarks),
-			"Clear":    reflect.ValueOf(clearValue),
-			"Show":     reflect.ValueOf(showValue),
-			"Raw":      reflect.ValueOf(func(v interface{}) interface{} { return v }),
-			"GoPanic":  reflect.ValueOf(goPanic),
-			"Zero":     reflect.ValueOf(zeroPointee),
-			"Chain":    reflect.ValueOf(errorChain),
+			"Emit":      reflect.ValueOf(out.emit),
+			"EmitType":  reflect.ValueOf(out.emitType),
+			"Probe":     reflect.ValueOf(out.probe),
+			"Marks":     reflect.ValueOf(out.setMarks),
+			"Clear":     reflect.ValueOf(clearValue),
+			"Show":      reflect.ValueOf(showValue),
+			"Raw":       reflect.ValueOf(func(v interface{}) interface{} { return v }),
+			"GoPanic":   reflect.ValueOf(goPanic),
+			"Zero":      reflect.ValueOf(zeroPointee),
+			"Chain":     reflect.ValueOf(errorChain),
+			"Recovered": reflect.ValueOf(recovered),
 		},
 		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
 	}
@@ -224,6 +226,30 @@ func (o *outbox) emitType(p interface{}) {
 	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
 		o.typ = t.Elem()
 	}
+}
+
+// runtimeError is a runtime error the interpreter raised in reflect's
+// words, given Go's.
+type runtimeError struct{ msg string }
+
+func (e runtimeError) Error() string { return e.msg }
+
+// RuntimeError marks it as a runtime.Error.
+func (runtimeError) RuntimeError() {}
+
+// recovered translates a value recover returned: a runtime error the
+// interpreter raised in reflect's words becomes a runtime.Error with Go's
+// message, as the same code compiled would recover.
+func recovered(r any) any {
+	if r == nil {
+		return nil
+	}
+	if msg, kind := goPanicMessage(r); kind != "" {
+		if _, isRuntime := r.(runtime.Error); !isRuntime || kind != "divide" {
+			return runtimeError{msg}
+		}
+	}
+	return r
 }
 
 // errorChain lists err and the errors it wraps, depth first, in the
