@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/traefik/yaegi/interp"
+
 	"golab/kernel/internal/polyfill"
 )
 
@@ -22,7 +24,7 @@ type program struct {
 	hidden   map[string]string // hidden import name -> path
 	file     *ast.File         // the cell's declarations, hidden variables
 	deps     *ast.File         // stored code that mentions redefined names
-	fn       *ast.File         // the cell function
+	fn       *interp.Program   // the cell's statements, compiled: a call of a function literal
 	hasFunc  bool
 	depNames []string        // names deps declares
 	declared []string        // top-level names the file declares
@@ -182,10 +184,7 @@ func (s *Session) build(c *cellCode) (*program, error) {
 		p.file = appendDecl(p.file, pos, d)
 	}
 	s.addDependents(c, p)
-	if p.hasFunc {
-		p.fn = appendDecl(nil, pos, c.body)
-		p.declared = append(p.declared, cellFunc)
-	}
+
 	for n, pth := range p.hidden {
 		p.imports = append(p.imports, &ast.ImportSpec{Name: identAt(n, pos), Path: &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(pth)}})
 	}
@@ -686,6 +685,12 @@ func (s *Session) showStmt(c *cellCode, x ast.Expr) ast.Stmt {
 	list = append(list, &ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{x}})
 	for i, t := range c.shown {
 		r := identAt(fmt.Sprintf("__golab_r%d", i+1), pos)
+		if !mentionsMain(t) && !isInterface(t) {
+			// A value no cell declared the type of: compiled code sees all
+			// of it.
+			elts = append(elts, &ast.CallExpr{Fun: selAt("__golabrt", "ShowCompiled", pos), Lparen: pos, Args: []ast.Expr{r}, Rparen: pos})
+			continue
+		}
 		iface, isIface := t.Underlying().(*types.Interface)
 		cands := s.renderingTypes(c, iface)
 		if !isIface || len(cands) == 0 {
@@ -714,6 +719,11 @@ func (s *Session) showStmt(c *cellCode, x ast.Expr) ast.Stmt {
 	emit := &ast.CallExpr{Fun: selAt("__golabrt", "Emit", pos), Lparen: pos, Args: []ast.Expr{&ast.CompositeLit{Type: dataSlice, Lbrace: pos, Elts: elts, Rbrace: pos}}, Rparen: pos}
 	list = append(list, &ast.ExprStmt{X: emit})
 	return &ast.BlockStmt{Lbrace: pos, List: list, Rbrace: pos}
+}
+
+func isInterface(t types.Type) bool {
+	_, ok := t.Underlying().(*types.Interface)
+	return ok
 }
 
 // renderingTypes lists, as syntax, the notebook's types (T or *T) that

@@ -232,7 +232,7 @@ func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
 				where = fmt.Sprintf("%d:%d", l, fcol)
 			}
 			fn := f.fn
-			if fn == "main."+cellFunc {
+			if i == len(frames)-1 && (fn == "main.func" || fn == "main") {
 				fn = "the cell"
 			}
 			e.Traceback = append(e.Traceback, fmt.Sprintf("  %s  %s", where, fn))

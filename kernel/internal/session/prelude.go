@@ -91,17 +91,18 @@ var __golabAt, __golabTop int
 func runtimeExports(out *outbox) interp.Exports {
 	return interp.Exports{
 		"golab/kernel/runtime/golabrt": {
-			"Emit":      reflect.ValueOf(out.emit),
-			"EmitType":  reflect.ValueOf(out.emitType),
-			"Probe":     reflect.ValueOf(out.probe),
-			"Marks":     reflect.ValueOf(out.setMarks),
-			"Clear":     reflect.ValueOf(clearValue),
-			"Show":      reflect.ValueOf(showValue),
-			"Raw":       reflect.ValueOf(func(v interface{}) interface{} { return v }),
-			"GoPanic":   reflect.ValueOf(goPanic),
-			"Zero":      reflect.ValueOf(zeroPointee),
-			"Chain":     reflect.ValueOf(errorChain),
-			"Recovered": reflect.ValueOf(recovered),
+			"Emit":         reflect.ValueOf(out.emit),
+			"EmitType":     reflect.ValueOf(out.emitType),
+			"Probe":        reflect.ValueOf(out.probe),
+			"Marks":        reflect.ValueOf(out.setMarks),
+			"Clear":        reflect.ValueOf(clearValue),
+			"Show":         reflect.ValueOf(showValue),
+			"ShowCompiled": reflect.ValueOf(showCompiled),
+			"Raw":          reflect.ValueOf(func(v interface{}) interface{} { return v }),
+			"GoPanic":      reflect.ValueOf(goPanic),
+			"Zero":         reflect.ValueOf(zeroPointee),
+			"Chain":        reflect.ValueOf(errorChain),
+			"Recovered":    reflect.ValueOf(recovered),
 		},
 		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
 	}
@@ -171,6 +172,25 @@ func showValue(v, raw interface{}, text string) display.Data {
 		d.Data = display.MIMEMap{}
 	}
 	d.Data[display.MIMETypeText] = text
+	return d
+}
+
+// showCompiled renders a value whose type no cell declared: compiled code
+// sees its methods and prints it as Go does.
+func showCompiled(v interface{}) display.Data {
+	if v == nil {
+		return display.Data{}
+	}
+	if d, ok := v.(display.Data); ok {
+		return d
+	}
+	d := display.Render(v)
+	if d.Data == nil {
+		d.Data = display.MIMEMap{}
+	}
+	if _, ok := d.Data[display.MIMETypeText]; !ok {
+		d.Data[display.MIMETypeText] = fmt.Sprint(v)
+	}
 	return d
 }
 

@@ -18,7 +18,8 @@ import (
 // put back as they were, so that a failed cell leaves nothing
 // half-declared. Stored code compiled again for a redefinition that fails
 // to compile keeps its old version, with a warning.
-func (s *Session) compileProgram(ctx context.Context, p *program, src string) error {
+func (s *Session) compileProgram(ctx context.Context, c *cellCode, p *program) error {
+	src := c.src
 	if len(p.imports) > 0 {
 		var specs []ast.Spec
 		for _, imp := range p.imports {
@@ -60,8 +61,16 @@ func (s *Session) compileProgram(ctx context.Context, p *program, src string) er
 			s.warnStale(p.depNames, s.wrapErr(err, src))
 		}
 	}
-	if err := s.compileFile(ctx, p.fn); err != nil {
-		return fail(err)
+	if p.hasFunc {
+		// The statements run as the body of a function literal called at
+		// once: a function, for Go's semantics of defer, :=, panics; a
+		// literal, so that one compile and one run do.
+		call := &ast.CallExpr{Fun: &ast.FuncLit{Type: c.body.Type, Body: c.body.Body}, Lparen: s.base, Rparen: s.base}
+		prog, err := s.compile(&ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: s.base})
+		if err != nil {
+			return fail(err)
+		}
+		p.fn = prog
 	}
 	return nil
 }
@@ -84,14 +93,8 @@ func (s *Session) compileFile(ctx context.Context, f *ast.File) error {
 func (s *Session) runProgram(ctx context.Context, c *cellCode, p *program) (*Result, error) {
 	s.out.values = nil
 	var runErr error
-	if p.hasFunc {
-		call := &ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{&ast.ExprStmt{X: &ast.CallExpr{Fun: identAt(cellFunc, s.base), Lparen: s.base, Rparen: s.base}}}, Rbrace: s.base}
-		prog, err := s.compile(call)
-		if err != nil {
-			runErr = err
-		} else {
-			_, runErr = s.execute(ctx, prog)
-		}
+	if p.fn != nil {
+		_, runErr = s.execute(ctx, p.fn)
 	}
 	if runErr != nil {
 		at, top := -1, len(c.defsStmts())

@@ -251,7 +251,7 @@ func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	if err := s.compileProgram(ctx, p, src); err != nil {
+	if err := s.compileProgram(ctx, c, p); err != nil {
 		return nil, err
 	}
 	return s.runProgram(ctx, c, p)
