@@ -147,7 +147,8 @@ func (s *Session) build(c *cellCode) (*program, error) {
 	// errors.As with a target of a type declared in a cell; fmt's
 	// arguments of such types.
 	for _, n := range cellNodes(cellDecls, c) {
-		s.rewriteErrorsAs(n, c, typeOf)
+		s.errorsRewrite(n, c, typeOf)
+		ifaceAssign(n, c, typeOf)
 		s.fmtArgs(n, c, p, typeOf)
 		s.wrapVariadic(n, c, typeOf)
 		wrapRecover(n, c.info)
@@ -470,6 +471,9 @@ func (s *Session) buildDecls(c *cellCode, p *program, typeOf func(types.Type, to
 			rhs = x
 		} else {
 			continue
+		}
+		if len(in.Lhs) == 1 {
+			rhs = ifaceValue(in.Lhs[0].Type(), rhs, c.info.TypeOf(rhs), typeOf)
 		}
 		inits = append(inits, &ast.AssignStmt{Lhs: lhs, TokPos: in.Lhs[0].Pos(), Tok: token.ASSIGN, Rhs: []ast.Expr{rhs}})
 	}
@@ -842,39 +846,6 @@ func cellNodes(decls []ast.Decl, c *cellCode) []ast.Node {
 		out = append(out, c.body)
 	}
 	return out
-}
-
-// rewriteErrorsAs turns errors.As(err, &target), where target's type is
-// declared in a cell, into __golabErrorsAs[T](err, &target): compiled
-// errors.As cannot see the methods of such a type and panics.
-func (s *Session) rewriteErrorsAs(n ast.Node, c *cellCode, typeOf func(types.Type, token.Pos) (ast.Expr, error)) {
-	ast.Inspect(n, func(m ast.Node) bool {
-		call, ok := m.(*ast.CallExpr)
-		if !ok || len(call.Args) != 2 {
-			return true
-		}
-		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok {
-			return true
-		}
-		f, ok := c.info.Uses[sel.Sel].(*types.Func)
-		if !ok || f.Pkg() == nil || f.Pkg().Path() != "errors" || f.Name() != "As" {
-			return true
-		}
-		pt, ok := c.info.TypeOf(call.Args[1]).(*types.Pointer)
-		if !ok || !mentionsMain(pt.Elem()) {
-			return true
-		}
-		if _, isIface := pt.Elem().Underlying().(*types.Interface); isIface {
-			return true
-		}
-		t, err := typeOf(pt.Elem(), call.Pos())
-		if err != nil {
-			return true
-		}
-		call.Fun = &ast.IndexExpr{X: identAt("__golabErrorsAs", sel.Pos()), Lbrack: sel.Pos(), Index: t, Rbrack: sel.Pos()}
-		return true
-	})
 }
 
 // rewriteError reports a construct the interpreter cannot run.
