@@ -738,19 +738,7 @@ func (s *Session) renderingTypes(c *cellCode, iface *types.Interface) []ast.Expr
 	}
 	methods := renderMethods()
 	var out []ast.Expr
-	scope := c.pkg.Scope()
-	for _, n := range scope.Names() {
-		tn, ok := scope.Lookup(n).(*types.TypeName)
-		if !ok || !isMainType(tn) || tn.IsAlias() || strings.HasPrefix(n, "__golab") {
-			continue
-		}
-		named, ok := tn.Type().(*types.Named)
-		if !ok || named.TypeParams().Len() > 0 {
-			continue
-		}
-		if _, isIface := named.Underlying().(*types.Interface); isIface {
-			continue
-		}
+	for _, named := range checkTypes(c) {
 		for _, t := range []types.Type{named, types.NewPointer(named)} {
 			if !types.AssertableTo(iface, t) || !types.Implements(t, iface) {
 				continue
@@ -765,7 +753,7 @@ func (s *Session) renderingTypes(c *cellCode, iface *types.Interface) []ast.Expr
 			if !renders {
 				continue
 			}
-			var x ast.Expr = identAt(n, s.base)
+			var x ast.Expr = identAt(named.Obj().Name(), s.base)
 			if _, ptr := t.(*types.Pointer); ptr {
 				x = &ast.StarExpr{Star: s.base, X: x}
 			}

@@ -69,19 +69,8 @@ func cellWrappers(c *cellCode) []wrapper {
 		return nil
 	}
 	var out []wrapper
-	scope := c.pkg.Scope()
-	for _, n := range scope.Names() {
-		tn, ok := scope.Lookup(n).(*types.TypeName)
-		if !ok || !isMainType(tn) || tn.IsAlias() {
-			continue
-		}
-		named, ok := tn.Type().(*types.Named)
-		if !ok || named.TypeParams().Len() > 0 {
-			continue
-		}
-		if _, isIface := named.Underlying().(*types.Interface); isIface {
-			continue
-		}
+	for _, named := range checkTypes(c) {
+		n := named.Obj().Name()
 		for _, ptr := range []bool{false, true} {
 			var t types.Type = named
 			if ptr {

@@ -70,6 +70,17 @@ func (s *Session) fmtArgs(n ast.Node, c *cellCode, p *program, typeOf func(types
 					continue // a format that is not constant, or an odd one
 				}
 				verb = verbs[k]
+				if verb == 'T' && isInterface(t) {
+					if x := s.dynamicTypeName(c, a, t); x != nil {
+						if lit, ok := call.Args[spec.format].(*ast.BasicLit); ok {
+							if f, ok := replaceVerb(lit.Value, k, 's'); ok {
+								lit.Value = f
+								call.Args[i] = x
+							}
+						}
+					}
+					continue
+				}
 				if verb == 'T' && mentionsMain(t) {
 					// %T of a value of a cell type: yaegi's runtime type has
 					// no name; the format gets the static type's name.
@@ -83,15 +94,21 @@ func (s *Session) fmtArgs(n ast.Node, c *cellCode, p *program, typeOf func(types
 					continue
 				}
 			}
-			call.Args[i] = s.fmtArg(a, t, verb, p, typeOf)
+			call.Args[i] = s.fmtArg(c, a, t, verb, p, typeOf)
 		}
 		return true
 	})
 }
 
 // fmtArg returns the argument as fmt should get it.
-func (s *Session) fmtArg(a ast.Expr, t types.Type, verb rune, p *program, typeOf func(types.Type, token.Pos) (ast.Expr, error)) ast.Expr {
+func (s *Session) fmtArg(c *cellCode, a ast.Expr, t types.Type, verb rune, p *program, typeOf func(types.Type, token.Pos) (ast.Expr, error)) ast.Expr {
 	pos := a.Pos()
+	if iface, ok := t.Underlying().(*types.Interface); ok && strings.ContainsRune("vsq", verb) {
+		// A value of a cell type held in an interface: yaegi hides its
+		// methods; each cell type with a String or Error method is
+		// asserted to, and formatted as itself.
+		return s.formattedDynamic(c, a, iface)
+	}
 	if named, ok := t.(*types.Named); ok && isMainType(named.Obj()) && hasMethod(t, "String", "Error", "Format") {
 		// %d, %f... of a value with a String method print the value.
 		if b, ok := named.Underlying().(*types.Basic); ok && !strings.ContainsRune("vsqxX", verb) {
@@ -174,6 +191,112 @@ func (s *Session) fmtHelper(p *program, elem, key types.Type, iface string, type
 	}
 	p.declared = append(p.declared, one, many)
 	return many, nil
+}
+
+// formattedDynamic returns `func() any { if x, ok := a.(T); ok { return
+// fmt.Sprint(x) }; ...; return a }()` over the notebook's types that
+// implement iface and print themselves.
+func (s *Session) formattedDynamic(c *cellCode, a ast.Expr, iface *types.Interface) ast.Expr {
+	var cands []ast.Expr
+	for _, ct := range checkTypes(c) {
+		for _, ty := range []types.Type{ct, types.NewPointer(ct)} {
+			if !types.AssertableTo(iface, ty) || !types.Implements(ty, iface) || !(implements(ty, "String") || implements(ty, "Error")) {
+				continue
+			}
+			var te ast.Expr = identAt(ct.Obj().Name(), a.Pos())
+			if _, ptr := ty.(*types.Pointer); ptr {
+				te = &ast.StarExpr{Star: a.Pos(), X: te}
+			}
+			cands = append(cands, te)
+		}
+	}
+	if len(cands) == 0 {
+		return a
+	}
+	pos := a.Pos()
+	v := identAt("__golab_fv", pos)
+	body := []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{v}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{a}}}
+	for _, t := range cands {
+		x := identAt("__golab_fx", pos)
+		body = append(body, &ast.IfStmt{If: pos,
+			Init: &ast.AssignStmt{Lhs: []ast.Expr{x, identAt("__golab_ok", pos)}, TokPos: pos, Tok: token.DEFINE,
+				Rhs: []ast.Expr{&ast.TypeAssertExpr{X: identAt(v.Name, pos), Lparen: pos, Type: t, Rparen: pos}}},
+			Cond: identAt("__golab_ok", pos),
+			Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ReturnStmt{Return: pos, Results: []ast.Expr{
+				&ast.CallExpr{Fun: selAt("__golabfmt", "Sprint", pos), Lparen: pos, Args: []ast.Expr{identAt(x.Name, pos)}, Rparen: pos}}}}, Rbrace: pos}})
+	}
+	body = append(body, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{identAt(v.Name, pos)}})
+	return &ast.CallExpr{Fun: &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}, Results: &ast.FieldList{List: []*ast.Field{{Type: identAt("any", pos)}}}},
+		Body: &ast.BlockStmt{Lbrace: pos, List: body, Rbrace: pos}}, Lparen: pos, Rparen: pos}
+}
+
+// dynamicTypeName returns an expression giving the name of the dynamic
+// type of a, an interface value, as %T prints it: the notebook's types by
+// their name (main.T), others as fmt says.
+func (s *Session) dynamicTypeName(c *cellCode, a ast.Expr, t types.Type) ast.Expr {
+	iface, _ := t.Underlying().(*types.Interface)
+	var cands []types.Type
+	for _, ct := range checkTypes(c) {
+		for _, ty := range []types.Type{ct, types.NewPointer(ct)} {
+			if types.AssertableTo(iface, ty) && types.Implements(ty, iface) {
+				cands = append(cands, ty)
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	pos := a.Pos()
+	v := identAt("__golab_tv", pos)
+	body := []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{v}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{a}}}
+	for _, ty := range cands {
+		var te ast.Expr
+		if pt, ok := ty.(*types.Pointer); ok {
+			te = &ast.StarExpr{Star: pos, X: identAt(pt.Elem().(*types.Named).Obj().Name(), pos)}
+		} else {
+			te = identAt(ty.(*types.Named).Obj().Name(), pos)
+		}
+		name := types.TypeString(ty, func(p *types.Package) string { return p.Name() })
+		body = append(body, &ast.IfStmt{If: pos,
+			Init: &ast.AssignStmt{Lhs: []ast.Expr{identAt("_", pos), identAt("__golab_ok", pos)}, TokPos: pos, Tok: token.DEFINE,
+				Rhs: []ast.Expr{&ast.TypeAssertExpr{X: identAt(v.Name, pos), Lparen: pos, Type: te, Rparen: pos}}},
+			Cond: identAt("__golab_ok", pos),
+			Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ReturnStmt{Return: pos, Results: []ast.Expr{
+				&ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(name)}}}}, Rbrace: pos}})
+	}
+	body = append(body, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{&ast.CallExpr{Fun: selAt("__golabfmt", "Sprintf", pos), Lparen: pos,
+		Args: []ast.Expr{&ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: `"%T"`}, identAt(v.Name, pos)}, Rparen: pos}}})
+	return &ast.CallExpr{Fun: &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}, Results: &ast.FieldList{List: []*ast.Field{{Type: identAt("string", pos)}}}},
+		Body: &ast.BlockStmt{Lbrace: pos, List: body, Rbrace: pos}}, Lparen: pos, Rparen: pos}
+}
+
+// checkTypes lists the notebook's struct types (not generic) as of the
+// cell's check: those an assertion can tell apart. yaegi represents a
+// named type of another kind by its underlying type, so that a float64
+// would pass for a `type Meters float64`.
+func checkTypes(c *cellCode) []*types.Named {
+	if c.pkg == nil {
+		return nil
+	}
+	var out []*types.Named
+	scope := c.pkg.Scope()
+	for _, n := range scope.Names() {
+		tn, ok := scope.Lookup(n).(*types.TypeName)
+		if !ok || !isMainType(tn) || tn.IsAlias() || strings.HasPrefix(n, "__golab") {
+			continue
+		}
+		named, ok := tn.Type().(*types.Named)
+		if !ok || named.TypeParams().Len() > 0 {
+			continue
+		}
+		if _, isStruct := named.Underlying().(*types.Struct); !isStruct {
+			continue
+		}
+		out = append(out, named)
+	}
+	return out
 }
 
 // hasMethod reports whether t's method set has one of the methods.
