@@ -46,11 +46,7 @@ func (s *Session) build(c *cellCode) (*program, error) {
 	// The cell's imports, then hidden ones added below.
 	if c.imports != nil {
 		for _, imp := range c.imports.Imports {
-			pth, _ := strconv.Unquote(imp.Path.Value)
-			n := s.imp.Name(pth)
-			if imp.Name != nil {
-				n = imp.Name.Name
-			}
+			pth, n := s.importName(imp)
 			if n == "_" {
 				continue
 			}
@@ -247,67 +243,7 @@ func (s *Session) sameType(c *cellCode, old, new types.Type) bool {
 	if !types.Identical(old, new) && types.TypeString(old, q) != types.TypeString(new, q) {
 		return false
 	}
-	redeclared := false
-	var walk func(t types.Type)
-	walk = func(t types.Type) {
-		if redeclared {
-			return
-		}
-		if n, ok := t.(*types.Named); ok && isMainType(n.Obj()) && c.declares(n.Obj().Name()) {
-			redeclared = true
-		}
-	}
-	walk(new)
-	return !redeclared && !mentionsRedeclared(c, new)
-}
-
-// mentionsRedeclared reports whether t mentions a notebook type the cell
-// declares again.
-func mentionsRedeclared(c *cellCode, t types.Type) bool {
-	found := false
-	seen := map[types.Type]bool{}
-	var walk func(t types.Type)
-	walk = func(t types.Type) {
-		if found || t == nil || seen[t] {
-			return
-		}
-		seen[t] = true
-		switch t := t.(type) {
-		case *types.Named:
-			if isMainType(t.Obj()) && c.declares(t.Obj().Name()) {
-				found = true
-			}
-			if args := t.TypeArgs(); args != nil {
-				for i := 0; i < args.Len(); i++ {
-					walk(args.At(i))
-				}
-			}
-		case *types.Pointer:
-			walk(t.Elem())
-		case *types.Slice:
-			walk(t.Elem())
-		case *types.Array:
-			walk(t.Elem())
-		case *types.Map:
-			walk(t.Key())
-			walk(t.Elem())
-		case *types.Chan:
-			walk(t.Elem())
-		case *types.Signature:
-			for i := 0; i < t.Params().Len(); i++ {
-				walk(t.Params().At(i).Type())
-			}
-			for i := 0; i < t.Results().Len(); i++ {
-				walk(t.Results().At(i).Type())
-			}
-		case *types.Struct:
-			for i := 0; i < t.NumFields(); i++ {
-				walk(t.Field(i).Type())
-			}
-		}
-	}
-	walk(t)
-	return found
+	return !anyNamed(new, func(n *types.Named) bool { return isMainType(n.Obj()) && c.declares(n.Obj().Name()) })
 }
 
 // hiddenName returns a fresh name no cell can write.
@@ -484,15 +420,22 @@ func (s *Session) buildDecls(c *cellCode, p *program, typeOf func(types.Type, to
 		typeNames = append(typeNames, n)
 	}
 	sort.Strings(typeNames)
-	for _, n := range typeNames {
-		*out = append(*out, &ast.GenDecl{TokPos: cellTypes[n].Pos(), Tok: token.TYPE, Specs: []ast.Spec{cellTypes[n]}})
+	// compileType adds a type compiled anew: its declaration, the cell's
+	// methods of it and the stored ones the cell does not replace.
+	compileType := func(n string, decl ast.Decl, stored bool) {
+		if decl != nil {
+			*out = append(*out, decl)
+		}
 		for _, m := range cellMethods[n] {
 			*out = append(*out, m)
 		}
 		p.declared = append(p.declared, n)
 		p.types = append(p.types, n)
-		s.addStoredMethods(p, n, cellMethods[n], redefTypes[n])
+		s.addStoredMethods(p, n, cellMethods[n], stored)
 		delete(cellMethods, n)
+	}
+	for _, n := range typeNames {
+		compileType(n, &ast.GenDecl{TokPos: cellTypes[n].Pos(), Tok: token.TYPE, Specs: []ast.Spec{cellTypes[n]}}, redefTypes[n])
 	}
 	var redef []string
 	for n := range redefTypes {
@@ -506,14 +449,8 @@ func (s *Session) buildDecls(c *cellCode, p *program, typeOf func(types.Type, to
 		if e == nil || e.kind != kindType {
 			continue
 		}
-		p.file = appendDecl(p.file, pos, e.run)
-		for _, m := range cellMethods[n] {
-			*out = append(*out, m)
-		}
-		p.declared = append(p.declared, n)
-		p.types = append(p.types, n)
-		s.addStoredMethods(p, n, cellMethods[n], true)
-		delete(cellMethods, n)
+		p.file = appendDecl(p.file, pos, e.run) // as stored: not rewritten again
+		compileType(n, nil, true)
 		p.changed[n] = true
 	}
 	// Methods added to types that are not compiled anew.

@@ -37,18 +37,23 @@ var posRE = regexp.MustCompile(`^golab\.go:(\d+):(\d+): `)
 // line it points at.
 func (s *Session) newError(name, msg string, line, col int, src string) *Error {
 	e := &Error{Name: name, Value: msg, Line: line, Col: col}
-	e.Traceback = []string{name + ": " + msg}
-	if line > 0 {
-		lines := strings.Split(src, "\n")
-		if line <= len(lines) {
-			text := strings.TrimRight(lines[line-1], "\r")
-			e.Traceback = append(e.Traceback, fmt.Sprintf("%4d | %s", line, expandTabs(text)))
-			if col > 0 {
-				e.Traceback = append(e.Traceback, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
-			}
-		}
-	}
+	e.Traceback = append([]string{name + ": " + msg}, sourceLine(src, line, col)...)
 	return e
+}
+
+// sourceLine shows line of src with a caret under column col: the lines
+// a traceback quotes the cell with.
+func sourceLine(src string, line, col int) []string {
+	lines := strings.Split(src, "\n")
+	if line <= 0 || line > len(lines) {
+		return nil
+	}
+	text := strings.TrimRight(lines[line-1], "\r")
+	out := []string{fmt.Sprintf("%4d | %s", line, expandTabs(text))}
+	if col > 0 {
+		out = append(out, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
+	}
+	return out
 }
 
 // errorAt builds an Error at a position of the current cell.
@@ -208,17 +213,7 @@ func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
 	if line > 0 {
 		e.Value = fmt.Sprintf("%d:%d: %s", line, col, val)
 	}
-	e.Traceback = []string{name + ": " + e.Value}
-	if line > 0 {
-		lines := strings.Split(src, "\n")
-		if line <= len(lines) {
-			text := strings.TrimRight(lines[line-1], "\r")
-			e.Traceback = append(e.Traceback, fmt.Sprintf("%4d | %s", line, expandTabs(text)))
-			if col > 0 {
-				e.Traceback = append(e.Traceback, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
-			}
-		}
-	}
+	e.Traceback = append([]string{name + ": " + e.Value}, sourceLine(src, line, col)...)
 	if len(frames) > 0 {
 		e.Traceback = append(e.Traceback, "", "interpreted frames, innermost first:")
 		for i, f := range frames {
