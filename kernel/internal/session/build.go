@@ -143,7 +143,9 @@ func (s *Session) build(c *cellCode) (*program, error) {
 	// errors.As with a target of a type declared in a cell; fmt's
 	// arguments of such types.
 	for _, n := range cellNodes(cellDecls, c) {
-		s.errorsRewrite(n, c, typeOf)
+		if err := s.errorsRewrite(n, c, typeOf); err != nil {
+			return nil, err
+		}
 		ifaceAssign(n, c, typeOf)
 		s.fmtArgs(n, c, p, typeOf)
 		s.wrapVariadic(n, c, typeOf)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -13,9 +14,13 @@ import (
 // method in the session), the calls go to the prelude's versions, with a
 // function that unwraps the cell's error types by asserting to each.
 
-// errorsRewrite rewrites errors.Is and errors.As under n.
-func (s *Session) errorsRewrite(n ast.Node, c *cellCode, typeOf func(types.Type, token.Pos) (ast.Expr, error)) {
+// errorsRewrite rewrites errors.Is and errors.As under n. It refuses
+// errors.As with a target of a struct type of a cell (not a pointer): yaegi
+// wraps such a value when it becomes an error, and no assertion finds it
+// again.
+func (s *Session) errorsRewrite(n ast.Node, c *cellCode, typeOf func(types.Type, token.Pos) (ast.Expr, error)) error {
 	wrappers := cellWrappers(c)
+	var refused error
 	ast.Inspect(n, func(m ast.Node) bool {
 		call, ok := m.(*ast.CallExpr)
 		if !ok || len(call.Args) != 2 || call.Ellipsis.IsValid() {
@@ -45,6 +50,15 @@ func (s *Session) errorsRewrite(n ast.Node, c *cellCode, typeOf func(types.Type,
 		if _, isIface := pt.Elem().Underlying().(*types.Interface); isIface || (!mentionsMain(pt.Elem()) && len(wrappers) == 0) {
 			return true
 		}
+		if named, ok := pt.Elem().(*types.Named); ok && isMainType(named.Obj()) {
+			if _, isStruct := named.Underlying().(*types.Struct); isStruct && refused == nil {
+				name := named.Obj().Name()
+				refused = s.errorAt(call.Args[1].Pos(), "CompileError", fmt.Sprintf("errors.As with a target of type %[1]s, a struct type declared in a cell: "+
+					"the interpreter wraps a %[1]s value when it becomes an error, and cannot find it again. "+
+					"Declare its methods on a pointer receiver (func (e *%[1]s) Error() string), return &%[1]s{...}, and pass a *%[1]s target", name), c.src)
+				return false
+			}
+		}
 		t, err := typeOf(pt.Elem(), pos)
 		if err != nil {
 			return true
@@ -53,6 +67,7 @@ func (s *Session) errorsRewrite(n ast.Node, c *cellCode, typeOf func(types.Type,
 		call.Args = append(call.Args, unwrapFunc(wrappers, pos))
 		return true
 	})
+	return refused
 }
 
 // wrapper is a type of the notebook (T or *T) whose method set has
