@@ -118,7 +118,13 @@ func (s *Session) wrapErr(err error, src string) error {
 	}
 	var u *unsupportedError
 	if errors.As(err, &u) {
-		return s.newError("CompileError", "the interpreter cannot compile this cell ("+u.msg+"); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", 0, 0, src)
+		if m := posRE.FindStringSubmatch(u.msg); m != nil {
+			if _, line, cur := s.locate(atoi(m[1])); cur {
+				col := atoi(m[2])
+				return s.newError("CompileError", fmt.Sprintf("%d:%d: the interpreter cannot compile this (%s); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", line, col, u.msg[len(m[0]):]), line, col, src)
+			}
+		}
+		return s.newError("CompileError", "the interpreter cannot compile this cell ("+s.relocate(u.msg)+"); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", 0, 0, src)
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) {
