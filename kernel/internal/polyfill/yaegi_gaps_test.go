@@ -262,3 +262,8 @@ func TestGapGenericChannel(t *testing.T) {
 		"func first[V any](vs []V) V { ch := make(chan V, 1); go func() { ch <- vs[0] }(); return <-ch }\n---\nfirst[int]([]int{4})",
 		errContains("unaddressable value"))
 }
+
+func TestGapLoopVariablesShared(t *testing.T) {
+	gap(t, "Rewriter.perIteration: the body starts with v := v",
+		"var fs []func() int\n---\nfor _, v := range []int{10, 20, 30} { fs = append(fs, func() int { return v }) }\n---\nfs[0]()", valueIs("30"))
+}
