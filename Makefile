@@ -237,11 +237,16 @@ test-kernel: python-env
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(KERNEL_FUZZTIME) ./kernel/internal/wire
 	GOLAB_KERNEL_TEST=1 "$(PYTHON)" -m unittest discover -s kernel/tests -p 'test_*.py'
 
-# Kernel benchmarks: start to kernel_info_reply, trivial-cell round trip, memory
+# Kernel benchmarks: start to kernel_info_reply, trivial-cell round trip (Go
+# client, then Python jupyter_client: execute_request to status idle), memory
 # over 1,000 cells (numbers in kernel/README.md).
 bench-kernel:
-	$(GO) build -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
+	test -n "$(PYTHON)" || { echo "make bench-kernel: no Python with jupyter_client found; run 'make deps'"; exit 1; }
+	export JUPYTER_DATA_DIR=$$(mktemp -d)
+	trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
+	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
 	GOLAB_KERNEL_BIN=$(BIN)/golab-kernel $(GO) test ./kernel/internal/kernel -run '^$$' -bench . -benchtime 1x -count 1
+	$(PYTHON) kernel/tests/bench_roundtrip.py --cells 500
 
 test: test-kernel
 

@@ -19,8 +19,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"sync/atomic"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
 
 	"golab/lab/host"
 )
@@ -209,10 +213,11 @@ func bytesData(mimeType string, b []byte) Data {
 }
 
 // Render returns the richest bundle for v, with text/plain beside it: a
-// Data as it is; a Renderer, a SimpleRenderer or a value with PNG(),
-// JPEG(), SVG(), HTML(), Markdown(), Latex(), JSON(), JavaScript() or PDF()
-// methods through those methods; an image.Image as PNG; anything else as
-// text. A panic in a rendering method is reported in text/plain.
+// Data as it is; otherwise through every rule of Renderers that applies,
+// in order (Render, SimpleRender, PNG, JPEG, SVG, HTML, Markdown, Latex,
+// JSON, JavaScript and PDF methods, an image.Image, a gonum *plot.Plot);
+// anything else as text. A panic in a rendering method is reported in
+// text/plain.
 func Render(v any) (d Data) {
 	if r, ok := rich(v); ok {
 		return r
@@ -220,7 +225,73 @@ func Render(v any) (d Data) {
 	return Data{Data: MIMEMap{MIMETypeText: fmt.Sprint(v)}}
 }
 
-// rich renders v through the first rules of Render, reporting whether one
+// RenderRule is one way a value renders.
+type RenderRule struct {
+	// Interface is the interface a value implements to render this way;
+	// nil for a rule about a concrete type.
+	Interface reflect.Type
+	// MIME is the type the rule gives; "" for a whole bundle.
+	MIME string
+	// Render renders v, reporting whether the rule applies to it.
+	Render func(v any) (Data, bool)
+}
+
+// method builds the rule of an interface with one method returning the
+// representation of MIME type mime.
+func method[I any](mime string, get func(I) any) RenderRule {
+	return RenderRule{
+		Interface: reflect.TypeOf((*I)(nil)).Elem(),
+		MIME:      mime,
+		Render: func(v any) (Data, bool) {
+			x, ok := v.(I)
+			if !ok {
+				return Data{}, false
+			}
+			return Data{Data: MIMEMap{mime: get(x)}}, true
+		},
+	}
+}
+
+// Renderers are the rules Render applies, in order; the first to give a
+// MIME type wins it. The golab kernel uses the same table: a value of a
+// type declared in a notebook cell is handed to compiled code wrapped in
+// the first of these interfaces its type implements, so that its methods
+// are seen.
+var Renderers = []RenderRule{
+	{Interface: reflect.TypeOf((*Renderer)(nil)).Elem(), Render: func(v any) (Data, bool) {
+		x, ok := v.(Renderer)
+		if !ok {
+			return Data{}, false
+		}
+		return x.Render(), true
+	}},
+	{Interface: reflect.TypeOf((*SimpleRenderer)(nil)).Elem(), Render: func(v any) (Data, bool) {
+		x, ok := v.(SimpleRenderer)
+		if !ok {
+			return Data{}, false
+		}
+		return Data{Data: x.SimpleRender()}, true
+	}},
+	method(MIMETypePNG, func(x PNGer) any { return x.PNG() }),
+	method(MIMETypeJPEG, func(x JPEGer) any { return x.JPEG() }),
+	method(MIMETypeSVG, func(x SVGer) any { return x.SVG() }),
+	method(MIMETypeHTML, func(x HTMLer) any { return x.HTML() }),
+	method(MIMETypeMarkdown, func(x Markdowner) any { return x.Markdown() }),
+	method(MIMETypeLatex, func(x Latexer) any { return x.Latex() }),
+	method(MIMETypeJSON, func(x JSONer) any { return x.JSON() }),
+	method(MIMETypeJavaScript, func(x JavaScripter) any { return x.JavaScript() }),
+	method(MIMETypePDF, func(x PDFer) any { return x.PDF() }),
+	{Interface: reflect.TypeOf((*image.Image)(nil)).Elem(), MIME: MIMETypePNG, Render: func(v any) (Data, bool) {
+		img, ok := v.(image.Image)
+		if !ok || img == nil {
+			return Data{}, false
+		}
+		return Image(img), true
+	}},
+	{MIME: MIMETypePNG, Render: plotPNG},
+}
+
+// rich renders v through the rules of Renderers, reporting whether one
 // applied.
 func rich(v any) (d Data, ok bool) {
 	defer func() {
@@ -232,43 +303,26 @@ func rich(v any) (d Data, ok bool) {
 		return x, true
 	}
 	d = Data{Data: MIMEMap{}}
-	if x, is := v.(Renderer); is {
-		d = Merge(d, x.Render())
-	}
-	if x, is := v.(SimpleRenderer); is {
-		d = Merge(d, Data{Data: x.SimpleRender()})
-	}
-	methods := []struct {
-		mime string
-		get  func() (any, bool)
-	}{
-		{MIMETypePNG, func() (any, bool) { x, is := v.(PNGer); return call(is, func() any { return x.PNG() }) }},
-		{MIMETypeJPEG, func() (any, bool) { x, is := v.(JPEGer); return call(is, func() any { return x.JPEG() }) }},
-		{MIMETypeSVG, func() (any, bool) { x, is := v.(SVGer); return call(is, func() any { return x.SVG() }) }},
-		{MIMETypeHTML, func() (any, bool) { x, is := v.(HTMLer); return call(is, func() any { return x.HTML() }) }},
-		{MIMETypeMarkdown, func() (any, bool) { x, is := v.(Markdowner); return call(is, func() any { return x.Markdown() }) }},
-		{MIMETypeLatex, func() (any, bool) { x, is := v.(Latexer); return call(is, func() any { return x.Latex() }) }},
-		{MIMETypeJSON, func() (any, bool) { x, is := v.(JSONer); return call(is, func() any { return x.JSON() }) }},
-		{MIMETypeJavaScript, func() (any, bool) { x, is := v.(JavaScripter); return call(is, func() any { return x.JavaScript() }) }},
-		{MIMETypePDF, func() (any, bool) { x, is := v.(PDFer); return call(is, func() any { return x.PDF() }) }},
-	}
-	for _, m := range methods {
-		if _, done := d.Data[m.mime]; done {
+	for _, r := range Renderers {
+		if r.MIME != "" {
+			if _, done := d.Data[r.MIME]; done {
+				continue
+			}
+			// SVG only where there is no raster image: front ends prefer
+			// SVG, so sending both would show the SVG and store every
+			// figure twice.
+			if r.MIME == MIMETypeSVG && (d.Data[MIMETypePNG] != nil || d.Data[MIMETypeJPEG] != nil) {
+				continue
+			}
+		}
+		got, applies := r.Render(v)
+		if !applies {
 			continue
 		}
-		// SVG only where there is no raster image: front ends prefer SVG,
-		// so sending both would show the SVG and store every figure twice.
-		if m.mime == MIMETypeSVG && (d.Data[MIMETypePNG] != nil || d.Data[MIMETypeJPEG] != nil) {
-			continue
+		if r.MIME != "" && empty(got.Data[r.MIME]) {
+			continue // a rendering that produced nothing; text/plain says why
 		}
-		if val, is := m.get(); is && !empty(val) {
-			d.Data[m.mime] = val
-		}
-	}
-	if img, is := v.(image.Image); is && img != nil {
-		if _, done := d.Data[MIMETypePNG]; !done {
-			d = Merge(d, Image(img))
-		}
+		d = Merge(d, got)
 	}
 	if len(d.Data) == 0 {
 		return Data{}, false
@@ -276,6 +330,25 @@ func rich(v any) (d Data, ok bool) {
 	if _, has := d.Data[MIMETypeText]; !has {
 		d.Data[MIMETypeText] = fmt.Sprint(v)
 	}
+	return d, true
+}
+
+// plotPNG renders a gonum plot as a 6×4 inch PNG at 96 dpi.
+func plotPNG(v any) (Data, bool) {
+	p, ok := v.(*plot.Plot)
+	if !ok || p == nil {
+		return Data{}, false
+	}
+	w, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
+	if err != nil {
+		return Data{Data: MIMEMap{MIMETypeText: "display: cannot draw the plot: " + err.Error()}}, true
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		return Data{Data: MIMEMap{MIMETypeText: "display: cannot draw the plot: " + err.Error()}}, true
+	}
+	d := MakeData(MIMETypePNG, buf.Bytes())
+	d.Data[MIMETypeText] = fmt.Sprintf("<plot %q>", p.Title.Text)
 	return d, true
 }
 
@@ -291,13 +364,6 @@ func empty(v any) bool {
 		return x == ""
 	}
 	return false
-}
-
-func call(ok bool, f func() any) (any, bool) {
-	if !ok {
-		return nil, false
-	}
-	return f(), true
 }
 
 // Merge returns a with the entries of b added; entries already in a win.

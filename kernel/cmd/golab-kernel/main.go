@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/traefik/yaegi/interp"
 
@@ -59,7 +58,8 @@ func serve(connFile string) error {
 		return err
 	}
 	// Capture stdout and stderr before anything runs; the kernel's own log
-	// goes to the original stderr, as does a crash report.
+	// goes to the original stderr (fd 2), where the Go runtime also writes
+	// a crash report.
 	var k *kernel.Kernel
 	ready := make(chan struct{})
 	capt, err := capture.Start(func(stream, text string) {
@@ -72,7 +72,6 @@ func serve(connFile string) error {
 		capt = nil
 	} else {
 		logOut = capt.Stderr
-		_ = debug.SetCrashOutput(capt.Stderr, debug.CrashOptions{})
 	}
 	logger := log.New(logOut, "golab-kernel: ", log.LstdFlags)
 	// The interpreter reports some internal failures through the standard

@@ -13,226 +13,226 @@ import (
 )
 
 func init() {
-	Symbols["gonum.org/v1/gonum/mat/mat"] = map[string]reflect.Value{
-		// function, constant and variable definitions
-		"CEqual":                 reflect.ValueOf(mat.CEqual),
-		"CEqualApprox":           reflect.ValueOf(mat.CEqualApprox),
-		"Col":                    reflect.ValueOf(mat.Col),
-		"Cond":                   reflect.ValueOf(mat.Cond),
-		"CondNorm":               reflect.ValueOf(mat.CondNorm),
-		"CondNormTrans":          reflect.ValueOf(mat.CondNormTrans),
-		"ConditionTolerance":     reflect.ValueOf(constant.MakeFromLiteral("10000000000000000", token.FLOAT, 0)),
-		"DenseCopyOf":            reflect.ValueOf(mat.DenseCopyOf),
-		"Det":                    reflect.ValueOf(mat.Det),
-		"Dot":                    reflect.ValueOf(mat.Dot),
-		"DotByte":                reflect.ValueOf(mat.DotByte),
-		"EigenBoth":              reflect.ValueOf(mat.EigenBoth),
-		"EigenLeft":              reflect.ValueOf(mat.EigenLeft),
-		"EigenNone":              reflect.ValueOf(mat.EigenNone),
-		"EigenRight":             reflect.ValueOf(mat.EigenRight),
-		"Equal":                  reflect.ValueOf(mat.Equal),
-		"EqualApprox":            reflect.ValueOf(mat.EqualApprox),
-		"ErrBandSet":             reflect.ValueOf(&mat.ErrBandSet).Elem(),
-		"ErrBandwidth":           reflect.ValueOf(&mat.ErrBandwidth).Elem(),
-		"ErrColAccess":           reflect.ValueOf(&mat.ErrColAccess).Elem(),
-		"ErrColLength":           reflect.ValueOf(&mat.ErrColLength).Elem(),
-		"ErrDiagSet":             reflect.ValueOf(&mat.ErrDiagSet).Elem(),
-		"ErrFailedEigen":         reflect.ValueOf(&mat.ErrFailedEigen).Elem(),
-		"ErrIllegalStride":       reflect.ValueOf(&mat.ErrIllegalStride).Elem(),
-		"ErrIndexOutOfRange":     reflect.ValueOf(&mat.ErrIndexOutOfRange).Elem(),
-		"ErrNegativeDimension":   reflect.ValueOf(&mat.ErrNegativeDimension).Elem(),
-		"ErrNormOrder":           reflect.ValueOf(&mat.ErrNormOrder).Elem(),
-		"ErrNotPSD":              reflect.ValueOf(&mat.ErrNotPSD).Elem(),
-		"ErrPivot":               reflect.ValueOf(&mat.ErrPivot).Elem(),
-		"ErrReuseNonEmpty":       reflect.ValueOf(&mat.ErrReuseNonEmpty).Elem(),
-		"ErrRowAccess":           reflect.ValueOf(&mat.ErrRowAccess).Elem(),
-		"ErrRowLength":           reflect.ValueOf(&mat.ErrRowLength).Elem(),
-		"ErrShape":               reflect.ValueOf(&mat.ErrShape).Elem(),
-		"ErrSingular":            reflect.ValueOf(&mat.ErrSingular).Elem(),
-		"ErrSliceLengthMismatch": reflect.ValueOf(&mat.ErrSliceLengthMismatch).Elem(),
-		"ErrSquare":              reflect.ValueOf(&mat.ErrSquare).Elem(),
-		"ErrTriangle":            reflect.ValueOf(&mat.ErrTriangle).Elem(),
-		"ErrTriangleSet":         reflect.ValueOf(&mat.ErrTriangleSet).Elem(),
-		"ErrVectorAccess":        reflect.ValueOf(&mat.ErrVectorAccess).Elem(),
-		"ErrZeroLength":          reflect.ValueOf(&mat.ErrZeroLength).Elem(),
-		"Excerpt":                reflect.ValueOf(mat.Excerpt),
-		"FormatMATLAB":           reflect.ValueOf(mat.FormatMATLAB),
-		"FormatPython":           reflect.ValueOf(mat.FormatPython),
-		"Formatted":              reflect.ValueOf(mat.Formatted),
-		"GSVDAll":                reflect.ValueOf(mat.GSVDAll),
-		"GSVDNone":               reflect.ValueOf(mat.GSVDNone),
-		"GSVDQ":                  reflect.ValueOf(mat.GSVDQ),
-		"GSVDU":                  reflect.ValueOf(mat.GSVDU),
-		"GSVDV":                  reflect.ValueOf(mat.GSVDV),
-		"Inner":                  reflect.ValueOf(mat.Inner),
-		"LogDet":                 reflect.ValueOf(mat.LogDet),
-		"Lower":                  reflect.ValueOf(mat.Lower),
-		"Max":                    reflect.ValueOf(mat.Max),
-		"Maybe":                  reflect.ValueOf(mat.Maybe),
-		"MaybeComplex":           reflect.ValueOf(mat.MaybeComplex),
-		"MaybeFloat":             reflect.ValueOf(mat.MaybeFloat),
-		"Min":                    reflect.ValueOf(mat.Min),
-		"NewBandDense":           reflect.ValueOf(mat.NewBandDense),
-		"NewCDense":              reflect.ValueOf(mat.NewCDense),
-		"NewDense":               reflect.ValueOf(mat.NewDense),
-		"NewDiagDense":           reflect.ValueOf(mat.NewDiagDense),
-		"NewDiagonalRect":        reflect.ValueOf(mat.NewDiagonalRect),
-		"NewSymBandDense":        reflect.ValueOf(mat.NewSymBandDense),
-		"NewSymDense":            reflect.ValueOf(mat.NewSymDense),
-		"NewTriBandDense":        reflect.ValueOf(mat.NewTriBandDense),
-		"NewTriDense":            reflect.ValueOf(mat.NewTriDense),
-		"NewTridiag":             reflect.ValueOf(mat.NewTridiag),
-		"NewVecDense":            reflect.ValueOf(mat.NewVecDense),
-		"Norm":                   reflect.ValueOf(mat.Norm),
-		"Prefix":                 reflect.ValueOf(mat.Prefix),
-		"Row":                    reflect.ValueOf(mat.Row),
-		"SVDFull":                reflect.ValueOf(mat.SVDFull),
-		"SVDFullU":               reflect.ValueOf(mat.SVDFullU),
-		"SVDFullV":               reflect.ValueOf(mat.SVDFullV),
-		"SVDNone":                reflect.ValueOf(mat.SVDNone),
-		"SVDThin":                reflect.ValueOf(mat.SVDThin),
-		"SVDThinU":               reflect.ValueOf(mat.SVDThinU),
-		"SVDThinV":               reflect.ValueOf(mat.SVDThinV),
-		"Squeeze":                reflect.ValueOf(mat.Squeeze),
-		"Sum":                    reflect.ValueOf(mat.Sum),
-		"Trace":                  reflect.ValueOf(mat.Trace),
-		"Upper":                  reflect.ValueOf(mat.Upper),
-		"VecDenseCopyOf":         reflect.ValueOf(mat.VecDenseCopyOf),
+	m := map[string]reflect.Value{}
+	Symbols["gonum.org/v1/gonum/mat/mat"] = m
+	// function, constant and variable definitions
+	m["CEqual"] = reflect.ValueOf(mat.CEqual)
+	m["CEqualApprox"] = reflect.ValueOf(mat.CEqualApprox)
+	m["Col"] = reflect.ValueOf(mat.Col)
+	m["Cond"] = reflect.ValueOf(mat.Cond)
+	m["CondNorm"] = reflect.ValueOf(mat.CondNorm)
+	m["CondNormTrans"] = reflect.ValueOf(mat.CondNormTrans)
+	m["ConditionTolerance"] = reflect.ValueOf(constant.MakeFromLiteral("10000000000000000", token.FLOAT, 0))
+	m["DenseCopyOf"] = reflect.ValueOf(mat.DenseCopyOf)
+	m["Det"] = reflect.ValueOf(mat.Det)
+	m["Dot"] = reflect.ValueOf(mat.Dot)
+	m["DotByte"] = reflect.ValueOf(mat.DotByte)
+	m["EigenBoth"] = reflect.ValueOf(mat.EigenBoth)
+	m["EigenLeft"] = reflect.ValueOf(mat.EigenLeft)
+	m["EigenNone"] = reflect.ValueOf(mat.EigenNone)
+	m["EigenRight"] = reflect.ValueOf(mat.EigenRight)
+	m["Equal"] = reflect.ValueOf(mat.Equal)
+	m["EqualApprox"] = reflect.ValueOf(mat.EqualApprox)
+	m["ErrBandSet"] = reflect.ValueOf(&mat.ErrBandSet).Elem()
+	m["ErrBandwidth"] = reflect.ValueOf(&mat.ErrBandwidth).Elem()
+	m["ErrColAccess"] = reflect.ValueOf(&mat.ErrColAccess).Elem()
+	m["ErrColLength"] = reflect.ValueOf(&mat.ErrColLength).Elem()
+	m["ErrDiagSet"] = reflect.ValueOf(&mat.ErrDiagSet).Elem()
+	m["ErrFailedEigen"] = reflect.ValueOf(&mat.ErrFailedEigen).Elem()
+	m["ErrIllegalStride"] = reflect.ValueOf(&mat.ErrIllegalStride).Elem()
+	m["ErrIndexOutOfRange"] = reflect.ValueOf(&mat.ErrIndexOutOfRange).Elem()
+	m["ErrNegativeDimension"] = reflect.ValueOf(&mat.ErrNegativeDimension).Elem()
+	m["ErrNormOrder"] = reflect.ValueOf(&mat.ErrNormOrder).Elem()
+	m["ErrNotPSD"] = reflect.ValueOf(&mat.ErrNotPSD).Elem()
+	m["ErrPivot"] = reflect.ValueOf(&mat.ErrPivot).Elem()
+	m["ErrReuseNonEmpty"] = reflect.ValueOf(&mat.ErrReuseNonEmpty).Elem()
+	m["ErrRowAccess"] = reflect.ValueOf(&mat.ErrRowAccess).Elem()
+	m["ErrRowLength"] = reflect.ValueOf(&mat.ErrRowLength).Elem()
+	m["ErrShape"] = reflect.ValueOf(&mat.ErrShape).Elem()
+	m["ErrSingular"] = reflect.ValueOf(&mat.ErrSingular).Elem()
+	m["ErrSliceLengthMismatch"] = reflect.ValueOf(&mat.ErrSliceLengthMismatch).Elem()
+	m["ErrSquare"] = reflect.ValueOf(&mat.ErrSquare).Elem()
+	m["ErrTriangle"] = reflect.ValueOf(&mat.ErrTriangle).Elem()
+	m["ErrTriangleSet"] = reflect.ValueOf(&mat.ErrTriangleSet).Elem()
+	m["ErrVectorAccess"] = reflect.ValueOf(&mat.ErrVectorAccess).Elem()
+	m["ErrZeroLength"] = reflect.ValueOf(&mat.ErrZeroLength).Elem()
+	m["Excerpt"] = reflect.ValueOf(mat.Excerpt)
+	m["FormatMATLAB"] = reflect.ValueOf(mat.FormatMATLAB)
+	m["FormatPython"] = reflect.ValueOf(mat.FormatPython)
+	m["Formatted"] = reflect.ValueOf(mat.Formatted)
+	m["GSVDAll"] = reflect.ValueOf(mat.GSVDAll)
+	m["GSVDNone"] = reflect.ValueOf(mat.GSVDNone)
+	m["GSVDQ"] = reflect.ValueOf(mat.GSVDQ)
+	m["GSVDU"] = reflect.ValueOf(mat.GSVDU)
+	m["GSVDV"] = reflect.ValueOf(mat.GSVDV)
+	m["Inner"] = reflect.ValueOf(mat.Inner)
+	m["LogDet"] = reflect.ValueOf(mat.LogDet)
+	m["Lower"] = reflect.ValueOf(mat.Lower)
+	m["Max"] = reflect.ValueOf(mat.Max)
+	m["Maybe"] = reflect.ValueOf(mat.Maybe)
+	m["MaybeComplex"] = reflect.ValueOf(mat.MaybeComplex)
+	m["MaybeFloat"] = reflect.ValueOf(mat.MaybeFloat)
+	m["Min"] = reflect.ValueOf(mat.Min)
+	m["NewBandDense"] = reflect.ValueOf(mat.NewBandDense)
+	m["NewCDense"] = reflect.ValueOf(mat.NewCDense)
+	m["NewDense"] = reflect.ValueOf(mat.NewDense)
+	m["NewDiagDense"] = reflect.ValueOf(mat.NewDiagDense)
+	m["NewDiagonalRect"] = reflect.ValueOf(mat.NewDiagonalRect)
+	m["NewSymBandDense"] = reflect.ValueOf(mat.NewSymBandDense)
+	m["NewSymDense"] = reflect.ValueOf(mat.NewSymDense)
+	m["NewTriBandDense"] = reflect.ValueOf(mat.NewTriBandDense)
+	m["NewTriDense"] = reflect.ValueOf(mat.NewTriDense)
+	m["NewTridiag"] = reflect.ValueOf(mat.NewTridiag)
+	m["NewVecDense"] = reflect.ValueOf(mat.NewVecDense)
+	m["Norm"] = reflect.ValueOf(mat.Norm)
+	m["Prefix"] = reflect.ValueOf(mat.Prefix)
+	m["Row"] = reflect.ValueOf(mat.Row)
+	m["SVDFull"] = reflect.ValueOf(mat.SVDFull)
+	m["SVDFullU"] = reflect.ValueOf(mat.SVDFullU)
+	m["SVDFullV"] = reflect.ValueOf(mat.SVDFullV)
+	m["SVDNone"] = reflect.ValueOf(mat.SVDNone)
+	m["SVDThin"] = reflect.ValueOf(mat.SVDThin)
+	m["SVDThinU"] = reflect.ValueOf(mat.SVDThinU)
+	m["SVDThinV"] = reflect.ValueOf(mat.SVDThinV)
+	m["Squeeze"] = reflect.ValueOf(mat.Squeeze)
+	m["Sum"] = reflect.ValueOf(mat.Sum)
+	m["Trace"] = reflect.ValueOf(mat.Trace)
+	m["Upper"] = reflect.ValueOf(mat.Upper)
+	m["VecDenseCopyOf"] = reflect.ValueOf(mat.VecDenseCopyOf)
 
-		// type definitions
-		"BandCholesky":         reflect.ValueOf((*mat.BandCholesky)(nil)),
-		"BandDense":            reflect.ValueOf((*mat.BandDense)(nil)),
-		"Banded":               reflect.ValueOf((*mat.Banded)(nil)),
-		"CDense":               reflect.ValueOf((*mat.CDense)(nil)),
-		"CMatrix":              reflect.ValueOf((*mat.CMatrix)(nil)),
-		"CTranspose":           reflect.ValueOf((*mat.CTranspose)(nil)),
-		"CUntransposer":        reflect.ValueOf((*mat.CUntransposer)(nil)),
-		"Cholesky":             reflect.ValueOf((*mat.Cholesky)(nil)),
-		"ClonerFrom":           reflect.ValueOf((*mat.ClonerFrom)(nil)),
-		"ColNonZeroDoer":       reflect.ValueOf((*mat.ColNonZeroDoer)(nil)),
-		"ColViewer":            reflect.ValueOf((*mat.ColViewer)(nil)),
-		"Condition":            reflect.ValueOf((*mat.Condition)(nil)),
-		"ConjTranspose":        reflect.ValueOf((*mat.ConjTranspose)(nil)),
-		"Copier":               reflect.ValueOf((*mat.Copier)(nil)),
-		"Dense":                reflect.ValueOf((*mat.Dense)(nil)),
-		"DiagDense":            reflect.ValueOf((*mat.DiagDense)(nil)),
-		"Diagonal":             reflect.ValueOf((*mat.Diagonal)(nil)),
-		"Eigen":                reflect.ValueOf((*mat.Eigen)(nil)),
-		"EigenKind":            reflect.ValueOf((*mat.EigenKind)(nil)),
-		"EigenSym":             reflect.ValueOf((*mat.EigenSym)(nil)),
-		"Error":                reflect.ValueOf((*mat.Error)(nil)),
-		"ErrorStack":           reflect.ValueOf((*mat.ErrorStack)(nil)),
-		"FormatOption":         reflect.ValueOf((*mat.FormatOption)(nil)),
-		"GSVD":                 reflect.ValueOf((*mat.GSVD)(nil)),
-		"GSVDKind":             reflect.ValueOf((*mat.GSVDKind)(nil)),
-		"Grower":               reflect.ValueOf((*mat.Grower)(nil)),
-		"HOGSVD":               reflect.ValueOf((*mat.HOGSVD)(nil)),
-		"LQ":                   reflect.ValueOf((*mat.LQ)(nil)),
-		"LU":                   reflect.ValueOf((*mat.LU)(nil)),
-		"Matrix":               reflect.ValueOf((*mat.Matrix)(nil)),
-		"Mutable":              reflect.ValueOf((*mat.Mutable)(nil)),
-		"MutableBanded":        reflect.ValueOf((*mat.MutableBanded)(nil)),
-		"MutableDiagonal":      reflect.ValueOf((*mat.MutableDiagonal)(nil)),
-		"MutableSymBanded":     reflect.ValueOf((*mat.MutableSymBanded)(nil)),
-		"MutableSymmetric":     reflect.ValueOf((*mat.MutableSymmetric)(nil)),
-		"MutableTriBanded":     reflect.ValueOf((*mat.MutableTriBanded)(nil)),
-		"MutableTriangular":    reflect.ValueOf((*mat.MutableTriangular)(nil)),
-		"MutableVector":        reflect.ValueOf((*mat.MutableVector)(nil)),
-		"NonZeroDoer":          reflect.ValueOf((*mat.NonZeroDoer)(nil)),
-		"Normer":               reflect.ValueOf((*mat.Normer)(nil)),
-		"PivotedCholesky":      reflect.ValueOf((*mat.PivotedCholesky)(nil)),
-		"QR":                   reflect.ValueOf((*mat.QR)(nil)),
-		"RawBander":            reflect.ValueOf((*mat.RawBander)(nil)),
-		"RawCMatrixer":         reflect.ValueOf((*mat.RawCMatrixer)(nil)),
-		"RawColViewer":         reflect.ValueOf((*mat.RawColViewer)(nil)),
-		"RawMatrixSetter":      reflect.ValueOf((*mat.RawMatrixSetter)(nil)),
-		"RawMatrixer":          reflect.ValueOf((*mat.RawMatrixer)(nil)),
-		"RawRowViewer":         reflect.ValueOf((*mat.RawRowViewer)(nil)),
-		"RawSymBander":         reflect.ValueOf((*mat.RawSymBander)(nil)),
-		"RawSymmetricer":       reflect.ValueOf((*mat.RawSymmetricer)(nil)),
-		"RawTriBander":         reflect.ValueOf((*mat.RawTriBander)(nil)),
-		"RawTriangular":        reflect.ValueOf((*mat.RawTriangular)(nil)),
-		"RawTridiagonaler":     reflect.ValueOf((*mat.RawTridiagonaler)(nil)),
-		"RawVectorer":          reflect.ValueOf((*mat.RawVectorer)(nil)),
-		"Reseter":              reflect.ValueOf((*mat.Reseter)(nil)),
-		"RowNonZeroDoer":       reflect.ValueOf((*mat.RowNonZeroDoer)(nil)),
-		"RowViewer":            reflect.ValueOf((*mat.RowViewer)(nil)),
-		"SVD":                  reflect.ValueOf((*mat.SVD)(nil)),
-		"SVDKind":              reflect.ValueOf((*mat.SVDKind)(nil)),
-		"SolveToer":            reflect.ValueOf((*mat.SolveToer)(nil)),
-		"SymBandDense":         reflect.ValueOf((*mat.SymBandDense)(nil)),
-		"SymBanded":            reflect.ValueOf((*mat.SymBanded)(nil)),
-		"SymDense":             reflect.ValueOf((*mat.SymDense)(nil)),
-		"Symmetric":            reflect.ValueOf((*mat.Symmetric)(nil)),
-		"Tracer":               reflect.ValueOf((*mat.Tracer)(nil)),
-		"Transpose":            reflect.ValueOf((*mat.Transpose)(nil)),
-		"TransposeBand":        reflect.ValueOf((*mat.TransposeBand)(nil)),
-		"TransposeTri":         reflect.ValueOf((*mat.TransposeTri)(nil)),
-		"TransposeTriBand":     reflect.ValueOf((*mat.TransposeTriBand)(nil)),
-		"TransposeVec":         reflect.ValueOf((*mat.TransposeVec)(nil)),
-		"TriBandDense":         reflect.ValueOf((*mat.TriBandDense)(nil)),
-		"TriBanded":            reflect.ValueOf((*mat.TriBanded)(nil)),
-		"TriDense":             reflect.ValueOf((*mat.TriDense)(nil)),
-		"TriKind":              reflect.ValueOf((*mat.TriKind)(nil)),
-		"Triangular":           reflect.ValueOf((*mat.Triangular)(nil)),
-		"Tridiag":              reflect.ValueOf((*mat.Tridiag)(nil)),
-		"UnConjTransposer":     reflect.ValueOf((*mat.UnConjTransposer)(nil)),
-		"UntransposeBander":    reflect.ValueOf((*mat.UntransposeBander)(nil)),
-		"UntransposeTriBander": reflect.ValueOf((*mat.UntransposeTriBander)(nil)),
-		"UntransposeTrier":     reflect.ValueOf((*mat.UntransposeTrier)(nil)),
-		"Untransposer":         reflect.ValueOf((*mat.Untransposer)(nil)),
-		"VecDense":             reflect.ValueOf((*mat.VecDense)(nil)),
-		"Vector":               reflect.ValueOf((*mat.Vector)(nil)),
+	// type definitions
+	m["BandCholesky"] = reflect.ValueOf((*mat.BandCholesky)(nil))
+	m["BandDense"] = reflect.ValueOf((*mat.BandDense)(nil))
+	m["Banded"] = reflect.ValueOf((*mat.Banded)(nil))
+	m["CDense"] = reflect.ValueOf((*mat.CDense)(nil))
+	m["CMatrix"] = reflect.ValueOf((*mat.CMatrix)(nil))
+	m["CTranspose"] = reflect.ValueOf((*mat.CTranspose)(nil))
+	m["CUntransposer"] = reflect.ValueOf((*mat.CUntransposer)(nil))
+	m["Cholesky"] = reflect.ValueOf((*mat.Cholesky)(nil))
+	m["ClonerFrom"] = reflect.ValueOf((*mat.ClonerFrom)(nil))
+	m["ColNonZeroDoer"] = reflect.ValueOf((*mat.ColNonZeroDoer)(nil))
+	m["ColViewer"] = reflect.ValueOf((*mat.ColViewer)(nil))
+	m["Condition"] = reflect.ValueOf((*mat.Condition)(nil))
+	m["ConjTranspose"] = reflect.ValueOf((*mat.ConjTranspose)(nil))
+	m["Copier"] = reflect.ValueOf((*mat.Copier)(nil))
+	m["Dense"] = reflect.ValueOf((*mat.Dense)(nil))
+	m["DiagDense"] = reflect.ValueOf((*mat.DiagDense)(nil))
+	m["Diagonal"] = reflect.ValueOf((*mat.Diagonal)(nil))
+	m["Eigen"] = reflect.ValueOf((*mat.Eigen)(nil))
+	m["EigenKind"] = reflect.ValueOf((*mat.EigenKind)(nil))
+	m["EigenSym"] = reflect.ValueOf((*mat.EigenSym)(nil))
+	m["Error"] = reflect.ValueOf((*mat.Error)(nil))
+	m["ErrorStack"] = reflect.ValueOf((*mat.ErrorStack)(nil))
+	m["FormatOption"] = reflect.ValueOf((*mat.FormatOption)(nil))
+	m["GSVD"] = reflect.ValueOf((*mat.GSVD)(nil))
+	m["GSVDKind"] = reflect.ValueOf((*mat.GSVDKind)(nil))
+	m["Grower"] = reflect.ValueOf((*mat.Grower)(nil))
+	m["HOGSVD"] = reflect.ValueOf((*mat.HOGSVD)(nil))
+	m["LQ"] = reflect.ValueOf((*mat.LQ)(nil))
+	m["LU"] = reflect.ValueOf((*mat.LU)(nil))
+	m["Matrix"] = reflect.ValueOf((*mat.Matrix)(nil))
+	m["Mutable"] = reflect.ValueOf((*mat.Mutable)(nil))
+	m["MutableBanded"] = reflect.ValueOf((*mat.MutableBanded)(nil))
+	m["MutableDiagonal"] = reflect.ValueOf((*mat.MutableDiagonal)(nil))
+	m["MutableSymBanded"] = reflect.ValueOf((*mat.MutableSymBanded)(nil))
+	m["MutableSymmetric"] = reflect.ValueOf((*mat.MutableSymmetric)(nil))
+	m["MutableTriBanded"] = reflect.ValueOf((*mat.MutableTriBanded)(nil))
+	m["MutableTriangular"] = reflect.ValueOf((*mat.MutableTriangular)(nil))
+	m["MutableVector"] = reflect.ValueOf((*mat.MutableVector)(nil))
+	m["NonZeroDoer"] = reflect.ValueOf((*mat.NonZeroDoer)(nil))
+	m["Normer"] = reflect.ValueOf((*mat.Normer)(nil))
+	m["PivotedCholesky"] = reflect.ValueOf((*mat.PivotedCholesky)(nil))
+	m["QR"] = reflect.ValueOf((*mat.QR)(nil))
+	m["RawBander"] = reflect.ValueOf((*mat.RawBander)(nil))
+	m["RawCMatrixer"] = reflect.ValueOf((*mat.RawCMatrixer)(nil))
+	m["RawColViewer"] = reflect.ValueOf((*mat.RawColViewer)(nil))
+	m["RawMatrixSetter"] = reflect.ValueOf((*mat.RawMatrixSetter)(nil))
+	m["RawMatrixer"] = reflect.ValueOf((*mat.RawMatrixer)(nil))
+	m["RawRowViewer"] = reflect.ValueOf((*mat.RawRowViewer)(nil))
+	m["RawSymBander"] = reflect.ValueOf((*mat.RawSymBander)(nil))
+	m["RawSymmetricer"] = reflect.ValueOf((*mat.RawSymmetricer)(nil))
+	m["RawTriBander"] = reflect.ValueOf((*mat.RawTriBander)(nil))
+	m["RawTriangular"] = reflect.ValueOf((*mat.RawTriangular)(nil))
+	m["RawTridiagonaler"] = reflect.ValueOf((*mat.RawTridiagonaler)(nil))
+	m["RawVectorer"] = reflect.ValueOf((*mat.RawVectorer)(nil))
+	m["Reseter"] = reflect.ValueOf((*mat.Reseter)(nil))
+	m["RowNonZeroDoer"] = reflect.ValueOf((*mat.RowNonZeroDoer)(nil))
+	m["RowViewer"] = reflect.ValueOf((*mat.RowViewer)(nil))
+	m["SVD"] = reflect.ValueOf((*mat.SVD)(nil))
+	m["SVDKind"] = reflect.ValueOf((*mat.SVDKind)(nil))
+	m["SolveToer"] = reflect.ValueOf((*mat.SolveToer)(nil))
+	m["SymBandDense"] = reflect.ValueOf((*mat.SymBandDense)(nil))
+	m["SymBanded"] = reflect.ValueOf((*mat.SymBanded)(nil))
+	m["SymDense"] = reflect.ValueOf((*mat.SymDense)(nil))
+	m["Symmetric"] = reflect.ValueOf((*mat.Symmetric)(nil))
+	m["Tracer"] = reflect.ValueOf((*mat.Tracer)(nil))
+	m["Transpose"] = reflect.ValueOf((*mat.Transpose)(nil))
+	m["TransposeBand"] = reflect.ValueOf((*mat.TransposeBand)(nil))
+	m["TransposeTri"] = reflect.ValueOf((*mat.TransposeTri)(nil))
+	m["TransposeTriBand"] = reflect.ValueOf((*mat.TransposeTriBand)(nil))
+	m["TransposeVec"] = reflect.ValueOf((*mat.TransposeVec)(nil))
+	m["TriBandDense"] = reflect.ValueOf((*mat.TriBandDense)(nil))
+	m["TriBanded"] = reflect.ValueOf((*mat.TriBanded)(nil))
+	m["TriDense"] = reflect.ValueOf((*mat.TriDense)(nil))
+	m["TriKind"] = reflect.ValueOf((*mat.TriKind)(nil))
+	m["Triangular"] = reflect.ValueOf((*mat.Triangular)(nil))
+	m["Tridiag"] = reflect.ValueOf((*mat.Tridiag)(nil))
+	m["UnConjTransposer"] = reflect.ValueOf((*mat.UnConjTransposer)(nil))
+	m["UntransposeBander"] = reflect.ValueOf((*mat.UntransposeBander)(nil))
+	m["UntransposeTriBander"] = reflect.ValueOf((*mat.UntransposeTriBander)(nil))
+	m["UntransposeTrier"] = reflect.ValueOf((*mat.UntransposeTrier)(nil))
+	m["Untransposer"] = reflect.ValueOf((*mat.Untransposer)(nil))
+	m["VecDense"] = reflect.ValueOf((*mat.VecDense)(nil))
+	m["Vector"] = reflect.ValueOf((*mat.Vector)(nil))
 
-		// interface wrapper definitions
-		"_Banded":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Banded)(nil)),
-		"_CMatrix":              reflect.ValueOf((*_gonum_org_v1_gonum_mat_CMatrix)(nil)),
-		"_CUntransposer":        reflect.ValueOf((*_gonum_org_v1_gonum_mat_CUntransposer)(nil)),
-		"_ClonerFrom":           reflect.ValueOf((*_gonum_org_v1_gonum_mat_ClonerFrom)(nil)),
-		"_ColNonZeroDoer":       reflect.ValueOf((*_gonum_org_v1_gonum_mat_ColNonZeroDoer)(nil)),
-		"_ColViewer":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_ColViewer)(nil)),
-		"_Copier":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Copier)(nil)),
-		"_Diagonal":             reflect.ValueOf((*_gonum_org_v1_gonum_mat_Diagonal)(nil)),
-		"_Grower":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Grower)(nil)),
-		"_Matrix":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Matrix)(nil)),
-		"_Mutable":              reflect.ValueOf((*_gonum_org_v1_gonum_mat_Mutable)(nil)),
-		"_MutableBanded":        reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableBanded)(nil)),
-		"_MutableDiagonal":      reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableDiagonal)(nil)),
-		"_MutableSymBanded":     reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableSymBanded)(nil)),
-		"_MutableSymmetric":     reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableSymmetric)(nil)),
-		"_MutableTriBanded":     reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableTriBanded)(nil)),
-		"_MutableTriangular":    reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableTriangular)(nil)),
-		"_MutableVector":        reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableVector)(nil)),
-		"_NonZeroDoer":          reflect.ValueOf((*_gonum_org_v1_gonum_mat_NonZeroDoer)(nil)),
-		"_Normer":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Normer)(nil)),
-		"_RawBander":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawBander)(nil)),
-		"_RawCMatrixer":         reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawCMatrixer)(nil)),
-		"_RawColViewer":         reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawColViewer)(nil)),
-		"_RawMatrixSetter":      reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawMatrixSetter)(nil)),
-		"_RawMatrixer":          reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawMatrixer)(nil)),
-		"_RawRowViewer":         reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawRowViewer)(nil)),
-		"_RawSymBander":         reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawSymBander)(nil)),
-		"_RawSymmetricer":       reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawSymmetricer)(nil)),
-		"_RawTriBander":         reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawTriBander)(nil)),
-		"_RawTriangular":        reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawTriangular)(nil)),
-		"_RawTridiagonaler":     reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawTridiagonaler)(nil)),
-		"_RawVectorer":          reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawVectorer)(nil)),
-		"_Reseter":              reflect.ValueOf((*_gonum_org_v1_gonum_mat_Reseter)(nil)),
-		"_RowNonZeroDoer":       reflect.ValueOf((*_gonum_org_v1_gonum_mat_RowNonZeroDoer)(nil)),
-		"_RowViewer":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_RowViewer)(nil)),
-		"_SolveToer":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_SolveToer)(nil)),
-		"_SymBanded":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_SymBanded)(nil)),
-		"_Symmetric":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_Symmetric)(nil)),
-		"_Tracer":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Tracer)(nil)),
-		"_TriBanded":            reflect.ValueOf((*_gonum_org_v1_gonum_mat_TriBanded)(nil)),
-		"_Triangular":           reflect.ValueOf((*_gonum_org_v1_gonum_mat_Triangular)(nil)),
-		"_UnConjTransposer":     reflect.ValueOf((*_gonum_org_v1_gonum_mat_UnConjTransposer)(nil)),
-		"_UntransposeBander":    reflect.ValueOf((*_gonum_org_v1_gonum_mat_UntransposeBander)(nil)),
-		"_UntransposeTriBander": reflect.ValueOf((*_gonum_org_v1_gonum_mat_UntransposeTriBander)(nil)),
-		"_UntransposeTrier":     reflect.ValueOf((*_gonum_org_v1_gonum_mat_UntransposeTrier)(nil)),
-		"_Untransposer":         reflect.ValueOf((*_gonum_org_v1_gonum_mat_Untransposer)(nil)),
-		"_Vector":               reflect.ValueOf((*_gonum_org_v1_gonum_mat_Vector)(nil)),
-	}
+	// interface wrapper definitions
+	m["_Banded"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Banded)(nil))
+	m["_CMatrix"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_CMatrix)(nil))
+	m["_CUntransposer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_CUntransposer)(nil))
+	m["_ClonerFrom"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_ClonerFrom)(nil))
+	m["_ColNonZeroDoer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_ColNonZeroDoer)(nil))
+	m["_ColViewer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_ColViewer)(nil))
+	m["_Copier"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Copier)(nil))
+	m["_Diagonal"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Diagonal)(nil))
+	m["_Grower"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Grower)(nil))
+	m["_Matrix"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Matrix)(nil))
+	m["_Mutable"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Mutable)(nil))
+	m["_MutableBanded"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableBanded)(nil))
+	m["_MutableDiagonal"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableDiagonal)(nil))
+	m["_MutableSymBanded"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableSymBanded)(nil))
+	m["_MutableSymmetric"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableSymmetric)(nil))
+	m["_MutableTriBanded"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableTriBanded)(nil))
+	m["_MutableTriangular"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableTriangular)(nil))
+	m["_MutableVector"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_MutableVector)(nil))
+	m["_NonZeroDoer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_NonZeroDoer)(nil))
+	m["_Normer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Normer)(nil))
+	m["_RawBander"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawBander)(nil))
+	m["_RawCMatrixer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawCMatrixer)(nil))
+	m["_RawColViewer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawColViewer)(nil))
+	m["_RawMatrixSetter"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawMatrixSetter)(nil))
+	m["_RawMatrixer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawMatrixer)(nil))
+	m["_RawRowViewer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawRowViewer)(nil))
+	m["_RawSymBander"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawSymBander)(nil))
+	m["_RawSymmetricer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawSymmetricer)(nil))
+	m["_RawTriBander"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawTriBander)(nil))
+	m["_RawTriangular"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawTriangular)(nil))
+	m["_RawTridiagonaler"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawTridiagonaler)(nil))
+	m["_RawVectorer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RawVectorer)(nil))
+	m["_Reseter"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Reseter)(nil))
+	m["_RowNonZeroDoer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RowNonZeroDoer)(nil))
+	m["_RowViewer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_RowViewer)(nil))
+	m["_SolveToer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_SolveToer)(nil))
+	m["_SymBanded"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_SymBanded)(nil))
+	m["_Symmetric"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Symmetric)(nil))
+	m["_Tracer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Tracer)(nil))
+	m["_TriBanded"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_TriBanded)(nil))
+	m["_Triangular"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Triangular)(nil))
+	m["_UnConjTransposer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_UnConjTransposer)(nil))
+	m["_UntransposeBander"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_UntransposeBander)(nil))
+	m["_UntransposeTriBander"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_UntransposeTriBander)(nil))
+	m["_UntransposeTrier"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_UntransposeTrier)(nil))
+	m["_Untransposer"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Untransposer)(nil))
+	m["_Vector"] = reflect.ValueOf((*_gonum_org_v1_gonum_mat_Vector)(nil))
 }
 
 // _gonum_org_v1_gonum_mat_Banded is an interface wrapper for Banded type

@@ -8,108 +8,108 @@ import (
 )
 
 func init() {
-	Symbols["gonum.org/v1/plot/plotter/plotter"] = map[string]reflect.Value{
-		// function, constant and variable definitions
-		"CheckFloats":              reflect.ValueOf(plotter.CheckFloats),
-		"CopyValues":               reflect.ValueOf(plotter.CopyValues),
-		"CopyXYZs":                 reflect.ValueOf(plotter.CopyXYZs),
-		"CopyXYs":                  reflect.ValueOf(plotter.CopyXYs),
-		"DefaultCapWidth":          reflect.ValueOf(&plotter.DefaultCapWidth).Elem(),
-		"DefaultFont":              reflect.ValueOf(&plotter.DefaultFont).Elem(),
-		"DefaultFontSize":          reflect.ValueOf(&plotter.DefaultFontSize).Elem(),
-		"DefaultGlyphStyle":        reflect.ValueOf(&plotter.DefaultGlyphStyle).Elem(),
-		"DefaultGridLineStyle":     reflect.ValueOf(&plotter.DefaultGridLineStyle).Elem(),
-		"DefaultLineStyle":         reflect.ValueOf(&plotter.DefaultLineStyle).Elem(),
-		"DefaultQuartMedianStyle":  reflect.ValueOf(&plotter.DefaultQuartMedianStyle).Elem(),
-		"DefaultQuartWhiskerStyle": reflect.ValueOf(&plotter.DefaultQuartWhiskerStyle).Elem(),
-		"ErrInfinity":              reflect.ValueOf(&plotter.ErrInfinity).Elem(),
-		"ErrNaN":                   reflect.ValueOf(&plotter.ErrNaN).Elem(),
-		"ErrNoData":                reflect.ValueOf(&plotter.ErrNoData).Elem(),
-		"MidStep":                  reflect.ValueOf(plotter.MidStep),
-		"NewBarChart":              reflect.ValueOf(plotter.NewBarChart),
-		"NewBoxPlot":               reflect.ValueOf(plotter.NewBoxPlot),
-		"NewContour":               reflect.ValueOf(plotter.NewContour),
-		"NewField":                 reflect.ValueOf(plotter.NewField),
-		"NewFunction":              reflect.ValueOf(plotter.NewFunction),
-		"NewGlyphBoxes":            reflect.ValueOf(plotter.NewGlyphBoxes),
-		"NewGrid":                  reflect.ValueOf(plotter.NewGrid),
-		"NewHeatMap":               reflect.ValueOf(plotter.NewHeatMap),
-		"NewHist":                  reflect.ValueOf(plotter.NewHist),
-		"NewHistogram":             reflect.ValueOf(plotter.NewHistogram),
-		"NewImage":                 reflect.ValueOf(plotter.NewImage),
-		"NewLabels":                reflect.ValueOf(plotter.NewLabels),
-		"NewLine":                  reflect.ValueOf(plotter.NewLine),
-		"NewLinePoints":            reflect.ValueOf(plotter.NewLinePoints),
-		"NewPolygon":               reflect.ValueOf(plotter.NewPolygon),
-		"NewQuartPlot":             reflect.ValueOf(plotter.NewQuartPlot),
-		"NewSankey":                reflect.ValueOf(plotter.NewSankey),
-		"NewScatter":               reflect.ValueOf(plotter.NewScatter),
-		"NewXErrorBars":            reflect.ValueOf(plotter.NewXErrorBars),
-		"NewYErrorBars":            reflect.ValueOf(plotter.NewYErrorBars),
-		"NoStep":                   reflect.ValueOf(plotter.NoStep),
-		"PaletteThumbnailers":      reflect.ValueOf(plotter.PaletteThumbnailers),
-		"PostStep":                 reflect.ValueOf(plotter.PostStep),
-		"PreStep":                  reflect.ValueOf(plotter.PreStep),
-		"Range":                    reflect.ValueOf(plotter.Range),
-		"XYRange":                  reflect.ValueOf(plotter.XYRange),
+	m := map[string]reflect.Value{}
+	Symbols["gonum.org/v1/plot/plotter/plotter"] = m
+	// function, constant and variable definitions
+	m["CheckFloats"] = reflect.ValueOf(plotter.CheckFloats)
+	m["CopyValues"] = reflect.ValueOf(plotter.CopyValues)
+	m["CopyXYZs"] = reflect.ValueOf(plotter.CopyXYZs)
+	m["CopyXYs"] = reflect.ValueOf(plotter.CopyXYs)
+	m["DefaultCapWidth"] = reflect.ValueOf(&plotter.DefaultCapWidth).Elem()
+	m["DefaultFont"] = reflect.ValueOf(&plotter.DefaultFont).Elem()
+	m["DefaultFontSize"] = reflect.ValueOf(&plotter.DefaultFontSize).Elem()
+	m["DefaultGlyphStyle"] = reflect.ValueOf(&plotter.DefaultGlyphStyle).Elem()
+	m["DefaultGridLineStyle"] = reflect.ValueOf(&plotter.DefaultGridLineStyle).Elem()
+	m["DefaultLineStyle"] = reflect.ValueOf(&plotter.DefaultLineStyle).Elem()
+	m["DefaultQuartMedianStyle"] = reflect.ValueOf(&plotter.DefaultQuartMedianStyle).Elem()
+	m["DefaultQuartWhiskerStyle"] = reflect.ValueOf(&plotter.DefaultQuartWhiskerStyle).Elem()
+	m["ErrInfinity"] = reflect.ValueOf(&plotter.ErrInfinity).Elem()
+	m["ErrNaN"] = reflect.ValueOf(&plotter.ErrNaN).Elem()
+	m["ErrNoData"] = reflect.ValueOf(&plotter.ErrNoData).Elem()
+	m["MidStep"] = reflect.ValueOf(plotter.MidStep)
+	m["NewBarChart"] = reflect.ValueOf(plotter.NewBarChart)
+	m["NewBoxPlot"] = reflect.ValueOf(plotter.NewBoxPlot)
+	m["NewContour"] = reflect.ValueOf(plotter.NewContour)
+	m["NewField"] = reflect.ValueOf(plotter.NewField)
+	m["NewFunction"] = reflect.ValueOf(plotter.NewFunction)
+	m["NewGlyphBoxes"] = reflect.ValueOf(plotter.NewGlyphBoxes)
+	m["NewGrid"] = reflect.ValueOf(plotter.NewGrid)
+	m["NewHeatMap"] = reflect.ValueOf(plotter.NewHeatMap)
+	m["NewHist"] = reflect.ValueOf(plotter.NewHist)
+	m["NewHistogram"] = reflect.ValueOf(plotter.NewHistogram)
+	m["NewImage"] = reflect.ValueOf(plotter.NewImage)
+	m["NewLabels"] = reflect.ValueOf(plotter.NewLabels)
+	m["NewLine"] = reflect.ValueOf(plotter.NewLine)
+	m["NewLinePoints"] = reflect.ValueOf(plotter.NewLinePoints)
+	m["NewPolygon"] = reflect.ValueOf(plotter.NewPolygon)
+	m["NewQuartPlot"] = reflect.ValueOf(plotter.NewQuartPlot)
+	m["NewSankey"] = reflect.ValueOf(plotter.NewSankey)
+	m["NewScatter"] = reflect.ValueOf(plotter.NewScatter)
+	m["NewXErrorBars"] = reflect.ValueOf(plotter.NewXErrorBars)
+	m["NewYErrorBars"] = reflect.ValueOf(plotter.NewYErrorBars)
+	m["NoStep"] = reflect.ValueOf(plotter.NoStep)
+	m["PaletteThumbnailers"] = reflect.ValueOf(plotter.PaletteThumbnailers)
+	m["PostStep"] = reflect.ValueOf(plotter.PostStep)
+	m["PreStep"] = reflect.ValueOf(plotter.PreStep)
+	m["Range"] = reflect.ValueOf(plotter.Range)
+	m["XYRange"] = reflect.ValueOf(plotter.XYRange)
 
-		// type definitions
-		"BarChart":     reflect.ValueOf((*plotter.BarChart)(nil)),
-		"BoxPlot":      reflect.ValueOf((*plotter.BoxPlot)(nil)),
-		"ColorBar":     reflect.ValueOf((*plotter.ColorBar)(nil)),
-		"Contour":      reflect.ValueOf((*plotter.Contour)(nil)),
-		"Errors":       reflect.ValueOf((*plotter.Errors)(nil)),
-		"Field":        reflect.ValueOf((*plotter.Field)(nil)),
-		"FieldXY":      reflect.ValueOf((*plotter.FieldXY)(nil)),
-		"Flow":         reflect.ValueOf((*plotter.Flow)(nil)),
-		"Function":     reflect.ValueOf((*plotter.Function)(nil)),
-		"GlyphBoxes":   reflect.ValueOf((*plotter.GlyphBoxes)(nil)),
-		"Grid":         reflect.ValueOf((*plotter.Grid)(nil)),
-		"GridXYZ":      reflect.ValueOf((*plotter.GridXYZ)(nil)),
-		"HeatMap":      reflect.ValueOf((*plotter.HeatMap)(nil)),
-		"Histogram":    reflect.ValueOf((*plotter.Histogram)(nil)),
-		"HistogramBin": reflect.ValueOf((*plotter.HistogramBin)(nil)),
-		"Image":        reflect.ValueOf((*plotter.Image)(nil)),
-		"Labeller":     reflect.ValueOf((*plotter.Labeller)(nil)),
-		"Labels":       reflect.ValueOf((*plotter.Labels)(nil)),
-		"Line":         reflect.ValueOf((*plotter.Line)(nil)),
-		"Polygon":      reflect.ValueOf((*plotter.Polygon)(nil)),
-		"QuartPlot":    reflect.ValueOf((*plotter.QuartPlot)(nil)),
-		"Sankey":       reflect.ValueOf((*plotter.Sankey)(nil)),
-		"Scatter":      reflect.ValueOf((*plotter.Scatter)(nil)),
-		"StepKind":     reflect.ValueOf((*plotter.StepKind)(nil)),
-		"ValueLabels":  reflect.ValueOf((*plotter.ValueLabels)(nil)),
-		"Valuer":       reflect.ValueOf((*plotter.Valuer)(nil)),
-		"Values":       reflect.ValueOf((*plotter.Values)(nil)),
-		"XErrorBars":   reflect.ValueOf((*plotter.XErrorBars)(nil)),
-		"XErrorer":     reflect.ValueOf((*plotter.XErrorer)(nil)),
-		"XErrors":      reflect.ValueOf((*plotter.XErrors)(nil)),
-		"XValues":      reflect.ValueOf((*plotter.XValues)(nil)),
-		"XY":           reflect.ValueOf((*plotter.XY)(nil)),
-		"XYLabeller":   reflect.ValueOf((*plotter.XYLabeller)(nil)),
-		"XYLabels":     reflect.ValueOf((*plotter.XYLabels)(nil)),
-		"XYValues":     reflect.ValueOf((*plotter.XYValues)(nil)),
-		"XYZ":          reflect.ValueOf((*plotter.XYZ)(nil)),
-		"XYZer":        reflect.ValueOf((*plotter.XYZer)(nil)),
-		"XYZs":         reflect.ValueOf((*plotter.XYZs)(nil)),
-		"XYer":         reflect.ValueOf((*plotter.XYer)(nil)),
-		"XYs":          reflect.ValueOf((*plotter.XYs)(nil)),
-		"YErrorBars":   reflect.ValueOf((*plotter.YErrorBars)(nil)),
-		"YErrorer":     reflect.ValueOf((*plotter.YErrorer)(nil)),
-		"YErrors":      reflect.ValueOf((*plotter.YErrors)(nil)),
-		"YValues":      reflect.ValueOf((*plotter.YValues)(nil)),
+	// type definitions
+	m["BarChart"] = reflect.ValueOf((*plotter.BarChart)(nil))
+	m["BoxPlot"] = reflect.ValueOf((*plotter.BoxPlot)(nil))
+	m["ColorBar"] = reflect.ValueOf((*plotter.ColorBar)(nil))
+	m["Contour"] = reflect.ValueOf((*plotter.Contour)(nil))
+	m["Errors"] = reflect.ValueOf((*plotter.Errors)(nil))
+	m["Field"] = reflect.ValueOf((*plotter.Field)(nil))
+	m["FieldXY"] = reflect.ValueOf((*plotter.FieldXY)(nil))
+	m["Flow"] = reflect.ValueOf((*plotter.Flow)(nil))
+	m["Function"] = reflect.ValueOf((*plotter.Function)(nil))
+	m["GlyphBoxes"] = reflect.ValueOf((*plotter.GlyphBoxes)(nil))
+	m["Grid"] = reflect.ValueOf((*plotter.Grid)(nil))
+	m["GridXYZ"] = reflect.ValueOf((*plotter.GridXYZ)(nil))
+	m["HeatMap"] = reflect.ValueOf((*plotter.HeatMap)(nil))
+	m["Histogram"] = reflect.ValueOf((*plotter.Histogram)(nil))
+	m["HistogramBin"] = reflect.ValueOf((*plotter.HistogramBin)(nil))
+	m["Image"] = reflect.ValueOf((*plotter.Image)(nil))
+	m["Labeller"] = reflect.ValueOf((*plotter.Labeller)(nil))
+	m["Labels"] = reflect.ValueOf((*plotter.Labels)(nil))
+	m["Line"] = reflect.ValueOf((*plotter.Line)(nil))
+	m["Polygon"] = reflect.ValueOf((*plotter.Polygon)(nil))
+	m["QuartPlot"] = reflect.ValueOf((*plotter.QuartPlot)(nil))
+	m["Sankey"] = reflect.ValueOf((*plotter.Sankey)(nil))
+	m["Scatter"] = reflect.ValueOf((*plotter.Scatter)(nil))
+	m["StepKind"] = reflect.ValueOf((*plotter.StepKind)(nil))
+	m["ValueLabels"] = reflect.ValueOf((*plotter.ValueLabels)(nil))
+	m["Valuer"] = reflect.ValueOf((*plotter.Valuer)(nil))
+	m["Values"] = reflect.ValueOf((*plotter.Values)(nil))
+	m["XErrorBars"] = reflect.ValueOf((*plotter.XErrorBars)(nil))
+	m["XErrorer"] = reflect.ValueOf((*plotter.XErrorer)(nil))
+	m["XErrors"] = reflect.ValueOf((*plotter.XErrors)(nil))
+	m["XValues"] = reflect.ValueOf((*plotter.XValues)(nil))
+	m["XY"] = reflect.ValueOf((*plotter.XY)(nil))
+	m["XYLabeller"] = reflect.ValueOf((*plotter.XYLabeller)(nil))
+	m["XYLabels"] = reflect.ValueOf((*plotter.XYLabels)(nil))
+	m["XYValues"] = reflect.ValueOf((*plotter.XYValues)(nil))
+	m["XYZ"] = reflect.ValueOf((*plotter.XYZ)(nil))
+	m["XYZer"] = reflect.ValueOf((*plotter.XYZer)(nil))
+	m["XYZs"] = reflect.ValueOf((*plotter.XYZs)(nil))
+	m["XYer"] = reflect.ValueOf((*plotter.XYer)(nil))
+	m["XYs"] = reflect.ValueOf((*plotter.XYs)(nil))
+	m["YErrorBars"] = reflect.ValueOf((*plotter.YErrorBars)(nil))
+	m["YErrorer"] = reflect.ValueOf((*plotter.YErrorer)(nil))
+	m["YErrors"] = reflect.ValueOf((*plotter.YErrors)(nil))
+	m["YValues"] = reflect.ValueOf((*plotter.YValues)(nil))
 
-		// interface wrapper definitions
-		"_FieldXY":    reflect.ValueOf((*_gonum_org_v1_plot_plotter_FieldXY)(nil)),
-		"_GridXYZ":    reflect.ValueOf((*_gonum_org_v1_plot_plotter_GridXYZ)(nil)),
-		"_Labeller":   reflect.ValueOf((*_gonum_org_v1_plot_plotter_Labeller)(nil)),
-		"_Valuer":     reflect.ValueOf((*_gonum_org_v1_plot_plotter_Valuer)(nil)),
-		"_XErrorer":   reflect.ValueOf((*_gonum_org_v1_plot_plotter_XErrorer)(nil)),
-		"_XYLabeller": reflect.ValueOf((*_gonum_org_v1_plot_plotter_XYLabeller)(nil)),
-		"_XYZer":      reflect.ValueOf((*_gonum_org_v1_plot_plotter_XYZer)(nil)),
-		"_XYer":       reflect.ValueOf((*_gonum_org_v1_plot_plotter_XYer)(nil)),
-		"_YErrorer":   reflect.ValueOf((*_gonum_org_v1_plot_plotter_YErrorer)(nil)),
-	}
+	// interface wrapper definitions
+	m["_FieldXY"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_FieldXY)(nil))
+	m["_GridXYZ"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_GridXYZ)(nil))
+	m["_Labeller"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_Labeller)(nil))
+	m["_Valuer"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_Valuer)(nil))
+	m["_XErrorer"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_XErrorer)(nil))
+	m["_XYLabeller"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_XYLabeller)(nil))
+	m["_XYZer"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_XYZer)(nil))
+	m["_XYer"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_XYer)(nil))
+	m["_YErrorer"] = reflect.ValueOf((*_gonum_org_v1_plot_plotter_YErrorer)(nil))
 }
 
 // _gonum_org_v1_plot_plotter_FieldXY is an interface wrapper for FieldXY type

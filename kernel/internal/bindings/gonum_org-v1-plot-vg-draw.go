@@ -13,50 +13,50 @@ import (
 )
 
 func init() {
-	Symbols["gonum.org/v1/plot/vg/draw/draw"] = map[string]reflect.Value{
-		// function, constant and variable definitions
-		"Crop":               reflect.ValueOf(draw.Crop),
-		"Formats":            reflect.ValueOf(draw.Formats),
-		"New":                reflect.ValueOf(draw.New),
-		"NewCanvas":          reflect.ValueOf(draw.NewCanvas),
-		"NewFormattedCanvas": reflect.ValueOf(draw.NewFormattedCanvas),
-		"PosBottom":          reflect.ValueOf(constant.MakeFromLiteral("-1", token.INT, 0)),
-		"PosCenter":          reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
-		"PosLeft":            reflect.ValueOf(constant.MakeFromLiteral("-1", token.INT, 0)),
-		"PosRight":           reflect.ValueOf(constant.MakeFromLiteral("1", token.INT, 0)),
-		"PosTop":             reflect.ValueOf(constant.MakeFromLiteral("1", token.INT, 0)),
-		"RegisterFormat":     reflect.ValueOf(draw.RegisterFormat),
-		"XCenter":            reflect.ValueOf(draw.XCenter),
-		"XLeft":              reflect.ValueOf(draw.XLeft),
-		"XRight":             reflect.ValueOf(draw.XRight),
-		"YBottom":            reflect.ValueOf(draw.YBottom),
-		"YCenter":            reflect.ValueOf(draw.YCenter),
-		"YTop":               reflect.ValueOf(draw.YTop),
+	m := map[string]reflect.Value{}
+	Symbols["gonum.org/v1/plot/vg/draw/draw"] = m
+	// function, constant and variable definitions
+	m["Crop"] = reflect.ValueOf(draw.Crop)
+	m["Formats"] = reflect.ValueOf(draw.Formats)
+	m["New"] = reflect.ValueOf(draw.New)
+	m["NewCanvas"] = reflect.ValueOf(draw.NewCanvas)
+	m["NewFormattedCanvas"] = reflect.ValueOf(draw.NewFormattedCanvas)
+	m["PosBottom"] = reflect.ValueOf(constant.MakeFromLiteral("-1", token.INT, 0))
+	m["PosCenter"] = reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0))
+	m["PosLeft"] = reflect.ValueOf(constant.MakeFromLiteral("-1", token.INT, 0))
+	m["PosRight"] = reflect.ValueOf(constant.MakeFromLiteral("1", token.INT, 0))
+	m["PosTop"] = reflect.ValueOf(constant.MakeFromLiteral("1", token.INT, 0))
+	m["RegisterFormat"] = reflect.ValueOf(draw.RegisterFormat)
+	m["XCenter"] = reflect.ValueOf(draw.XCenter)
+	m["XLeft"] = reflect.ValueOf(draw.XLeft)
+	m["XRight"] = reflect.ValueOf(draw.XRight)
+	m["YBottom"] = reflect.ValueOf(draw.YBottom)
+	m["YCenter"] = reflect.ValueOf(draw.YCenter)
+	m["YTop"] = reflect.ValueOf(draw.YTop)
 
-		// type definitions
-		"BoxGlyph":         reflect.ValueOf((*draw.BoxGlyph)(nil)),
-		"Canvas":           reflect.ValueOf((*draw.Canvas)(nil)),
-		"CircleGlyph":      reflect.ValueOf((*draw.CircleGlyph)(nil)),
-		"CrossGlyph":       reflect.ValueOf((*draw.CrossGlyph)(nil)),
-		"GlyphDrawer":      reflect.ValueOf((*draw.GlyphDrawer)(nil)),
-		"GlyphStyle":       reflect.ValueOf((*draw.GlyphStyle)(nil)),
-		"LineStyle":        reflect.ValueOf((*draw.LineStyle)(nil)),
-		"PlainTextHandler": reflect.ValueOf((*draw.PlainTextHandler)(nil)),
-		"PlusGlyph":        reflect.ValueOf((*draw.PlusGlyph)(nil)),
-		"PyramidGlyph":     reflect.ValueOf((*draw.PyramidGlyph)(nil)),
-		"RingGlyph":        reflect.ValueOf((*draw.RingGlyph)(nil)),
-		"SquareGlyph":      reflect.ValueOf((*draw.SquareGlyph)(nil)),
-		"TextHandler":      reflect.ValueOf((*draw.TextHandler)(nil)),
-		"TextStyle":        reflect.ValueOf((*draw.TextStyle)(nil)),
-		"Tiles":            reflect.ValueOf((*draw.Tiles)(nil)),
-		"TriangleGlyph":    reflect.ValueOf((*draw.TriangleGlyph)(nil)),
-		"XAlignment":       reflect.ValueOf((*draw.XAlignment)(nil)),
-		"YAlignment":       reflect.ValueOf((*draw.YAlignment)(nil)),
+	// type definitions
+	m["BoxGlyph"] = reflect.ValueOf((*draw.BoxGlyph)(nil))
+	m["Canvas"] = reflect.ValueOf((*draw.Canvas)(nil))
+	m["CircleGlyph"] = reflect.ValueOf((*draw.CircleGlyph)(nil))
+	m["CrossGlyph"] = reflect.ValueOf((*draw.CrossGlyph)(nil))
+	m["GlyphDrawer"] = reflect.ValueOf((*draw.GlyphDrawer)(nil))
+	m["GlyphStyle"] = reflect.ValueOf((*draw.GlyphStyle)(nil))
+	m["LineStyle"] = reflect.ValueOf((*draw.LineStyle)(nil))
+	m["PlainTextHandler"] = reflect.ValueOf((*draw.PlainTextHandler)(nil))
+	m["PlusGlyph"] = reflect.ValueOf((*draw.PlusGlyph)(nil))
+	m["PyramidGlyph"] = reflect.ValueOf((*draw.PyramidGlyph)(nil))
+	m["RingGlyph"] = reflect.ValueOf((*draw.RingGlyph)(nil))
+	m["SquareGlyph"] = reflect.ValueOf((*draw.SquareGlyph)(nil))
+	m["TextHandler"] = reflect.ValueOf((*draw.TextHandler)(nil))
+	m["TextStyle"] = reflect.ValueOf((*draw.TextStyle)(nil))
+	m["Tiles"] = reflect.ValueOf((*draw.Tiles)(nil))
+	m["TriangleGlyph"] = reflect.ValueOf((*draw.TriangleGlyph)(nil))
+	m["XAlignment"] = reflect.ValueOf((*draw.XAlignment)(nil))
+	m["YAlignment"] = reflect.ValueOf((*draw.YAlignment)(nil))
 
-		// interface wrapper definitions
-		"_GlyphDrawer": reflect.ValueOf((*_gonum_org_v1_plot_vg_draw_GlyphDrawer)(nil)),
-		"_TextHandler": reflect.ValueOf((*_gonum_org_v1_plot_vg_draw_TextHandler)(nil)),
-	}
+	// interface wrapper definitions
+	m["_GlyphDrawer"] = reflect.ValueOf((*_gonum_org_v1_plot_vg_draw_GlyphDrawer)(nil))
+	m["_TextHandler"] = reflect.ValueOf((*_gonum_org_v1_plot_vg_draw_TextHandler)(nil))
 }
 
 // _gonum_org_v1_plot_vg_draw_GlyphDrawer is an interface wrapper for GlyphDrawer type

@@ -14,36 +14,36 @@ import (
 )
 
 func init() {
-	Symbols["gonum.org/v1/plot/vg/vg"] = map[string]reflect.Value{
-		// function, constant and variable definitions
-		"ArcComp":     reflect.ValueOf(constant.MakeFromLiteral("2", token.INT, 0)),
-		"Centimeter":  reflect.ValueOf(vg.Centimeter),
-		"CloseComp":   reflect.ValueOf(constant.MakeFromLiteral("4", token.INT, 0)),
-		"CurveComp":   reflect.ValueOf(constant.MakeFromLiteral("3", token.INT, 0)),
-		"Inch":        reflect.ValueOf(vg.Inch),
-		"Initialize":  reflect.ValueOf(vg.Initialize),
-		"LineComp":    reflect.ValueOf(constant.MakeFromLiteral("1", token.INT, 0)),
-		"Millimeter":  reflect.ValueOf(vg.Millimeter),
-		"MoveComp":    reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
-		"MultiCanvas": reflect.ValueOf(vg.MultiCanvas),
-		"ParseLength": reflect.ValueOf(vg.ParseLength),
-		"Points":      reflect.ValueOf(vg.Points),
+	m := map[string]reflect.Value{}
+	Symbols["gonum.org/v1/plot/vg/vg"] = m
+	// function, constant and variable definitions
+	m["ArcComp"] = reflect.ValueOf(constant.MakeFromLiteral("2", token.INT, 0))
+	m["Centimeter"] = reflect.ValueOf(vg.Centimeter)
+	m["CloseComp"] = reflect.ValueOf(constant.MakeFromLiteral("4", token.INT, 0))
+	m["CurveComp"] = reflect.ValueOf(constant.MakeFromLiteral("3", token.INT, 0))
+	m["Inch"] = reflect.ValueOf(vg.Inch)
+	m["Initialize"] = reflect.ValueOf(vg.Initialize)
+	m["LineComp"] = reflect.ValueOf(constant.MakeFromLiteral("1", token.INT, 0))
+	m["Millimeter"] = reflect.ValueOf(vg.Millimeter)
+	m["MoveComp"] = reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0))
+	m["MultiCanvas"] = reflect.ValueOf(vg.MultiCanvas)
+	m["ParseLength"] = reflect.ValueOf(vg.ParseLength)
+	m["Points"] = reflect.ValueOf(vg.Points)
 
-		// type definitions
-		"Canvas":         reflect.ValueOf((*vg.Canvas)(nil)),
-		"CanvasSizer":    reflect.ValueOf((*vg.CanvasSizer)(nil)),
-		"CanvasWriterTo": reflect.ValueOf((*vg.CanvasWriterTo)(nil)),
-		"Length":         reflect.ValueOf((*vg.Length)(nil)),
-		"Path":           reflect.ValueOf((*vg.Path)(nil)),
-		"PathComp":       reflect.ValueOf((*vg.PathComp)(nil)),
-		"Point":          reflect.ValueOf((*vg.Point)(nil)),
-		"Rectangle":      reflect.ValueOf((*vg.Rectangle)(nil)),
+	// type definitions
+	m["Canvas"] = reflect.ValueOf((*vg.Canvas)(nil))
+	m["CanvasSizer"] = reflect.ValueOf((*vg.CanvasSizer)(nil))
+	m["CanvasWriterTo"] = reflect.ValueOf((*vg.CanvasWriterTo)(nil))
+	m["Length"] = reflect.ValueOf((*vg.Length)(nil))
+	m["Path"] = reflect.ValueOf((*vg.Path)(nil))
+	m["PathComp"] = reflect.ValueOf((*vg.PathComp)(nil))
+	m["Point"] = reflect.ValueOf((*vg.Point)(nil))
+	m["Rectangle"] = reflect.ValueOf((*vg.Rectangle)(nil))
 
-		// interface wrapper definitions
-		"_Canvas":         reflect.ValueOf((*_gonum_org_v1_plot_vg_Canvas)(nil)),
-		"_CanvasSizer":    reflect.ValueOf((*_gonum_org_v1_plot_vg_CanvasSizer)(nil)),
-		"_CanvasWriterTo": reflect.ValueOf((*_gonum_org_v1_plot_vg_CanvasWriterTo)(nil)),
-	}
+	// interface wrapper definitions
+	m["_Canvas"] = reflect.ValueOf((*_gonum_org_v1_plot_vg_Canvas)(nil))
+	m["_CanvasSizer"] = reflect.ValueOf((*_gonum_org_v1_plot_vg_CanvasSizer)(nil))
+	m["_CanvasWriterTo"] = reflect.ValueOf((*_gonum_org_v1_plot_vg_CanvasWriterTo)(nil))
 }
 
 // _gonum_org_v1_plot_vg_Canvas is an interface wrapper for Canvas type

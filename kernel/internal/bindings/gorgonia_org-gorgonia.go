@@ -14,383 +14,383 @@ import (
 )
 
 func init() {
-	Symbols["gorgonia.org/gorgonia/gorgonia"] = map[string]reflect.Value{
-		// function, constant and variable definitions
-		"Abs":                      reflect.ValueOf(gorgonia.Abs),
-		"Add":                      reflect.ValueOf(gorgonia.Add),
-		"ApplyOp":                  reflect.ValueOf(gorgonia.ApplyOp),
-		"ApplyOpWithName":          reflect.ValueOf(gorgonia.ApplyOpWithName),
-		"At":                       reflect.ValueOf(gorgonia.At),
-		"Auto":                     reflect.ValueOf(gorgonia.Auto),
-		"AveragePool1D":            reflect.ValueOf(gorgonia.AveragePool1D),
-		"AveragePool2D":            reflect.ValueOf(gorgonia.AveragePool2D),
-		"Backpropagate":            reflect.ValueOf(gorgonia.Backpropagate),
-		"BatchNorm":                reflect.ValueOf(gorgonia.BatchNorm),
-		"BatchedMatMul":            reflect.ValueOf(gorgonia.BatchedMatMul),
-		"BinaryXent":               reflect.ValueOf(gorgonia.BinaryXent),
-		"BindDualValues":           reflect.ValueOf(gorgonia.BindDualValues),
-		"Binomial32":               reflect.ValueOf(gorgonia.Binomial32),
-		"Binomial64":               reflect.ValueOf(gorgonia.Binomial64),
-		"BinomialRandomNode":       reflect.ValueOf(gorgonia.BinomialRandomNode),
-		"Bool":                     reflect.ValueOf(&gorgonia.Bool).Elem(),
-		"Broadcast":                reflect.ValueOf(gorgonia.Broadcast),
-		"BroadcastAdd":             reflect.ValueOf(gorgonia.BroadcastAdd),
-		"BroadcastEq":              reflect.ValueOf(gorgonia.BroadcastEq),
-		"BroadcastGt":              reflect.ValueOf(gorgonia.BroadcastGt),
-		"BroadcastGte":             reflect.ValueOf(gorgonia.BroadcastGte),
-		"BroadcastHadamardDiv":     reflect.ValueOf(gorgonia.BroadcastHadamardDiv),
-		"BroadcastHadamardProd":    reflect.ValueOf(gorgonia.BroadcastHadamardProd),
-		"BroadcastLt":              reflect.ValueOf(gorgonia.BroadcastLt),
-		"BroadcastLte":             reflect.ValueOf(gorgonia.BroadcastLte),
-		"BroadcastNe":              reflect.ValueOf(gorgonia.BroadcastNe),
-		"BroadcastPow":             reflect.ValueOf(gorgonia.BroadcastPow),
-		"BroadcastSub":             reflect.ValueOf(gorgonia.BroadcastSub),
-		"ByIndices":                reflect.ValueOf(gorgonia.ByIndices),
-		"Byte":                     reflect.ValueOf(&gorgonia.Byte).Elem(),
-		"CPU":                      reflect.ValueOf(gorgonia.CPU),
-		"CTCLoss":                  reflect.ValueOf(gorgonia.CTCLoss),
-		"CUDA":                     reflect.ValueOf(gorgonia.CUDA),
-		"Ceil":                     reflect.ValueOf(gorgonia.Ceil),
-		"CheckOne":                 reflect.ValueOf(gorgonia.CheckOne),
-		"CloneValue":               reflect.ValueOf(gorgonia.CloneValue),
-		"Compile":                  reflect.ValueOf(gorgonia.Compile),
-		"CompileFunction":          reflect.ValueOf(gorgonia.CompileFunction),
-		"Concat":                   reflect.ValueOf(gorgonia.Concat),
-		"Conv1d":                   reflect.ValueOf(gorgonia.Conv1d),
-		"Conv2d":                   reflect.ValueOf(gorgonia.Conv2d),
-		"ConvType":                 reflect.ValueOf(gorgonia.ConvType),
-		"Copy":                     reflect.ValueOf(gorgonia.Copy),
-		"Cos":                      reflect.ValueOf(gorgonia.Cos),
-		"Cube":                     reflect.ValueOf(gorgonia.Cube),
-		"DEBUG":                    reflect.ValueOf(gorgonia.DEBUG),
-		"DebugDerives":             reflect.ValueOf(gorgonia.DebugDerives),
-		"DiagFlat":                 reflect.ValueOf(gorgonia.DiagFlat),
-		"DimSizersToShapes":        reflect.ValueOf(gorgonia.DimSizersToShapes),
-		"Div":                      reflect.ValueOf(gorgonia.Div),
-		"DontDebugDerives":         reflect.ValueOf(gorgonia.DontDebugDerives),
-		"Dropout":                  reflect.ValueOf(gorgonia.Dropout),
-		"Eq":                       reflect.ValueOf(gorgonia.Eq),
-		"Err":                      reflect.ValueOf(gorgonia.Err),
-		"EvalMode":                 reflect.ValueOf(gorgonia.EvalMode),
-		"ExecuteBwdOnly":           reflect.ValueOf(gorgonia.ExecuteBwdOnly),
-		"ExecuteFwdOnly":           reflect.ValueOf(gorgonia.ExecuteFwdOnly),
-		"Exp":                      reflect.ValueOf(gorgonia.Exp),
-		"Expm1":                    reflect.ValueOf(gorgonia.Expm1),
-		"Float32":                  reflect.ValueOf(&gorgonia.Float32).Elem(),
-		"Float64":                  reflect.ValueOf(&gorgonia.Float64).Elem(),
-		"Floor":                    reflect.ValueOf(gorgonia.Floor),
-		"FmtNodeMap":               reflect.ValueOf(gorgonia.FmtNodeMap),
-		"Gaussian":                 reflect.ValueOf(gorgonia.Gaussian),
-		"Gaussian32":               reflect.ValueOf(gorgonia.Gaussian32),
-		"Gaussian64":               reflect.ValueOf(gorgonia.Gaussian64),
-		"GaussianRandomNode":       reflect.ValueOf(gorgonia.GaussianRandomNode),
-		"GlobalAveragePool2D":      reflect.ValueOf(gorgonia.GlobalAveragePool2D),
-		"GlorotEtAlN32":            reflect.ValueOf(gorgonia.GlorotEtAlN32),
-		"GlorotEtAlN64":            reflect.ValueOf(gorgonia.GlorotEtAlN64),
-		"GlorotEtAlU32":            reflect.ValueOf(gorgonia.GlorotEtAlU32),
-		"GlorotEtAlU64":            reflect.ValueOf(gorgonia.GlorotEtAlU64),
-		"GlorotN":                  reflect.ValueOf(gorgonia.GlorotN),
-		"GlorotU":                  reflect.ValueOf(gorgonia.GlorotU),
-		"Grad":                     reflect.ValueOf(gorgonia.Grad),
-		"GraphCollisionStats":      reflect.ValueOf(gorgonia.GraphCollisionStats),
-		"GroupNorm":                reflect.ValueOf(gorgonia.GroupNorm),
-		"Gt":                       reflect.ValueOf(gorgonia.Gt),
-		"Gte":                      reflect.ValueOf(gorgonia.Gte),
-		"HadamardDiv":              reflect.ValueOf(gorgonia.HadamardDiv),
-		"HadamardProd":             reflect.ValueOf(gorgonia.HadamardProd),
-		"HeEtAlN64":                reflect.ValueOf(gorgonia.HeEtAlN64),
-		"HeEtAlU64":                reflect.ValueOf(gorgonia.HeEtAlU64),
-		"HeN":                      reflect.ValueOf(gorgonia.HeN),
-		"HeU":                      reflect.ValueOf(gorgonia.HeU),
-		"Im2Col":                   reflect.ValueOf(gorgonia.Im2Col),
-		"In":                       reflect.ValueOf(gorgonia.In),
-		"Int":                      reflect.ValueOf(&gorgonia.Int).Elem(),
-		"Int32":                    reflect.ValueOf(&gorgonia.Int32).Elem(),
-		"Int64":                    reflect.ValueOf(&gorgonia.Int64).Elem(),
-		"Inverse":                  reflect.ValueOf(gorgonia.Inverse),
-		"InverseSqrt":              reflect.ValueOf(gorgonia.InverseSqrt),
-		"KeepDims":                 reflect.ValueOf(gorgonia.KeepDims),
-		"LeakyRelu":                reflect.ValueOf(gorgonia.LeakyRelu),
-		"Let":                      reflect.ValueOf(gorgonia.Let),
-		"Lift1":                    reflect.ValueOf(gorgonia.Lift1),
-		"Lift1Axial":               reflect.ValueOf(gorgonia.Lift1Axial),
-		"Lift2":                    reflect.ValueOf(gorgonia.Lift2),
-		"Lift2Broadcast":           reflect.ValueOf(gorgonia.Lift2Broadcast),
-		"LiftResult":               reflect.ValueOf(gorgonia.LiftResult),
-		"Log":                      reflect.ValueOf(gorgonia.Log),
-		"Log1p":                    reflect.ValueOf(gorgonia.Log1p),
-		"Log2":                     reflect.ValueOf(gorgonia.Log2),
-		"LogBothDir":               reflect.ValueOf(gorgonia.LogBothDir),
-		"LogBwd":                   reflect.ValueOf(gorgonia.LogBwd),
-		"LogFwd":                   reflect.ValueOf(gorgonia.LogFwd),
-		"LogSoftMax":               reflect.ValueOf(gorgonia.LogSoftMax),
-		"LogSumExp":                reflect.ValueOf(gorgonia.LogSumExp),
-		"Lt":                       reflect.ValueOf(gorgonia.Lt),
-		"Lte":                      reflect.ValueOf(gorgonia.Lte),
-		"Max":                      reflect.ValueOf(gorgonia.Max),
-		"MaxBetween":               reflect.ValueOf(gorgonia.MaxBetween),
-		"MaxPool1D":                reflect.ValueOf(gorgonia.MaxPool1D),
-		"MaxPool2D":                reflect.ValueOf(gorgonia.MaxPool2D),
-		"Mean":                     reflect.ValueOf(gorgonia.Mean),
-		"MinBetween":               reflect.ValueOf(gorgonia.MinBetween),
-		"Mish":                     reflect.ValueOf(gorgonia.Mish),
-		"Mul":                      reflect.ValueOf(gorgonia.Mul),
-		"Must":                     reflect.ValueOf(gorgonia.Must),
-		"Ne":                       reflect.ValueOf(gorgonia.Ne),
-		"Neg":                      reflect.ValueOf(gorgonia.Neg),
-		"NewAdaGradSolver":         reflect.ValueOf(gorgonia.NewAdaGradSolver),
-		"NewAdamSolver":            reflect.ValueOf(gorgonia.NewAdamSolver),
-		"NewAdamW":                 reflect.ValueOf(gorgonia.NewAdamW),
-		"NewAddOp":                 reflect.ValueOf(gorgonia.NewAddOp),
-		"NewB":                     reflect.ValueOf(gorgonia.NewB),
-		"NewBarzilaiBorweinSolver": reflect.ValueOf(gorgonia.NewBarzilaiBorweinSolver),
-		"NewBroadcastPattern":      reflect.ValueOf(gorgonia.NewBroadcastPattern),
-		"NewConstant":              reflect.ValueOf(gorgonia.NewConstant),
-		"NewExternalOp":            reflect.ValueOf(gorgonia.NewExternalOp),
-		"NewF32":                   reflect.ValueOf(gorgonia.NewF32),
-		"NewF64":                   reflect.ValueOf(gorgonia.NewF64),
-		"NewGraph":                 reflect.ValueOf(gorgonia.NewGraph),
-		"NewHadamardProdOp":        reflect.ValueOf(gorgonia.NewHadamardProdOp),
-		"NewI":                     reflect.ValueOf(gorgonia.NewI),
-		"NewI32":                   reflect.ValueOf(gorgonia.NewI32),
-		"NewI64":                   reflect.ValueOf(gorgonia.NewI64),
-		"NewLispMachine":           reflect.ValueOf(gorgonia.NewLispMachine),
-		"NewMatrix":                reflect.ValueOf(gorgonia.NewMatrix),
-		"NewMomentum":              reflect.ValueOf(gorgonia.NewMomentum),
-		"NewNodeSet":               reflect.ValueOf(gorgonia.NewNodeSet),
-		"NewRMSPropSolver":         reflect.ValueOf(gorgonia.NewRMSPropSolver),
-		"NewScalar":                reflect.ValueOf(gorgonia.NewScalar),
-		"NewSubOp":                 reflect.ValueOf(gorgonia.NewSubOp),
-		"NewTapeMachine":           reflect.ValueOf(gorgonia.NewTapeMachine),
-		"NewTensor":                reflect.ValueOf(gorgonia.NewTensor),
-		"NewU8":                    reflect.ValueOf(gorgonia.NewU8),
-		"NewUniqueNode":            reflect.ValueOf(gorgonia.NewUniqueNode),
-		"NewVanillaSolver":         reflect.ValueOf(gorgonia.NewVanillaSolver),
-		"NewVector":                reflect.ValueOf(gorgonia.NewVector),
-		"NodeFromAny":              reflect.ValueOf(gorgonia.NodeFromAny),
-		"NodesFromInputs":          reflect.ValueOf(gorgonia.NodesFromInputs),
-		"NodesToValueGrads":        reflect.ValueOf(gorgonia.NodesToValueGrads),
-		"Norm":                     reflect.ValueOf(gorgonia.Norm),
-		"OneHotVector":             reflect.ValueOf(gorgonia.OneHotVector),
-		"Ones":                     reflect.ValueOf(gorgonia.Ones),
-		"OuterProd":                reflect.ValueOf(gorgonia.OuterProd),
-		"Pow":                      reflect.ValueOf(gorgonia.Pow),
-		"Ptr":                      reflect.ValueOf(&gorgonia.Ptr).Elem(),
-		"RangedFrom":               reflect.ValueOf(gorgonia.RangedFrom),
-		"RangedFromWithStep":       reflect.ValueOf(gorgonia.RangedFromWithStep),
-		"Ravel":                    reflect.ValueOf(gorgonia.Ravel),
-		"Read":                     reflect.ValueOf(gorgonia.Read),
-		"Rectify":                  reflect.ValueOf(gorgonia.Rectify),
-		"ReduceAdd":                reflect.ValueOf(gorgonia.ReduceAdd),
-		"ReduceMul":                reflect.ValueOf(gorgonia.ReduceMul),
-		"ReductionMean":            reflect.ValueOf(gorgonia.ReductionMean),
-		"ReductionSum":             reflect.ValueOf(gorgonia.ReductionSum),
-		"Reshape":                  reflect.ValueOf(gorgonia.Reshape),
-		"ReturnNode":               reflect.ValueOf(gorgonia.ReturnNode),
-		"ReturnType":               reflect.ValueOf(gorgonia.ReturnType),
-		"S":                        reflect.ValueOf(gorgonia.S),
-		"ScalarAsTensor":           reflect.ValueOf(gorgonia.ScalarAsTensor),
-		"Set":                      reflect.ValueOf(gorgonia.Set),
-		"SetDerivOf":               reflect.ValueOf(gorgonia.SetDerivOf),
-		"SetOptimizationLevel":     reflect.ValueOf(gorgonia.SetOptimizationLevel),
-		"ShapesToDimSizers":        reflect.ValueOf(gorgonia.ShapesToDimSizers),
-		"Sigmoid":                  reflect.ValueOf(gorgonia.Sigmoid),
-		"Sign":                     reflect.ValueOf(gorgonia.Sign),
-		"Sin":                      reflect.ValueOf(gorgonia.Sin),
-		"SizeOf":                   reflect.ValueOf(gorgonia.SizeOf),
-		"Slice":                    reflect.ValueOf(gorgonia.Slice),
-		"SoftMax":                  reflect.ValueOf(gorgonia.SoftMax),
-		"Softplus":                 reflect.ValueOf(gorgonia.Softplus),
-		"Sort":                     reflect.ValueOf(gorgonia.Sort),
-		"Sparsemax":                reflect.ValueOf(gorgonia.Sparsemax),
-		"Sqrt":                     reflect.ValueOf(gorgonia.Sqrt),
-		"Square":                   reflect.ValueOf(gorgonia.Square),
-		"Sub":                      reflect.ValueOf(gorgonia.Sub),
-		"Sum":                      reflect.ValueOf(gorgonia.Sum),
-		"Tanh":                     reflect.ValueOf(gorgonia.Tanh),
-		"Tensordot":                reflect.ValueOf(gorgonia.Tensordot),
-		"TraceExec":                reflect.ValueOf(gorgonia.TraceExec),
-		"TransformResult":          reflect.ValueOf(gorgonia.TransformResult),
-		"Transpose":                reflect.ValueOf(gorgonia.Transpose),
-		"TypeOf":                   reflect.ValueOf(gorgonia.TypeOf),
-		"Unconcat":                 reflect.ValueOf(gorgonia.Unconcat),
-		"Uniform":                  reflect.ValueOf(gorgonia.Uniform),
-		"Uniform32":                reflect.ValueOf(gorgonia.Uniform32),
-		"Uniform64":                reflect.ValueOf(gorgonia.Uniform64),
-		"UniformRandomNode":        reflect.ValueOf(gorgonia.UniformRandomNode),
-		"UnsafeLet":                reflect.ValueOf(gorgonia.UnsafeLet),
-		"UnstableSort":             reflect.ValueOf(gorgonia.UnstableSort),
-		"Upsample2D":               reflect.ValueOf(gorgonia.Upsample2D),
-		"Use":                      reflect.ValueOf(gorgonia.Use),
-		"UseCudaFor":               reflect.ValueOf(gorgonia.UseCudaFor),
-		"UseNonStable":             reflect.ValueOf(gorgonia.UseNonStable),
-		"UseStabilization":         reflect.ValueOf(gorgonia.UseStabilization),
-		"ValueClose":               reflect.ValueOf(gorgonia.ValueClose),
-		"ValueEq":                  reflect.ValueOf(gorgonia.ValueEq),
-		"ValuesOf":                 reflect.ValueOf(gorgonia.ValuesOf),
-		"WalkGraph":                reflect.ValueOf(gorgonia.WalkGraph),
-		"WhichBLAS":                reflect.ValueOf(gorgonia.WhichBLAS),
-		"WithBatchSize":            reflect.ValueOf(gorgonia.WithBatchSize),
-		"WithBeta1":                reflect.ValueOf(gorgonia.WithBeta1),
-		"WithBeta2":                reflect.ValueOf(gorgonia.WithBeta2),
-		"WithChildren":             reflect.ValueOf(gorgonia.WithChildren),
-		"WithClip":                 reflect.ValueOf(gorgonia.WithClip),
-		"WithEngine":               reflect.ValueOf(gorgonia.WithEngine),
-		"WithEps":                  reflect.ValueOf(gorgonia.WithEps),
-		"WithGrad":                 reflect.ValueOf(gorgonia.WithGrad),
-		"WithGraphName":            reflect.ValueOf(gorgonia.WithGraphName),
-		"WithGroupName":            reflect.ValueOf(gorgonia.WithGroupName),
-		"WithInfWatch":             reflect.ValueOf(gorgonia.WithInfWatch),
-		"WithInit":                 reflect.ValueOf(gorgonia.WithInit),
-		"WithL1Reg":                reflect.ValueOf(gorgonia.WithL1Reg),
-		"WithL2Reg":                reflect.ValueOf(gorgonia.WithL2Reg),
-		"WithLearnRate":            reflect.ValueOf(gorgonia.WithLearnRate),
-		"WithLogger":               reflect.ValueOf(gorgonia.WithLogger),
-		"WithManualGradient":       reflect.ValueOf(gorgonia.WithManualGradient),
-		"WithMomentum":             reflect.ValueOf(gorgonia.WithMomentum),
-		"WithNaNWatch":             reflect.ValueOf(gorgonia.WithNaNWatch),
-		"WithName":                 reflect.ValueOf(gorgonia.WithName),
-		"WithOp":                   reflect.ValueOf(gorgonia.WithOp),
-		"WithPointerWatch":         reflect.ValueOf(gorgonia.WithPointerWatch),
-		"WithPrecompiled":          reflect.ValueOf(gorgonia.WithPrecompiled),
-		"WithRho":                  reflect.ValueOf(gorgonia.WithRho),
-		"WithShape":                reflect.ValueOf(gorgonia.WithShape),
-		"WithType":                 reflect.ValueOf(gorgonia.WithType),
-		"WithValue":                reflect.ValueOf(gorgonia.WithValue),
-		"WithValueFmt":             reflect.ValueOf(gorgonia.WithValueFmt),
-		"WithWatchlist":            reflect.ValueOf(gorgonia.WithWatchlist),
-		"YOLOv3":                   reflect.ValueOf(gorgonia.YOLOv3),
-		"ZeroValue":                reflect.ValueOf(gorgonia.ZeroValue),
-		"Zeroes":                   reflect.ValueOf(gorgonia.Zeroes),
+	m := map[string]reflect.Value{}
+	Symbols["gorgonia.org/gorgonia/gorgonia"] = m
+	// function, constant and variable definitions
+	m["Abs"] = reflect.ValueOf(gorgonia.Abs)
+	m["Add"] = reflect.ValueOf(gorgonia.Add)
+	m["ApplyOp"] = reflect.ValueOf(gorgonia.ApplyOp)
+	m["ApplyOpWithName"] = reflect.ValueOf(gorgonia.ApplyOpWithName)
+	m["At"] = reflect.ValueOf(gorgonia.At)
+	m["Auto"] = reflect.ValueOf(gorgonia.Auto)
+	m["AveragePool1D"] = reflect.ValueOf(gorgonia.AveragePool1D)
+	m["AveragePool2D"] = reflect.ValueOf(gorgonia.AveragePool2D)
+	m["Backpropagate"] = reflect.ValueOf(gorgonia.Backpropagate)
+	m["BatchNorm"] = reflect.ValueOf(gorgonia.BatchNorm)
+	m["BatchedMatMul"] = reflect.ValueOf(gorgonia.BatchedMatMul)
+	m["BinaryXent"] = reflect.ValueOf(gorgonia.BinaryXent)
+	m["BindDualValues"] = reflect.ValueOf(gorgonia.BindDualValues)
+	m["Binomial32"] = reflect.ValueOf(gorgonia.Binomial32)
+	m["Binomial64"] = reflect.ValueOf(gorgonia.Binomial64)
+	m["BinomialRandomNode"] = reflect.ValueOf(gorgonia.BinomialRandomNode)
+	m["Bool"] = reflect.ValueOf(&gorgonia.Bool).Elem()
+	m["Broadcast"] = reflect.ValueOf(gorgonia.Broadcast)
+	m["BroadcastAdd"] = reflect.ValueOf(gorgonia.BroadcastAdd)
+	m["BroadcastEq"] = reflect.ValueOf(gorgonia.BroadcastEq)
+	m["BroadcastGt"] = reflect.ValueOf(gorgonia.BroadcastGt)
+	m["BroadcastGte"] = reflect.ValueOf(gorgonia.BroadcastGte)
+	m["BroadcastHadamardDiv"] = reflect.ValueOf(gorgonia.BroadcastHadamardDiv)
+	m["BroadcastHadamardProd"] = reflect.ValueOf(gorgonia.BroadcastHadamardProd)
+	m["BroadcastLt"] = reflect.ValueOf(gorgonia.BroadcastLt)
+	m["BroadcastLte"] = reflect.ValueOf(gorgonia.BroadcastLte)
+	m["BroadcastNe"] = reflect.ValueOf(gorgonia.BroadcastNe)
+	m["BroadcastPow"] = reflect.ValueOf(gorgonia.BroadcastPow)
+	m["BroadcastSub"] = reflect.ValueOf(gorgonia.BroadcastSub)
+	m["ByIndices"] = reflect.ValueOf(gorgonia.ByIndices)
+	m["Byte"] = reflect.ValueOf(&gorgonia.Byte).Elem()
+	m["CPU"] = reflect.ValueOf(gorgonia.CPU)
+	m["CTCLoss"] = reflect.ValueOf(gorgonia.CTCLoss)
+	m["CUDA"] = reflect.ValueOf(gorgonia.CUDA)
+	m["Ceil"] = reflect.ValueOf(gorgonia.Ceil)
+	m["CheckOne"] = reflect.ValueOf(gorgonia.CheckOne)
+	m["CloneValue"] = reflect.ValueOf(gorgonia.CloneValue)
+	m["Compile"] = reflect.ValueOf(gorgonia.Compile)
+	m["CompileFunction"] = reflect.ValueOf(gorgonia.CompileFunction)
+	m["Concat"] = reflect.ValueOf(gorgonia.Concat)
+	m["Conv1d"] = reflect.ValueOf(gorgonia.Conv1d)
+	m["Conv2d"] = reflect.ValueOf(gorgonia.Conv2d)
+	m["ConvType"] = reflect.ValueOf(gorgonia.ConvType)
+	m["Copy"] = reflect.ValueOf(gorgonia.Copy)
+	m["Cos"] = reflect.ValueOf(gorgonia.Cos)
+	m["Cube"] = reflect.ValueOf(gorgonia.Cube)
+	m["DEBUG"] = reflect.ValueOf(gorgonia.DEBUG)
+	m["DebugDerives"] = reflect.ValueOf(gorgonia.DebugDerives)
+	m["DiagFlat"] = reflect.ValueOf(gorgonia.DiagFlat)
+	m["DimSizersToShapes"] = reflect.ValueOf(gorgonia.DimSizersToShapes)
+	m["Div"] = reflect.ValueOf(gorgonia.Div)
+	m["DontDebugDerives"] = reflect.ValueOf(gorgonia.DontDebugDerives)
+	m["Dropout"] = reflect.ValueOf(gorgonia.Dropout)
+	m["Eq"] = reflect.ValueOf(gorgonia.Eq)
+	m["Err"] = reflect.ValueOf(gorgonia.Err)
+	m["EvalMode"] = reflect.ValueOf(gorgonia.EvalMode)
+	m["ExecuteBwdOnly"] = reflect.ValueOf(gorgonia.ExecuteBwdOnly)
+	m["ExecuteFwdOnly"] = reflect.ValueOf(gorgonia.ExecuteFwdOnly)
+	m["Exp"] = reflect.ValueOf(gorgonia.Exp)
+	m["Expm1"] = reflect.ValueOf(gorgonia.Expm1)
+	m["Float32"] = reflect.ValueOf(&gorgonia.Float32).Elem()
+	m["Float64"] = reflect.ValueOf(&gorgonia.Float64).Elem()
+	m["Floor"] = reflect.ValueOf(gorgonia.Floor)
+	m["FmtNodeMap"] = reflect.ValueOf(gorgonia.FmtNodeMap)
+	m["Gaussian"] = reflect.ValueOf(gorgonia.Gaussian)
+	m["Gaussian32"] = reflect.ValueOf(gorgonia.Gaussian32)
+	m["Gaussian64"] = reflect.ValueOf(gorgonia.Gaussian64)
+	m["GaussianRandomNode"] = reflect.ValueOf(gorgonia.GaussianRandomNode)
+	m["GlobalAveragePool2D"] = reflect.ValueOf(gorgonia.GlobalAveragePool2D)
+	m["GlorotEtAlN32"] = reflect.ValueOf(gorgonia.GlorotEtAlN32)
+	m["GlorotEtAlN64"] = reflect.ValueOf(gorgonia.GlorotEtAlN64)
+	m["GlorotEtAlU32"] = reflect.ValueOf(gorgonia.GlorotEtAlU32)
+	m["GlorotEtAlU64"] = reflect.ValueOf(gorgonia.GlorotEtAlU64)
+	m["GlorotN"] = reflect.ValueOf(gorgonia.GlorotN)
+	m["GlorotU"] = reflect.ValueOf(gorgonia.GlorotU)
+	m["Grad"] = reflect.ValueOf(gorgonia.Grad)
+	m["GraphCollisionStats"] = reflect.ValueOf(gorgonia.GraphCollisionStats)
+	m["GroupNorm"] = reflect.ValueOf(gorgonia.GroupNorm)
+	m["Gt"] = reflect.ValueOf(gorgonia.Gt)
+	m["Gte"] = reflect.ValueOf(gorgonia.Gte)
+	m["HadamardDiv"] = reflect.ValueOf(gorgonia.HadamardDiv)
+	m["HadamardProd"] = reflect.ValueOf(gorgonia.HadamardProd)
+	m["HeEtAlN64"] = reflect.ValueOf(gorgonia.HeEtAlN64)
+	m["HeEtAlU64"] = reflect.ValueOf(gorgonia.HeEtAlU64)
+	m["HeN"] = reflect.ValueOf(gorgonia.HeN)
+	m["HeU"] = reflect.ValueOf(gorgonia.HeU)
+	m["Im2Col"] = reflect.ValueOf(gorgonia.Im2Col)
+	m["In"] = reflect.ValueOf(gorgonia.In)
+	m["Int"] = reflect.ValueOf(&gorgonia.Int).Elem()
+	m["Int32"] = reflect.ValueOf(&gorgonia.Int32).Elem()
+	m["Int64"] = reflect.ValueOf(&gorgonia.Int64).Elem()
+	m["Inverse"] = reflect.ValueOf(gorgonia.Inverse)
+	m["InverseSqrt"] = reflect.ValueOf(gorgonia.InverseSqrt)
+	m["KeepDims"] = reflect.ValueOf(gorgonia.KeepDims)
+	m["LeakyRelu"] = reflect.ValueOf(gorgonia.LeakyRelu)
+	m["Let"] = reflect.ValueOf(gorgonia.Let)
+	m["Lift1"] = reflect.ValueOf(gorgonia.Lift1)
+	m["Lift1Axial"] = reflect.ValueOf(gorgonia.Lift1Axial)
+	m["Lift2"] = reflect.ValueOf(gorgonia.Lift2)
+	m["Lift2Broadcast"] = reflect.ValueOf(gorgonia.Lift2Broadcast)
+	m["LiftResult"] = reflect.ValueOf(gorgonia.LiftResult)
+	m["Log"] = reflect.ValueOf(gorgonia.Log)
+	m["Log1p"] = reflect.ValueOf(gorgonia.Log1p)
+	m["Log2"] = reflect.ValueOf(gorgonia.Log2)
+	m["LogBothDir"] = reflect.ValueOf(gorgonia.LogBothDir)
+	m["LogBwd"] = reflect.ValueOf(gorgonia.LogBwd)
+	m["LogFwd"] = reflect.ValueOf(gorgonia.LogFwd)
+	m["LogSoftMax"] = reflect.ValueOf(gorgonia.LogSoftMax)
+	m["LogSumExp"] = reflect.ValueOf(gorgonia.LogSumExp)
+	m["Lt"] = reflect.ValueOf(gorgonia.Lt)
+	m["Lte"] = reflect.ValueOf(gorgonia.Lte)
+	m["Max"] = reflect.ValueOf(gorgonia.Max)
+	m["MaxBetween"] = reflect.ValueOf(gorgonia.MaxBetween)
+	m["MaxPool1D"] = reflect.ValueOf(gorgonia.MaxPool1D)
+	m["MaxPool2D"] = reflect.ValueOf(gorgonia.MaxPool2D)
+	m["Mean"] = reflect.ValueOf(gorgonia.Mean)
+	m["MinBetween"] = reflect.ValueOf(gorgonia.MinBetween)
+	m["Mish"] = reflect.ValueOf(gorgonia.Mish)
+	m["Mul"] = reflect.ValueOf(gorgonia.Mul)
+	m["Must"] = reflect.ValueOf(gorgonia.Must)
+	m["Ne"] = reflect.ValueOf(gorgonia.Ne)
+	m["Neg"] = reflect.ValueOf(gorgonia.Neg)
+	m["NewAdaGradSolver"] = reflect.ValueOf(gorgonia.NewAdaGradSolver)
+	m["NewAdamSolver"] = reflect.ValueOf(gorgonia.NewAdamSolver)
+	m["NewAdamW"] = reflect.ValueOf(gorgonia.NewAdamW)
+	m["NewAddOp"] = reflect.ValueOf(gorgonia.NewAddOp)
+	m["NewB"] = reflect.ValueOf(gorgonia.NewB)
+	m["NewBarzilaiBorweinSolver"] = reflect.ValueOf(gorgonia.NewBarzilaiBorweinSolver)
+	m["NewBroadcastPattern"] = reflect.ValueOf(gorgonia.NewBroadcastPattern)
+	m["NewConstant"] = reflect.ValueOf(gorgonia.NewConstant)
+	m["NewExternalOp"] = reflect.ValueOf(gorgonia.NewExternalOp)
+	m["NewF32"] = reflect.ValueOf(gorgonia.NewF32)
+	m["NewF64"] = reflect.ValueOf(gorgonia.NewF64)
+	m["NewGraph"] = reflect.ValueOf(gorgonia.NewGraph)
+	m["NewHadamardProdOp"] = reflect.ValueOf(gorgonia.NewHadamardProdOp)
+	m["NewI"] = reflect.ValueOf(gorgonia.NewI)
+	m["NewI32"] = reflect.ValueOf(gorgonia.NewI32)
+	m["NewI64"] = reflect.ValueOf(gorgonia.NewI64)
+	m["NewLispMachine"] = reflect.ValueOf(gorgonia.NewLispMachine)
+	m["NewMatrix"] = reflect.ValueOf(gorgonia.NewMatrix)
+	m["NewMomentum"] = reflect.ValueOf(gorgonia.NewMomentum)
+	m["NewNodeSet"] = reflect.ValueOf(gorgonia.NewNodeSet)
+	m["NewRMSPropSolver"] = reflect.ValueOf(gorgonia.NewRMSPropSolver)
+	m["NewScalar"] = reflect.ValueOf(gorgonia.NewScalar)
+	m["NewSubOp"] = reflect.ValueOf(gorgonia.NewSubOp)
+	m["NewTapeMachine"] = reflect.ValueOf(gorgonia.NewTapeMachine)
+	m["NewTensor"] = reflect.ValueOf(gorgonia.NewTensor)
+	m["NewU8"] = reflect.ValueOf(gorgonia.NewU8)
+	m["NewUniqueNode"] = reflect.ValueOf(gorgonia.NewUniqueNode)
+	m["NewVanillaSolver"] = reflect.ValueOf(gorgonia.NewVanillaSolver)
+	m["NewVector"] = reflect.ValueOf(gorgonia.NewVector)
+	m["NodeFromAny"] = reflect.ValueOf(gorgonia.NodeFromAny)
+	m["NodesFromInputs"] = reflect.ValueOf(gorgonia.NodesFromInputs)
+	m["NodesToValueGrads"] = reflect.ValueOf(gorgonia.NodesToValueGrads)
+	m["Norm"] = reflect.ValueOf(gorgonia.Norm)
+	m["OneHotVector"] = reflect.ValueOf(gorgonia.OneHotVector)
+	m["Ones"] = reflect.ValueOf(gorgonia.Ones)
+	m["OuterProd"] = reflect.ValueOf(gorgonia.OuterProd)
+	m["Pow"] = reflect.ValueOf(gorgonia.Pow)
+	m["Ptr"] = reflect.ValueOf(&gorgonia.Ptr).Elem()
+	m["RangedFrom"] = reflect.ValueOf(gorgonia.RangedFrom)
+	m["RangedFromWithStep"] = reflect.ValueOf(gorgonia.RangedFromWithStep)
+	m["Ravel"] = reflect.ValueOf(gorgonia.Ravel)
+	m["Read"] = reflect.ValueOf(gorgonia.Read)
+	m["Rectify"] = reflect.ValueOf(gorgonia.Rectify)
+	m["ReduceAdd"] = reflect.ValueOf(gorgonia.ReduceAdd)
+	m["ReduceMul"] = reflect.ValueOf(gorgonia.ReduceMul)
+	m["ReductionMean"] = reflect.ValueOf(gorgonia.ReductionMean)
+	m["ReductionSum"] = reflect.ValueOf(gorgonia.ReductionSum)
+	m["Reshape"] = reflect.ValueOf(gorgonia.Reshape)
+	m["ReturnNode"] = reflect.ValueOf(gorgonia.ReturnNode)
+	m["ReturnType"] = reflect.ValueOf(gorgonia.ReturnType)
+	m["S"] = reflect.ValueOf(gorgonia.S)
+	m["ScalarAsTensor"] = reflect.ValueOf(gorgonia.ScalarAsTensor)
+	m["Set"] = reflect.ValueOf(gorgonia.Set)
+	m["SetDerivOf"] = reflect.ValueOf(gorgonia.SetDerivOf)
+	m["SetOptimizationLevel"] = reflect.ValueOf(gorgonia.SetOptimizationLevel)
+	m["ShapesToDimSizers"] = reflect.ValueOf(gorgonia.ShapesToDimSizers)
+	m["Sigmoid"] = reflect.ValueOf(gorgonia.Sigmoid)
+	m["Sign"] = reflect.ValueOf(gorgonia.Sign)
+	m["Sin"] = reflect.ValueOf(gorgonia.Sin)
+	m["SizeOf"] = reflect.ValueOf(gorgonia.SizeOf)
+	m["Slice"] = reflect.ValueOf(gorgonia.Slice)
+	m["SoftMax"] = reflect.ValueOf(gorgonia.SoftMax)
+	m["Softplus"] = reflect.ValueOf(gorgonia.Softplus)
+	m["Sort"] = reflect.ValueOf(gorgonia.Sort)
+	m["Sparsemax"] = reflect.ValueOf(gorgonia.Sparsemax)
+	m["Sqrt"] = reflect.ValueOf(gorgonia.Sqrt)
+	m["Square"] = reflect.ValueOf(gorgonia.Square)
+	m["Sub"] = reflect.ValueOf(gorgonia.Sub)
+	m["Sum"] = reflect.ValueOf(gorgonia.Sum)
+	m["Tanh"] = reflect.ValueOf(gorgonia.Tanh)
+	m["Tensordot"] = reflect.ValueOf(gorgonia.Tensordot)
+	m["TraceExec"] = reflect.ValueOf(gorgonia.TraceExec)
+	m["TransformResult"] = reflect.ValueOf(gorgonia.TransformResult)
+	m["Transpose"] = reflect.ValueOf(gorgonia.Transpose)
+	m["TypeOf"] = reflect.ValueOf(gorgonia.TypeOf)
+	m["Unconcat"] = reflect.ValueOf(gorgonia.Unconcat)
+	m["Uniform"] = reflect.ValueOf(gorgonia.Uniform)
+	m["Uniform32"] = reflect.ValueOf(gorgonia.Uniform32)
+	m["Uniform64"] = reflect.ValueOf(gorgonia.Uniform64)
+	m["UniformRandomNode"] = reflect.ValueOf(gorgonia.UniformRandomNode)
+	m["UnsafeLet"] = reflect.ValueOf(gorgonia.UnsafeLet)
+	m["UnstableSort"] = reflect.ValueOf(gorgonia.UnstableSort)
+	m["Upsample2D"] = reflect.ValueOf(gorgonia.Upsample2D)
+	m["Use"] = reflect.ValueOf(gorgonia.Use)
+	m["UseCudaFor"] = reflect.ValueOf(gorgonia.UseCudaFor)
+	m["UseNonStable"] = reflect.ValueOf(gorgonia.UseNonStable)
+	m["UseStabilization"] = reflect.ValueOf(gorgonia.UseStabilization)
+	m["ValueClose"] = reflect.ValueOf(gorgonia.ValueClose)
+	m["ValueEq"] = reflect.ValueOf(gorgonia.ValueEq)
+	m["ValuesOf"] = reflect.ValueOf(gorgonia.ValuesOf)
+	m["WalkGraph"] = reflect.ValueOf(gorgonia.WalkGraph)
+	m["WhichBLAS"] = reflect.ValueOf(gorgonia.WhichBLAS)
+	m["WithBatchSize"] = reflect.ValueOf(gorgonia.WithBatchSize)
+	m["WithBeta1"] = reflect.ValueOf(gorgonia.WithBeta1)
+	m["WithBeta2"] = reflect.ValueOf(gorgonia.WithBeta2)
+	m["WithChildren"] = reflect.ValueOf(gorgonia.WithChildren)
+	m["WithClip"] = reflect.ValueOf(gorgonia.WithClip)
+	m["WithEngine"] = reflect.ValueOf(gorgonia.WithEngine)
+	m["WithEps"] = reflect.ValueOf(gorgonia.WithEps)
+	m["WithGrad"] = reflect.ValueOf(gorgonia.WithGrad)
+	m["WithGraphName"] = reflect.ValueOf(gorgonia.WithGraphName)
+	m["WithGroupName"] = reflect.ValueOf(gorgonia.WithGroupName)
+	m["WithInfWatch"] = reflect.ValueOf(gorgonia.WithInfWatch)
+	m["WithInit"] = reflect.ValueOf(gorgonia.WithInit)
+	m["WithL1Reg"] = reflect.ValueOf(gorgonia.WithL1Reg)
+	m["WithL2Reg"] = reflect.ValueOf(gorgonia.WithL2Reg)
+	m["WithLearnRate"] = reflect.ValueOf(gorgonia.WithLearnRate)
+	m["WithLogger"] = reflect.ValueOf(gorgonia.WithLogger)
+	m["WithManualGradient"] = reflect.ValueOf(gorgonia.WithManualGradient)
+	m["WithMomentum"] = reflect.ValueOf(gorgonia.WithMomentum)
+	m["WithNaNWatch"] = reflect.ValueOf(gorgonia.WithNaNWatch)
+	m["WithName"] = reflect.ValueOf(gorgonia.WithName)
+	m["WithOp"] = reflect.ValueOf(gorgonia.WithOp)
+	m["WithPointerWatch"] = reflect.ValueOf(gorgonia.WithPointerWatch)
+	m["WithPrecompiled"] = reflect.ValueOf(gorgonia.WithPrecompiled)
+	m["WithRho"] = reflect.ValueOf(gorgonia.WithRho)
+	m["WithShape"] = reflect.ValueOf(gorgonia.WithShape)
+	m["WithType"] = reflect.ValueOf(gorgonia.WithType)
+	m["WithValue"] = reflect.ValueOf(gorgonia.WithValue)
+	m["WithValueFmt"] = reflect.ValueOf(gorgonia.WithValueFmt)
+	m["WithWatchlist"] = reflect.ValueOf(gorgonia.WithWatchlist)
+	m["YOLOv3"] = reflect.ValueOf(gorgonia.YOLOv3)
+	m["ZeroValue"] = reflect.ValueOf(gorgonia.ZeroValue)
+	m["Zeroes"] = reflect.ValueOf(gorgonia.Zeroes)
 
-		// type definitions
-		"ADOp":                  reflect.ValueOf((*gorgonia.ADOp)(nil)),
-		"AdaGradSolver":         reflect.ValueOf((*gorgonia.AdaGradSolver)(nil)),
-		"AdamSolver":            reflect.ValueOf((*gorgonia.AdamSolver)(nil)),
-		"AdamW":                 reflect.ValueOf((*gorgonia.AdamW)(nil)),
-		"Arena":                 reflect.ValueOf((*gorgonia.Arena)(nil)),
-		"AutoDiffError":         reflect.ValueOf((*gorgonia.AutoDiffError)(nil)),
-		"B":                     reflect.ValueOf((*gorgonia.B)(nil)),
-		"BLAS":                  reflect.ValueOf((*gorgonia.BLAS)(nil)),
-		"BarzilaiBorweinSolver": reflect.ValueOf((*gorgonia.BarzilaiBorweinSolver)(nil)),
-		"BatchNormOp":           reflect.ValueOf((*gorgonia.BatchNormOp)(nil)),
-		"Batched":               reflect.ValueOf((*gorgonia.Batched)(nil)),
-		"BatchedBLAS":           reflect.ValueOf((*gorgonia.BatchedBLAS)(nil)),
-		"BatchedDevice":         reflect.ValueOf((*gorgonia.BatchedDevice)(nil)),
-		"BinaryOp":              reflect.ValueOf((*gorgonia.BinaryOp)(nil)),
-		"BroadcastPattern":      reflect.ValueOf((*gorgonia.BroadcastPattern)(nil)),
-		"CLDoer":                reflect.ValueOf((*gorgonia.CLDoer)(nil)),
-		"CUDAADOp":              reflect.ValueOf((*gorgonia.CUDAADOp)(nil)),
-		"CUDADoer":              reflect.ValueOf((*gorgonia.CUDADoer)(nil)),
-		"CloneErrorer":          reflect.ValueOf((*gorgonia.CloneErrorer)(nil)),
-		"Cloner":                reflect.ValueOf((*gorgonia.Cloner)(nil)),
-		"CopierFrom":            reflect.ValueOf((*gorgonia.CopierFrom)(nil)),
-		"CopierTo":              reflect.ValueOf((*gorgonia.CopierTo)(nil)),
-		"Device":                reflect.ValueOf((*gorgonia.Device)(nil)),
-		"DimSizer":              reflect.ValueOf((*gorgonia.DimSizer)(nil)),
-		"Dtyper":                reflect.ValueOf((*gorgonia.Dtyper)(nil)),
-		"Errer":                 reflect.ValueOf((*gorgonia.Errer)(nil)),
-		"ExecutionContext":      reflect.ValueOf((*gorgonia.ExecutionContext)(nil)),
-		"ExprGraph":             reflect.ValueOf((*gorgonia.ExprGraph)(nil)),
-		"ExternMetadata":        reflect.ValueOf((*gorgonia.ExternMetadata)(nil)),
-		"External":              reflect.ValueOf((*gorgonia.External)(nil)),
-		"ExternalOp":            reflect.ValueOf((*gorgonia.ExternalOp)(nil)),
-		"F32":                   reflect.ValueOf((*gorgonia.F32)(nil)),
-		"F64":                   reflect.ValueOf((*gorgonia.F64)(nil)),
-		"GroupNormOp":           reflect.ValueOf((*gorgonia.GroupNormOp)(nil)),
-		"I":                     reflect.ValueOf((*gorgonia.I)(nil)),
-		"I32":                   reflect.ValueOf((*gorgonia.I32)(nil)),
-		"I64":                   reflect.ValueOf((*gorgonia.I64)(nil)),
-		"IncrDoer":              reflect.ValueOf((*gorgonia.IncrDoer)(nil)),
-		"InitWFn":               reflect.ValueOf((*gorgonia.InitWFn)(nil)),
-		"Input":                 reflect.ValueOf((*gorgonia.Input)(nil)),
-		"Iop":                   reflect.ValueOf((*gorgonia.Iop)(nil)),
-		"Mker":                  reflect.ValueOf((*gorgonia.Mker)(nil)),
-		"Momentum":              reflect.ValueOf((*gorgonia.Momentum)(nil)),
-		"Namer":                 reflect.ValueOf((*gorgonia.Namer)(nil)),
-		"NoOpError":             reflect.ValueOf((*gorgonia.NoOpError)(nil)),
-		"NoRetOp":               reflect.ValueOf((*gorgonia.NoRetOp)(nil)),
-		"Node":                  reflect.ValueOf((*gorgonia.Node)(nil)),
-		"NodeConsOpt":           reflect.ValueOf((*gorgonia.NodeConsOpt)(nil)),
-		"NodeID":                reflect.ValueOf((*gorgonia.NodeID)(nil)),
-		"NodeSet":               reflect.ValueOf((*gorgonia.NodeSet)(nil)),
-		"Nodes":                 reflect.ValueOf((*gorgonia.Nodes)(nil)),
-		"Op":                    reflect.ValueOf((*gorgonia.Op)(nil)),
-		"RMSPropSolver":         reflect.ValueOf((*gorgonia.RMSPropSolver)(nil)),
-		"Reduction":             reflect.ValueOf((*gorgonia.Reduction)(nil)),
-		"ReductionOp":           reflect.ValueOf((*gorgonia.ReductionOp)(nil)),
-		"Result":                reflect.ValueOf((*gorgonia.Result)(nil)),
-		"SDOp":                  reflect.ValueOf((*gorgonia.SDOp)(nil)),
-		"Scalar":                reflect.ValueOf((*gorgonia.Scalar)(nil)),
-		"Solver":                reflect.ValueOf((*gorgonia.Solver)(nil)),
-		"SolverOpt":             reflect.ValueOf((*gorgonia.SolverOpt)(nil)),
-		"StandardEngine":        reflect.ValueOf((*gorgonia.StandardEngine)(nil)),
-		"SymDiffError":          reflect.ValueOf((*gorgonia.SymDiffError)(nil)),
-		"Tensor":                reflect.ValueOf((*gorgonia.Tensor)(nil)),
-		"TensorType":            reflect.ValueOf((*gorgonia.TensorType)(nil)),
-		"TrainModeOp":           reflect.ValueOf((*gorgonia.TrainModeOp)(nil)),
-		"Typer":                 reflect.ValueOf((*gorgonia.Typer)(nil)),
-		"U8":                    reflect.ValueOf((*gorgonia.U8)(nil)),
-		"UnaryOp":               reflect.ValueOf((*gorgonia.UnaryOp)(nil)),
-		"UnsafeDoer":            reflect.ValueOf((*gorgonia.UnsafeDoer)(nil)),
-		"UsePreallocDoer":       reflect.ValueOf((*gorgonia.UsePreallocDoer)(nil)),
-		"VM":                    reflect.ValueOf((*gorgonia.VM)(nil)),
-		"VMOpt":                 reflect.ValueOf((*gorgonia.VMOpt)(nil)),
-		"Value":                 reflect.ValueOf((*gorgonia.Value)(nil)),
-		"ValueCloser":           reflect.ValueOf((*gorgonia.ValueCloser)(nil)),
-		"ValueEqualer":          reflect.ValueOf((*gorgonia.ValueEqualer)(nil)),
-		"ValueGrad":             reflect.ValueOf((*gorgonia.ValueGrad)(nil)),
-		"Valuer":                reflect.ValueOf((*gorgonia.Valuer)(nil)),
-		"VanillaSolver":         reflect.ValueOf((*gorgonia.VanillaSolver)(nil)),
-		"ZeroValuer":            reflect.ValueOf((*gorgonia.ZeroValuer)(nil)),
-		"Zeroer":                reflect.ValueOf((*gorgonia.Zeroer)(nil)),
+	// type definitions
+	m["ADOp"] = reflect.ValueOf((*gorgonia.ADOp)(nil))
+	m["AdaGradSolver"] = reflect.ValueOf((*gorgonia.AdaGradSolver)(nil))
+	m["AdamSolver"] = reflect.ValueOf((*gorgonia.AdamSolver)(nil))
+	m["AdamW"] = reflect.ValueOf((*gorgonia.AdamW)(nil))
+	m["Arena"] = reflect.ValueOf((*gorgonia.Arena)(nil))
+	m["AutoDiffError"] = reflect.ValueOf((*gorgonia.AutoDiffError)(nil))
+	m["B"] = reflect.ValueOf((*gorgonia.B)(nil))
+	m["BLAS"] = reflect.ValueOf((*gorgonia.BLAS)(nil))
+	m["BarzilaiBorweinSolver"] = reflect.ValueOf((*gorgonia.BarzilaiBorweinSolver)(nil))
+	m["BatchNormOp"] = reflect.ValueOf((*gorgonia.BatchNormOp)(nil))
+	m["Batched"] = reflect.ValueOf((*gorgonia.Batched)(nil))
+	m["BatchedBLAS"] = reflect.ValueOf((*gorgonia.BatchedBLAS)(nil))
+	m["BatchedDevice"] = reflect.ValueOf((*gorgonia.BatchedDevice)(nil))
+	m["BinaryOp"] = reflect.ValueOf((*gorgonia.BinaryOp)(nil))
+	m["BroadcastPattern"] = reflect.ValueOf((*gorgonia.BroadcastPattern)(nil))
+	m["CLDoer"] = reflect.ValueOf((*gorgonia.CLDoer)(nil))
+	m["CUDAADOp"] = reflect.ValueOf((*gorgonia.CUDAADOp)(nil))
+	m["CUDADoer"] = reflect.ValueOf((*gorgonia.CUDADoer)(nil))
+	m["CloneErrorer"] = reflect.ValueOf((*gorgonia.CloneErrorer)(nil))
+	m["Cloner"] = reflect.ValueOf((*gorgonia.Cloner)(nil))
+	m["CopierFrom"] = reflect.ValueOf((*gorgonia.CopierFrom)(nil))
+	m["CopierTo"] = reflect.ValueOf((*gorgonia.CopierTo)(nil))
+	m["Device"] = reflect.ValueOf((*gorgonia.Device)(nil))
+	m["DimSizer"] = reflect.ValueOf((*gorgonia.DimSizer)(nil))
+	m["Dtyper"] = reflect.ValueOf((*gorgonia.Dtyper)(nil))
+	m["Errer"] = reflect.ValueOf((*gorgonia.Errer)(nil))
+	m["ExecutionContext"] = reflect.ValueOf((*gorgonia.ExecutionContext)(nil))
+	m["ExprGraph"] = reflect.ValueOf((*gorgonia.ExprGraph)(nil))
+	m["ExternMetadata"] = reflect.ValueOf((*gorgonia.ExternMetadata)(nil))
+	m["External"] = reflect.ValueOf((*gorgonia.External)(nil))
+	m["ExternalOp"] = reflect.ValueOf((*gorgonia.ExternalOp)(nil))
+	m["F32"] = reflect.ValueOf((*gorgonia.F32)(nil))
+	m["F64"] = reflect.ValueOf((*gorgonia.F64)(nil))
+	m["GroupNormOp"] = reflect.ValueOf((*gorgonia.GroupNormOp)(nil))
+	m["I"] = reflect.ValueOf((*gorgonia.I)(nil))
+	m["I32"] = reflect.ValueOf((*gorgonia.I32)(nil))
+	m["I64"] = reflect.ValueOf((*gorgonia.I64)(nil))
+	m["IncrDoer"] = reflect.ValueOf((*gorgonia.IncrDoer)(nil))
+	m["InitWFn"] = reflect.ValueOf((*gorgonia.InitWFn)(nil))
+	m["Input"] = reflect.ValueOf((*gorgonia.Input)(nil))
+	m["Iop"] = reflect.ValueOf((*gorgonia.Iop)(nil))
+	m["Mker"] = reflect.ValueOf((*gorgonia.Mker)(nil))
+	m["Momentum"] = reflect.ValueOf((*gorgonia.Momentum)(nil))
+	m["Namer"] = reflect.ValueOf((*gorgonia.Namer)(nil))
+	m["NoOpError"] = reflect.ValueOf((*gorgonia.NoOpError)(nil))
+	m["NoRetOp"] = reflect.ValueOf((*gorgonia.NoRetOp)(nil))
+	m["Node"] = reflect.ValueOf((*gorgonia.Node)(nil))
+	m["NodeConsOpt"] = reflect.ValueOf((*gorgonia.NodeConsOpt)(nil))
+	m["NodeID"] = reflect.ValueOf((*gorgonia.NodeID)(nil))
+	m["NodeSet"] = reflect.ValueOf((*gorgonia.NodeSet)(nil))
+	m["Nodes"] = reflect.ValueOf((*gorgonia.Nodes)(nil))
+	m["Op"] = reflect.ValueOf((*gorgonia.Op)(nil))
+	m["RMSPropSolver"] = reflect.ValueOf((*gorgonia.RMSPropSolver)(nil))
+	m["Reduction"] = reflect.ValueOf((*gorgonia.Reduction)(nil))
+	m["ReductionOp"] = reflect.ValueOf((*gorgonia.ReductionOp)(nil))
+	m["Result"] = reflect.ValueOf((*gorgonia.Result)(nil))
+	m["SDOp"] = reflect.ValueOf((*gorgonia.SDOp)(nil))
+	m["Scalar"] = reflect.ValueOf((*gorgonia.Scalar)(nil))
+	m["Solver"] = reflect.ValueOf((*gorgonia.Solver)(nil))
+	m["SolverOpt"] = reflect.ValueOf((*gorgonia.SolverOpt)(nil))
+	m["StandardEngine"] = reflect.ValueOf((*gorgonia.StandardEngine)(nil))
+	m["SymDiffError"] = reflect.ValueOf((*gorgonia.SymDiffError)(nil))
+	m["Tensor"] = reflect.ValueOf((*gorgonia.Tensor)(nil))
+	m["TensorType"] = reflect.ValueOf((*gorgonia.TensorType)(nil))
+	m["TrainModeOp"] = reflect.ValueOf((*gorgonia.TrainModeOp)(nil))
+	m["Typer"] = reflect.ValueOf((*gorgonia.Typer)(nil))
+	m["U8"] = reflect.ValueOf((*gorgonia.U8)(nil))
+	m["UnaryOp"] = reflect.ValueOf((*gorgonia.UnaryOp)(nil))
+	m["UnsafeDoer"] = reflect.ValueOf((*gorgonia.UnsafeDoer)(nil))
+	m["UsePreallocDoer"] = reflect.ValueOf((*gorgonia.UsePreallocDoer)(nil))
+	m["VM"] = reflect.ValueOf((*gorgonia.VM)(nil))
+	m["VMOpt"] = reflect.ValueOf((*gorgonia.VMOpt)(nil))
+	m["Value"] = reflect.ValueOf((*gorgonia.Value)(nil))
+	m["ValueCloser"] = reflect.ValueOf((*gorgonia.ValueCloser)(nil))
+	m["ValueEqualer"] = reflect.ValueOf((*gorgonia.ValueEqualer)(nil))
+	m["ValueGrad"] = reflect.ValueOf((*gorgonia.ValueGrad)(nil))
+	m["Valuer"] = reflect.ValueOf((*gorgonia.Valuer)(nil))
+	m["VanillaSolver"] = reflect.ValueOf((*gorgonia.VanillaSolver)(nil))
+	m["ZeroValuer"] = reflect.ValueOf((*gorgonia.ZeroValuer)(nil))
+	m["Zeroer"] = reflect.ValueOf((*gorgonia.Zeroer)(nil))
 
-		// interface wrapper definitions
-		"_ADOp":            reflect.ValueOf((*_gorgonia_org_gorgonia_ADOp)(nil)),
-		"_Arena":           reflect.ValueOf((*_gorgonia_org_gorgonia_Arena)(nil)),
-		"_BLAS":            reflect.ValueOf((*_gorgonia_org_gorgonia_BLAS)(nil)),
-		"_Batched":         reflect.ValueOf((*_gorgonia_org_gorgonia_Batched)(nil)),
-		"_BatchedBLAS":     reflect.ValueOf((*_gorgonia_org_gorgonia_BatchedBLAS)(nil)),
-		"_BatchedDevice":   reflect.ValueOf((*_gorgonia_org_gorgonia_BatchedDevice)(nil)),
-		"_BinaryOp":        reflect.ValueOf((*_gorgonia_org_gorgonia_BinaryOp)(nil)),
-		"_CLDoer":          reflect.ValueOf((*_gorgonia_org_gorgonia_CLDoer)(nil)),
-		"_CUDAADOp":        reflect.ValueOf((*_gorgonia_org_gorgonia_CUDAADOp)(nil)),
-		"_CUDADoer":        reflect.ValueOf((*_gorgonia_org_gorgonia_CUDADoer)(nil)),
-		"_CloneErrorer":    reflect.ValueOf((*_gorgonia_org_gorgonia_CloneErrorer)(nil)),
-		"_Cloner":          reflect.ValueOf((*_gorgonia_org_gorgonia_Cloner)(nil)),
-		"_CopierFrom":      reflect.ValueOf((*_gorgonia_org_gorgonia_CopierFrom)(nil)),
-		"_CopierTo":        reflect.ValueOf((*_gorgonia_org_gorgonia_CopierTo)(nil)),
-		"_DimSizer":        reflect.ValueOf((*_gorgonia_org_gorgonia_DimSizer)(nil)),
-		"_Dtyper":          reflect.ValueOf((*_gorgonia_org_gorgonia_Dtyper)(nil)),
-		"_Errer":           reflect.ValueOf((*_gorgonia_org_gorgonia_Errer)(nil)),
-		"_External":        reflect.ValueOf((*_gorgonia_org_gorgonia_External)(nil)),
-		"_IncrDoer":        reflect.ValueOf((*_gorgonia_org_gorgonia_IncrDoer)(nil)),
-		"_Input":           reflect.ValueOf((*_gorgonia_org_gorgonia_Input)(nil)),
-		"_Mker":            reflect.ValueOf((*_gorgonia_org_gorgonia_Mker)(nil)),
-		"_Namer":           reflect.ValueOf((*_gorgonia_org_gorgonia_Namer)(nil)),
-		"_NoOpError":       reflect.ValueOf((*_gorgonia_org_gorgonia_NoOpError)(nil)),
-		"_NoRetOp":         reflect.ValueOf((*_gorgonia_org_gorgonia_NoRetOp)(nil)),
-		"_Op":              reflect.ValueOf((*_gorgonia_org_gorgonia_Op)(nil)),
-		"_ReductionOp":     reflect.ValueOf((*_gorgonia_org_gorgonia_ReductionOp)(nil)),
-		"_Result":          reflect.ValueOf((*_gorgonia_org_gorgonia_Result)(nil)),
-		"_SDOp":            reflect.ValueOf((*_gorgonia_org_gorgonia_SDOp)(nil)),
-		"_Scalar":          reflect.ValueOf((*_gorgonia_org_gorgonia_Scalar)(nil)),
-		"_Solver":          reflect.ValueOf((*_gorgonia_org_gorgonia_Solver)(nil)),
-		"_Tensor":          reflect.ValueOf((*_gorgonia_org_gorgonia_Tensor)(nil)),
-		"_TrainModeOp":     reflect.ValueOf((*_gorgonia_org_gorgonia_TrainModeOp)(nil)),
-		"_Typer":           reflect.ValueOf((*_gorgonia_org_gorgonia_Typer)(nil)),
-		"_UnaryOp":         reflect.ValueOf((*_gorgonia_org_gorgonia_UnaryOp)(nil)),
-		"_UnsafeDoer":      reflect.ValueOf((*_gorgonia_org_gorgonia_UnsafeDoer)(nil)),
-		"_UsePreallocDoer": reflect.ValueOf((*_gorgonia_org_gorgonia_UsePreallocDoer)(nil)),
-		"_VM":              reflect.ValueOf((*_gorgonia_org_gorgonia_VM)(nil)),
-		"_Value":           reflect.ValueOf((*_gorgonia_org_gorgonia_Value)(nil)),
-		"_ValueCloser":     reflect.ValueOf((*_gorgonia_org_gorgonia_ValueCloser)(nil)),
-		"_ValueEqualer":    reflect.ValueOf((*_gorgonia_org_gorgonia_ValueEqualer)(nil)),
-		"_ValueGrad":       reflect.ValueOf((*_gorgonia_org_gorgonia_ValueGrad)(nil)),
-		"_Valuer":          reflect.ValueOf((*_gorgonia_org_gorgonia_Valuer)(nil)),
-		"_ZeroValuer":      reflect.ValueOf((*_gorgonia_org_gorgonia_ZeroValuer)(nil)),
-		"_Zeroer":          reflect.ValueOf((*_gorgonia_org_gorgonia_Zeroer)(nil)),
-	}
+	// interface wrapper definitions
+	m["_ADOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_ADOp)(nil))
+	m["_Arena"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Arena)(nil))
+	m["_BLAS"] = reflect.ValueOf((*_gorgonia_org_gorgonia_BLAS)(nil))
+	m["_Batched"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Batched)(nil))
+	m["_BatchedBLAS"] = reflect.ValueOf((*_gorgonia_org_gorgonia_BatchedBLAS)(nil))
+	m["_BatchedDevice"] = reflect.ValueOf((*_gorgonia_org_gorgonia_BatchedDevice)(nil))
+	m["_BinaryOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_BinaryOp)(nil))
+	m["_CLDoer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_CLDoer)(nil))
+	m["_CUDAADOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_CUDAADOp)(nil))
+	m["_CUDADoer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_CUDADoer)(nil))
+	m["_CloneErrorer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_CloneErrorer)(nil))
+	m["_Cloner"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Cloner)(nil))
+	m["_CopierFrom"] = reflect.ValueOf((*_gorgonia_org_gorgonia_CopierFrom)(nil))
+	m["_CopierTo"] = reflect.ValueOf((*_gorgonia_org_gorgonia_CopierTo)(nil))
+	m["_DimSizer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_DimSizer)(nil))
+	m["_Dtyper"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Dtyper)(nil))
+	m["_Errer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Errer)(nil))
+	m["_External"] = reflect.ValueOf((*_gorgonia_org_gorgonia_External)(nil))
+	m["_IncrDoer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_IncrDoer)(nil))
+	m["_Input"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Input)(nil))
+	m["_Mker"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Mker)(nil))
+	m["_Namer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Namer)(nil))
+	m["_NoOpError"] = reflect.ValueOf((*_gorgonia_org_gorgonia_NoOpError)(nil))
+	m["_NoRetOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_NoRetOp)(nil))
+	m["_Op"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Op)(nil))
+	m["_ReductionOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_ReductionOp)(nil))
+	m["_Result"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Result)(nil))
+	m["_SDOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_SDOp)(nil))
+	m["_Scalar"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Scalar)(nil))
+	m["_Solver"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Solver)(nil))
+	m["_Tensor"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Tensor)(nil))
+	m["_TrainModeOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_TrainModeOp)(nil))
+	m["_Typer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Typer)(nil))
+	m["_UnaryOp"] = reflect.ValueOf((*_gorgonia_org_gorgonia_UnaryOp)(nil))
+	m["_UnsafeDoer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_UnsafeDoer)(nil))
+	m["_UsePreallocDoer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_UsePreallocDoer)(nil))
+	m["_VM"] = reflect.ValueOf((*_gorgonia_org_gorgonia_VM)(nil))
+	m["_Value"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Value)(nil))
+	m["_ValueCloser"] = reflect.ValueOf((*_gorgonia_org_gorgonia_ValueCloser)(nil))
+	m["_ValueEqualer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_ValueEqualer)(nil))
+	m["_ValueGrad"] = reflect.ValueOf((*_gorgonia_org_gorgonia_ValueGrad)(nil))
+	m["_Valuer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Valuer)(nil))
+	m["_ZeroValuer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_ZeroValuer)(nil))
+	m["_Zeroer"] = reflect.ValueOf((*_gorgonia_org_gorgonia_Zeroer)(nil))
 }
 
 // _gorgonia_org_gorgonia_ADOp is an interface wrapper for ADOp type

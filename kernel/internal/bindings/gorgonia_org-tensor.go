@@ -13,367 +13,367 @@ import (
 )
 
 func init() {
-	Symbols["gorgonia.org/tensor/tensor"] = map[string]reflect.Value{
-		// function, constant and variable definitions
-		"Abs":                         reflect.ValueOf(tensor.Abs),
-		"Add":                         reflect.ValueOf(tensor.Add),
-		"AllAxes":                     reflect.ValueOf(tensor.AllAxes),
-		"Argmax":                      reflect.ValueOf(tensor.Argmax),
-		"Argmin":                      reflect.ValueOf(tensor.Argmin),
-		"As":                          reflect.ValueOf(tensor.As),
-		"AsDenseDiag":                 reflect.ValueOf(tensor.AsDenseDiag),
-		"AsFortran":                   reflect.ValueOf(tensor.AsFortran),
-		"AsSameType":                  reflect.ValueOf(tensor.AsSameType),
-		"Bool":                        reflect.ValueOf(&tensor.Bool).Elem(),
-		"BorrowBools":                 reflect.ValueOf(tensor.BorrowBools),
-		"BorrowInts":                  reflect.ValueOf(tensor.BorrowInts),
-		"BroadcastStrides":            reflect.ValueOf(tensor.BroadcastStrides),
-		"ByIndices":                   reflect.ValueOf(tensor.ByIndices),
-		"ByIndicesB":                  reflect.ValueOf(tensor.ByIndicesB),
-		"Byte":                        reflect.ValueOf(&tensor.Byte).Elem(),
-		"CSCFromCoord":                reflect.ValueOf(tensor.CSCFromCoord),
-		"CSRFromCoord":                reflect.ValueOf(tensor.CSRFromCoord),
-		"Cbrt":                        reflect.ValueOf(tensor.Cbrt),
-		"CheckSlice":                  reflect.ValueOf(tensor.CheckSlice),
-		"Clamp":                       reflect.ValueOf(tensor.Clamp),
-		"ColMajor":                    reflect.ValueOf(tensor.ColMajor),
-		"Complex128":                  reflect.ValueOf(&tensor.Complex128).Elem(),
-		"Complex64":                   reflect.ValueOf(&tensor.Complex64).Elem(),
-		"Concat":                      reflect.ValueOf(tensor.Concat),
-		"Contract":                    reflect.ValueOf(tensor.Contract),
-		"Copy":                        reflect.ValueOf(tensor.Copy),
-		"Cube":                        reflect.ValueOf(tensor.Cube),
-		"DEBUG":                       reflect.ValueOf(tensor.DEBUG),
-		"Diag":                        reflect.ValueOf(tensor.Diag),
-		"Div":                         reflect.ValueOf(tensor.Div),
-		"DontUsePool":                 reflect.ValueOf(tensor.DontUsePool),
-		"Dot":                         reflect.ValueOf(tensor.Dot),
-		"ElEq":                        reflect.ValueOf(tensor.ElEq),
-		"ElNe":                        reflect.ValueOf(tensor.ElNe),
-		"Exp":                         reflect.ValueOf(tensor.Exp),
-		"FMA":                         reflect.ValueOf(tensor.FMA),
-		"FlatIteratorFromDense":       reflect.ValueOf(tensor.FlatIteratorFromDense),
-		"FlatMaskedIteratorFromDense": reflect.ValueOf(tensor.FlatMaskedIteratorFromDense),
-		"Float32":                     reflect.ValueOf(&tensor.Float32).Elem(),
-		"Float64":                     reflect.ValueOf(&tensor.Float64).Elem(),
-		"FrobeniusNorm":               reflect.ValueOf(tensor.FrobeniusNorm),
-		"FromArrowArray":              reflect.ValueOf(tensor.FromArrowArray),
-		"FromArrowTensor":             reflect.ValueOf(tensor.FromArrowTensor),
-		"FromMat64":                   reflect.ValueOf(tensor.FromMat64),
-		"FromMemory":                  reflect.ValueOf(tensor.FromMemory),
-		"FromScalar":                  reflect.ValueOf(tensor.FromScalar),
-		"Gt":                          reflect.ValueOf(tensor.Gt),
-		"Gte":                         reflect.ValueOf(tensor.Gte),
-		"I":                           reflect.ValueOf(tensor.I),
-		"InfNorm":                     reflect.ValueOf(tensor.InfNorm),
-		"Inner":                       reflect.ValueOf(tensor.Inner),
-		"Int":                         reflect.ValueOf(&tensor.Int).Elem(),
-		"Int16":                       reflect.ValueOf(&tensor.Int16).Elem(),
-		"Int32":                       reflect.ValueOf(&tensor.Int32).Elem(),
-		"Int64":                       reflect.ValueOf(&tensor.Int64).Elem(),
-		"Int8":                        reflect.ValueOf(&tensor.Int8).Elem(),
-		"Inv":                         reflect.ValueOf(tensor.Inv),
-		"InvSqrt":                     reflect.ValueOf(tensor.InvSqrt),
-		"IsMonotonicInts":             reflect.ValueOf(tensor.IsMonotonicInts),
-		"IsOverallocated":             reflect.ValueOf(tensor.IsOverallocated),
-		"IteratorFromDense":           reflect.ValueOf(tensor.IteratorFromDense),
-		"Itol":                        reflect.ValueOf(tensor.Itol),
-		"Log":                         reflect.ValueOf(tensor.Log),
-		"Log10":                       reflect.ValueOf(tensor.Log10),
-		"Log2":                        reflect.ValueOf(tensor.Log2),
-		"LogSoftMax":                  reflect.ValueOf(tensor.LogSoftMax),
-		"LogSoftMaxB":                 reflect.ValueOf(tensor.LogSoftMaxB),
-		"Lower":                       reflect.ValueOf(tensor.Lower),
-		"Lt":                          reflect.ValueOf(tensor.Lt),
-		"Lte":                         reflect.ValueOf(tensor.Lte),
-		"Ltoi":                        reflect.ValueOf(tensor.Ltoi),
-		"MakeAP":                      reflect.ValueOf(tensor.MakeAP),
-		"MakeDataOrder":               reflect.ValueOf(tensor.MakeDataOrder),
-		"MakeMemoryFlag":              reflect.ValueOf(tensor.MakeMemoryFlag),
-		"ManuallyManaged":             reflect.ValueOf(tensor.ManuallyManaged),
-		"MaskedReduce":                reflect.ValueOf(tensor.MaskedReduce),
-		"MatMul":                      reflect.ValueOf(tensor.MatMul),
-		"MatVecMul":                   reflect.ValueOf(tensor.MatVecMul),
-		"Materialize":                 reflect.ValueOf(tensor.Materialize),
-		"MaxBetween":                  reflect.ValueOf(tensor.MaxBetween),
-		"MaxInt":                      reflect.ValueOf(tensor.MaxInt),
-		"MaxInts":                     reflect.ValueOf(tensor.MaxInts),
-		"MinBetween":                  reflect.ValueOf(tensor.MinBetween),
-		"MinInt":                      reflect.ValueOf(tensor.MinInt),
-		"Mod":                         reflect.ValueOf(tensor.Mod),
-		"Mul":                         reflect.ValueOf(tensor.Mul),
-		"MultIteratorFromDense":       reflect.ValueOf(tensor.MultIteratorFromDense),
-		"Narrow":                      reflect.ValueOf(tensor.Narrow),
-		"NativelyInaccessible":        reflect.ValueOf(tensor.NativelyInaccessible),
-		"Neg":                         reflect.ValueOf(tensor.Neg),
-		"NegInfNorm":                  reflect.ValueOf(tensor.NegInfNorm),
-		"New":                         reflect.ValueOf(tensor.New),
-		"NewBitMap":                   reflect.ValueOf(tensor.NewBitMap),
-		"NewCSC":                      reflect.ValueOf(tensor.NewCSC),
-		"NewCSR":                      reflect.ValueOf(tensor.NewCSR),
-		"NewDense":                    reflect.ValueOf(tensor.NewDense),
-		"NewFlatSparseIterator":       reflect.ValueOf(tensor.NewFlatSparseIterator),
-		"NewIterator":                 reflect.ValueOf(tensor.NewIterator),
-		"NewMultIterator":             reflect.ValueOf(tensor.NewMultIterator),
-		"NonContiguous":               reflect.ValueOf(tensor.NonContiguous),
-		"Norm":                        reflect.ValueOf(tensor.Norm),
-		"NotTriangle":                 reflect.ValueOf(tensor.NotTriangle),
-		"NuclearNorm":                 reflect.ValueOf(tensor.NuclearNorm),
-		"Of":                          reflect.ValueOf(tensor.Of),
-		"Ones":                        reflect.ValueOf(tensor.Ones),
-		"Outer":                       reflect.ValueOf(tensor.Outer),
-		"ParseFuncOpts":               reflect.ValueOf(tensor.ParseFuncOpts),
-		"PoolSize":                    reflect.ValueOf(constant.MakeFromLiteral("4096", token.INT, 0)),
-		"Pow":                         reflect.ValueOf(tensor.Pow),
-		"ProdInts":                    reflect.ValueOf(tensor.ProdInts),
-		"Random":                      reflect.ValueOf(tensor.Random),
-		"Range":                       reflect.ValueOf(tensor.Range),
-		"Register":                    reflect.ValueOf(tensor.Register),
-		"RegisterEq":                  reflect.ValueOf(tensor.RegisterEq),
-		"RegisterFloat":               reflect.ValueOf(tensor.RegisterFloat),
-		"RegisterNumber":              reflect.ValueOf(tensor.RegisterNumber),
-		"RegisterOrd":                 reflect.ValueOf(tensor.RegisterOrd),
-		"Repeat":                      reflect.ValueOf(tensor.Repeat),
-		"RepeatReuse":                 reflect.ValueOf(tensor.RepeatReuse),
-		"ReturnBools":                 reflect.ValueOf(tensor.ReturnBools),
-		"ReturnInts":                  reflect.ValueOf(tensor.ReturnInts),
-		"ReturnTensor":                reflect.ValueOf(tensor.ReturnTensor),
-		"S":                           reflect.ValueOf(tensor.S),
-		"SampleIndex":                 reflect.ValueOf(tensor.SampleIndex),
-		"ScalarShape":                 reflect.ValueOf(tensor.ScalarShape),
-		"Sign":                        reflect.ValueOf(tensor.Sign),
-		"SliceDetails":                reflect.ValueOf(tensor.SliceDetails),
-		"SoftMax":                     reflect.ValueOf(tensor.SoftMax),
-		"SoftMaxB":                    reflect.ValueOf(tensor.SoftMaxB),
-		"SortIndex":                   reflect.ValueOf(tensor.SortIndex),
-		"Sqrt":                        reflect.ValueOf(tensor.Sqrt),
-		"Square":                      reflect.ValueOf(tensor.Square),
-		"Stack":                       reflect.ValueOf(tensor.Stack),
-		"String":                      reflect.ValueOf(&tensor.String).Elem(),
-		"Sub":                         reflect.ValueOf(tensor.Sub),
-		"Sum":                         reflect.ValueOf(tensor.Sum),
-		"SumInts":                     reflect.ValueOf(tensor.SumInts),
-		"Symmetric":                   reflect.ValueOf(tensor.Symmetric),
-		"T":                           reflect.ValueOf(tensor.T),
-		"TABCOUNT":                    reflect.ValueOf(&tensor.TABCOUNT).Elem(),
-		"Tanh":                        reflect.ValueOf(tensor.Tanh),
-		"ToMat64":                     reflect.ValueOf(tensor.ToMat64),
-		"Transpose":                   reflect.ValueOf(tensor.Transpose),
-		"TransposeIndex":              reflect.ValueOf(tensor.TransposeIndex),
-		"Transposed":                  reflect.ValueOf(tensor.Transposed),
-		"Uint":                        reflect.ValueOf(&tensor.Uint).Elem(),
-		"Uint16":                      reflect.ValueOf(&tensor.Uint16).Elem(),
-		"Uint32":                      reflect.ValueOf(&tensor.Uint32).Elem(),
-		"Uint64":                      reflect.ValueOf(&tensor.Uint64).Elem(),
-		"Uint8":                       reflect.ValueOf(&tensor.Uint8).Elem(),
-		"Uintptr":                     reflect.ValueOf(&tensor.Uintptr).Elem(),
-		"UnorderedNorm":               reflect.ValueOf(tensor.UnorderedNorm),
-		"UnsafePermute":               reflect.ValueOf(tensor.UnsafePermute),
-		"UnsafePointer":               reflect.ValueOf(&tensor.UnsafePointer).Elem(),
-		"UntransposeIndex":            reflect.ValueOf(tensor.UntransposeIndex),
-		"Upper":                       reflect.ValueOf(tensor.Upper),
-		"Use":                         reflect.ValueOf(tensor.Use),
-		"UsePool":                     reflect.ValueOf(tensor.UsePool),
-		"UseSafe":                     reflect.ValueOf(tensor.UseSafe),
-		"UseUnsafe":                   reflect.ValueOf(tensor.UseUnsafe),
-		"WhichBLAS":                   reflect.ValueOf(tensor.WhichBLAS),
-		"WithBacking":                 reflect.ValueOf(tensor.WithBacking),
-		"WithEngine":                  reflect.ValueOf(tensor.WithEngine),
-		"WithIncr":                    reflect.ValueOf(tensor.WithIncr),
-		"WithMask":                    reflect.ValueOf(tensor.WithMask),
-		"WithReuse":                   reflect.ValueOf(tensor.WithReuse),
-		"WithShape":                   reflect.ValueOf(tensor.WithShape),
+	m := map[string]reflect.Value{}
+	Symbols["gorgonia.org/tensor/tensor"] = m
+	// function, constant and variable definitions
+	m["Abs"] = reflect.ValueOf(tensor.Abs)
+	m["Add"] = reflect.ValueOf(tensor.Add)
+	m["AllAxes"] = reflect.ValueOf(tensor.AllAxes)
+	m["Argmax"] = reflect.ValueOf(tensor.Argmax)
+	m["Argmin"] = reflect.ValueOf(tensor.Argmin)
+	m["As"] = reflect.ValueOf(tensor.As)
+	m["AsDenseDiag"] = reflect.ValueOf(tensor.AsDenseDiag)
+	m["AsFortran"] = reflect.ValueOf(tensor.AsFortran)
+	m["AsSameType"] = reflect.ValueOf(tensor.AsSameType)
+	m["Bool"] = reflect.ValueOf(&tensor.Bool).Elem()
+	m["BorrowBools"] = reflect.ValueOf(tensor.BorrowBools)
+	m["BorrowInts"] = reflect.ValueOf(tensor.BorrowInts)
+	m["BroadcastStrides"] = reflect.ValueOf(tensor.BroadcastStrides)
+	m["ByIndices"] = reflect.ValueOf(tensor.ByIndices)
+	m["ByIndicesB"] = reflect.ValueOf(tensor.ByIndicesB)
+	m["Byte"] = reflect.ValueOf(&tensor.Byte).Elem()
+	m["CSCFromCoord"] = reflect.ValueOf(tensor.CSCFromCoord)
+	m["CSRFromCoord"] = reflect.ValueOf(tensor.CSRFromCoord)
+	m["Cbrt"] = reflect.ValueOf(tensor.Cbrt)
+	m["CheckSlice"] = reflect.ValueOf(tensor.CheckSlice)
+	m["Clamp"] = reflect.ValueOf(tensor.Clamp)
+	m["ColMajor"] = reflect.ValueOf(tensor.ColMajor)
+	m["Complex128"] = reflect.ValueOf(&tensor.Complex128).Elem()
+	m["Complex64"] = reflect.ValueOf(&tensor.Complex64).Elem()
+	m["Concat"] = reflect.ValueOf(tensor.Concat)
+	m["Contract"] = reflect.ValueOf(tensor.Contract)
+	m["Copy"] = reflect.ValueOf(tensor.Copy)
+	m["Cube"] = reflect.ValueOf(tensor.Cube)
+	m["DEBUG"] = reflect.ValueOf(tensor.DEBUG)
+	m["Diag"] = reflect.ValueOf(tensor.Diag)
+	m["Div"] = reflect.ValueOf(tensor.Div)
+	m["DontUsePool"] = reflect.ValueOf(tensor.DontUsePool)
+	m["Dot"] = reflect.ValueOf(tensor.Dot)
+	m["ElEq"] = reflect.ValueOf(tensor.ElEq)
+	m["ElNe"] = reflect.ValueOf(tensor.ElNe)
+	m["Exp"] = reflect.ValueOf(tensor.Exp)
+	m["FMA"] = reflect.ValueOf(tensor.FMA)
+	m["FlatIteratorFromDense"] = reflect.ValueOf(tensor.FlatIteratorFromDense)
+	m["FlatMaskedIteratorFromDense"] = reflect.ValueOf(tensor.FlatMaskedIteratorFromDense)
+	m["Float32"] = reflect.ValueOf(&tensor.Float32).Elem()
+	m["Float64"] = reflect.ValueOf(&tensor.Float64).Elem()
+	m["FrobeniusNorm"] = reflect.ValueOf(tensor.FrobeniusNorm)
+	m["FromArrowArray"] = reflect.ValueOf(tensor.FromArrowArray)
+	m["FromArrowTensor"] = reflect.ValueOf(tensor.FromArrowTensor)
+	m["FromMat64"] = reflect.ValueOf(tensor.FromMat64)
+	m["FromMemory"] = reflect.ValueOf(tensor.FromMemory)
+	m["FromScalar"] = reflect.ValueOf(tensor.FromScalar)
+	m["Gt"] = reflect.ValueOf(tensor.Gt)
+	m["Gte"] = reflect.ValueOf(tensor.Gte)
+	m["I"] = reflect.ValueOf(tensor.I)
+	m["InfNorm"] = reflect.ValueOf(tensor.InfNorm)
+	m["Inner"] = reflect.ValueOf(tensor.Inner)
+	m["Int"] = reflect.ValueOf(&tensor.Int).Elem()
+	m["Int16"] = reflect.ValueOf(&tensor.Int16).Elem()
+	m["Int32"] = reflect.ValueOf(&tensor.Int32).Elem()
+	m["Int64"] = reflect.ValueOf(&tensor.Int64).Elem()
+	m["Int8"] = reflect.ValueOf(&tensor.Int8).Elem()
+	m["Inv"] = reflect.ValueOf(tensor.Inv)
+	m["InvSqrt"] = reflect.ValueOf(tensor.InvSqrt)
+	m["IsMonotonicInts"] = reflect.ValueOf(tensor.IsMonotonicInts)
+	m["IsOverallocated"] = reflect.ValueOf(tensor.IsOverallocated)
+	m["IteratorFromDense"] = reflect.ValueOf(tensor.IteratorFromDense)
+	m["Itol"] = reflect.ValueOf(tensor.Itol)
+	m["Log"] = reflect.ValueOf(tensor.Log)
+	m["Log10"] = reflect.ValueOf(tensor.Log10)
+	m["Log2"] = reflect.ValueOf(tensor.Log2)
+	m["LogSoftMax"] = reflect.ValueOf(tensor.LogSoftMax)
+	m["LogSoftMaxB"] = reflect.ValueOf(tensor.LogSoftMaxB)
+	m["Lower"] = reflect.ValueOf(tensor.Lower)
+	m["Lt"] = reflect.ValueOf(tensor.Lt)
+	m["Lte"] = reflect.ValueOf(tensor.Lte)
+	m["Ltoi"] = reflect.ValueOf(tensor.Ltoi)
+	m["MakeAP"] = reflect.ValueOf(tensor.MakeAP)
+	m["MakeDataOrder"] = reflect.ValueOf(tensor.MakeDataOrder)
+	m["MakeMemoryFlag"] = reflect.ValueOf(tensor.MakeMemoryFlag)
+	m["ManuallyManaged"] = reflect.ValueOf(tensor.ManuallyManaged)
+	m["MaskedReduce"] = reflect.ValueOf(tensor.MaskedReduce)
+	m["MatMul"] = reflect.ValueOf(tensor.MatMul)
+	m["MatVecMul"] = reflect.ValueOf(tensor.MatVecMul)
+	m["Materialize"] = reflect.ValueOf(tensor.Materialize)
+	m["MaxBetween"] = reflect.ValueOf(tensor.MaxBetween)
+	m["MaxInt"] = reflect.ValueOf(tensor.MaxInt)
+	m["MaxInts"] = reflect.ValueOf(tensor.MaxInts)
+	m["MinBetween"] = reflect.ValueOf(tensor.MinBetween)
+	m["MinInt"] = reflect.ValueOf(tensor.MinInt)
+	m["Mod"] = reflect.ValueOf(tensor.Mod)
+	m["Mul"] = reflect.ValueOf(tensor.Mul)
+	m["MultIteratorFromDense"] = reflect.ValueOf(tensor.MultIteratorFromDense)
+	m["Narrow"] = reflect.ValueOf(tensor.Narrow)
+	m["NativelyInaccessible"] = reflect.ValueOf(tensor.NativelyInaccessible)
+	m["Neg"] = reflect.ValueOf(tensor.Neg)
+	m["NegInfNorm"] = reflect.ValueOf(tensor.NegInfNorm)
+	m["New"] = reflect.ValueOf(tensor.New)
+	m["NewBitMap"] = reflect.ValueOf(tensor.NewBitMap)
+	m["NewCSC"] = reflect.ValueOf(tensor.NewCSC)
+	m["NewCSR"] = reflect.ValueOf(tensor.NewCSR)
+	m["NewDense"] = reflect.ValueOf(tensor.NewDense)
+	m["NewFlatSparseIterator"] = reflect.ValueOf(tensor.NewFlatSparseIterator)
+	m["NewIterator"] = reflect.ValueOf(tensor.NewIterator)
+	m["NewMultIterator"] = reflect.ValueOf(tensor.NewMultIterator)
+	m["NonContiguous"] = reflect.ValueOf(tensor.NonContiguous)
+	m["Norm"] = reflect.ValueOf(tensor.Norm)
+	m["NotTriangle"] = reflect.ValueOf(tensor.NotTriangle)
+	m["NuclearNorm"] = reflect.ValueOf(tensor.NuclearNorm)
+	m["Of"] = reflect.ValueOf(tensor.Of)
+	m["Ones"] = reflect.ValueOf(tensor.Ones)
+	m["Outer"] = reflect.ValueOf(tensor.Outer)
+	m["ParseFuncOpts"] = reflect.ValueOf(tensor.ParseFuncOpts)
+	m["PoolSize"] = reflect.ValueOf(constant.MakeFromLiteral("4096", token.INT, 0))
+	m["Pow"] = reflect.ValueOf(tensor.Pow)
+	m["ProdInts"] = reflect.ValueOf(tensor.ProdInts)
+	m["Random"] = reflect.ValueOf(tensor.Random)
+	m["Range"] = reflect.ValueOf(tensor.Range)
+	m["Register"] = reflect.ValueOf(tensor.Register)
+	m["RegisterEq"] = reflect.ValueOf(tensor.RegisterEq)
+	m["RegisterFloat"] = reflect.ValueOf(tensor.RegisterFloat)
+	m["RegisterNumber"] = reflect.ValueOf(tensor.RegisterNumber)
+	m["RegisterOrd"] = reflect.ValueOf(tensor.RegisterOrd)
+	m["Repeat"] = reflect.ValueOf(tensor.Repeat)
+	m["RepeatReuse"] = reflect.ValueOf(tensor.RepeatReuse)
+	m["ReturnBools"] = reflect.ValueOf(tensor.ReturnBools)
+	m["ReturnInts"] = reflect.ValueOf(tensor.ReturnInts)
+	m["ReturnTensor"] = reflect.ValueOf(tensor.ReturnTensor)
+	m["S"] = reflect.ValueOf(tensor.S)
+	m["SampleIndex"] = reflect.ValueOf(tensor.SampleIndex)
+	m["ScalarShape"] = reflect.ValueOf(tensor.ScalarShape)
+	m["Sign"] = reflect.ValueOf(tensor.Sign)
+	m["SliceDetails"] = reflect.ValueOf(tensor.SliceDetails)
+	m["SoftMax"] = reflect.ValueOf(tensor.SoftMax)
+	m["SoftMaxB"] = reflect.ValueOf(tensor.SoftMaxB)
+	m["SortIndex"] = reflect.ValueOf(tensor.SortIndex)
+	m["Sqrt"] = reflect.ValueOf(tensor.Sqrt)
+	m["Square"] = reflect.ValueOf(tensor.Square)
+	m["Stack"] = reflect.ValueOf(tensor.Stack)
+	m["String"] = reflect.ValueOf(&tensor.String).Elem()
+	m["Sub"] = reflect.ValueOf(tensor.Sub)
+	m["Sum"] = reflect.ValueOf(tensor.Sum)
+	m["SumInts"] = reflect.ValueOf(tensor.SumInts)
+	m["Symmetric"] = reflect.ValueOf(tensor.Symmetric)
+	m["T"] = reflect.ValueOf(tensor.T)
+	m["TABCOUNT"] = reflect.ValueOf(&tensor.TABCOUNT).Elem()
+	m["Tanh"] = reflect.ValueOf(tensor.Tanh)
+	m["ToMat64"] = reflect.ValueOf(tensor.ToMat64)
+	m["Transpose"] = reflect.ValueOf(tensor.Transpose)
+	m["TransposeIndex"] = reflect.ValueOf(tensor.TransposeIndex)
+	m["Transposed"] = reflect.ValueOf(tensor.Transposed)
+	m["Uint"] = reflect.ValueOf(&tensor.Uint).Elem()
+	m["Uint16"] = reflect.ValueOf(&tensor.Uint16).Elem()
+	m["Uint32"] = reflect.ValueOf(&tensor.Uint32).Elem()
+	m["Uint64"] = reflect.ValueOf(&tensor.Uint64).Elem()
+	m["Uint8"] = reflect.ValueOf(&tensor.Uint8).Elem()
+	m["Uintptr"] = reflect.ValueOf(&tensor.Uintptr).Elem()
+	m["UnorderedNorm"] = reflect.ValueOf(tensor.UnorderedNorm)
+	m["UnsafePermute"] = reflect.ValueOf(tensor.UnsafePermute)
+	m["UnsafePointer"] = reflect.ValueOf(&tensor.UnsafePointer).Elem()
+	m["UntransposeIndex"] = reflect.ValueOf(tensor.UntransposeIndex)
+	m["Upper"] = reflect.ValueOf(tensor.Upper)
+	m["Use"] = reflect.ValueOf(tensor.Use)
+	m["UsePool"] = reflect.ValueOf(tensor.UsePool)
+	m["UseSafe"] = reflect.ValueOf(tensor.UseSafe)
+	m["UseUnsafe"] = reflect.ValueOf(tensor.UseUnsafe)
+	m["WhichBLAS"] = reflect.ValueOf(tensor.WhichBLAS)
+	m["WithBacking"] = reflect.ValueOf(tensor.WithBacking)
+	m["WithEngine"] = reflect.ValueOf(tensor.WithEngine)
+	m["WithIncr"] = reflect.ValueOf(tensor.WithIncr)
+	m["WithMask"] = reflect.ValueOf(tensor.WithMask)
+	m["WithReuse"] = reflect.ValueOf(tensor.WithReuse)
+	m["WithShape"] = reflect.ValueOf(tensor.WithShape)
 
-		// type definitions
-		"AP":                 reflect.ValueOf((*tensor.AP)(nil)),
-		"Abser":              reflect.ValueOf((*tensor.Abser)(nil)),
-		"Adder":              reflect.ValueOf((*tensor.Adder)(nil)),
-		"Argmaxer":           reflect.ValueOf((*tensor.Argmaxer)(nil)),
-		"Argminer":           reflect.ValueOf((*tensor.Argminer)(nil)),
-		"BLAS":               reflect.ValueOf((*tensor.BLAS)(nil)),
-		"BitMap":             reflect.ValueOf((*tensor.BitMap)(nil)),
-		"Boolable":           reflect.ValueOf((*tensor.Boolable)(nil)),
-		"ByIndiceser":        reflect.ValueOf((*tensor.ByIndiceser)(nil)),
-		"CS":                 reflect.ValueOf((*tensor.CS)(nil)),
-		"Cbrter":             reflect.ValueOf((*tensor.Cbrter)(nil)),
-		"Clamper":            reflect.ValueOf((*tensor.Clamper)(nil)),
-		"Cloner":             reflect.ValueOf((*tensor.Cloner)(nil)),
-		"Concater":           reflect.ValueOf((*tensor.Concater)(nil)),
-		"ConsOpt":            reflect.ValueOf((*tensor.ConsOpt)(nil)),
-		"Cuber":              reflect.ValueOf((*tensor.Cuber)(nil)),
-		"DataOrder":          reflect.ValueOf((*tensor.DataOrder)(nil)),
-		"Dataer":             reflect.ValueOf((*tensor.Dataer)(nil)),
-		"Dense":              reflect.ValueOf((*tensor.Dense)(nil)),
-		"DenseStacker":       reflect.ValueOf((*tensor.DenseStacker)(nil)),
-		"DenseTensor":        reflect.ValueOf((*tensor.DenseTensor)(nil)),
-		"Densor":             reflect.ValueOf((*tensor.Densor)(nil)),
-		"Diager":             reflect.ValueOf((*tensor.Diager)(nil)),
-		"Diver":              reflect.ValueOf((*tensor.Diver)(nil)),
-		"Dotter":             reflect.ValueOf((*tensor.Dotter)(nil)),
-		"Dtype":              reflect.ValueOf((*tensor.Dtype)(nil)),
-		"Dtyper":             reflect.ValueOf((*tensor.Dtyper)(nil)),
-		"ElEqer":             reflect.ValueOf((*tensor.ElEqer)(nil)),
-		"Engine":             reflect.ValueOf((*tensor.Engine)(nil)),
-		"Eq":                 reflect.ValueOf((*tensor.Eq)(nil)),
-		"Exper":              reflect.ValueOf((*tensor.Exper)(nil)),
-		"FMAer":              reflect.ValueOf((*tensor.FMAer)(nil)),
-		"FlatIterator":       reflect.ValueOf((*tensor.FlatIterator)(nil)),
-		"FlatMaskedIterator": reflect.ValueOf((*tensor.FlatMaskedIterator)(nil)),
-		"FlatSparseIterator": reflect.ValueOf((*tensor.FlatSparseIterator)(nil)),
-		"Float32Engine":      reflect.ValueOf((*tensor.Float32Engine)(nil)),
-		"Float64Engine":      reflect.ValueOf((*tensor.Float64Engine)(nil)),
-		"FuncOpt":            reflect.ValueOf((*tensor.FuncOpt)(nil)),
-		"Gteer":              reflect.ValueOf((*tensor.Gteer)(nil)),
-		"Gter":               reflect.ValueOf((*tensor.Gter)(nil)),
-		"InfChecker":         reflect.ValueOf((*tensor.InfChecker)(nil)),
-		"InnerProder":        reflect.ValueOf((*tensor.InnerProder)(nil)),
-		"InnerProderF32":     reflect.ValueOf((*tensor.InnerProderF32)(nil)),
-		"InnerProderF64":     reflect.ValueOf((*tensor.InnerProderF64)(nil)),
-		"InvSqrter":          reflect.ValueOf((*tensor.InvSqrter)(nil)),
-		"Inver":              reflect.ValueOf((*tensor.Inver)(nil)),
-		"Iterator":           reflect.ValueOf((*tensor.Iterator)(nil)),
-		"Kinder":             reflect.ValueOf((*tensor.Kinder)(nil)),
-		"Log10er":            reflect.ValueOf((*tensor.Log10er)(nil)),
-		"Log2er":             reflect.ValueOf((*tensor.Log2er)(nil)),
-		"Loger":              reflect.ValueOf((*tensor.Loger)(nil)),
-		"Lteer":              reflect.ValueOf((*tensor.Lteer)(nil)),
-		"Lter":               reflect.ValueOf((*tensor.Lter)(nil)),
-		"Mapper":             reflect.ValueOf((*tensor.Mapper)(nil)),
-		"MaskedTensor":       reflect.ValueOf((*tensor.MaskedTensor)(nil)),
-		"MatMuler":           reflect.ValueOf((*tensor.MatMuler)(nil)),
-		"MatVecMuler":        reflect.ValueOf((*tensor.MatVecMuler)(nil)),
-		"MathError":          reflect.ValueOf((*tensor.MathError)(nil)),
-		"MaxBetweener":       reflect.ValueOf((*tensor.MaxBetweener)(nil)),
-		"Maxer":              reflect.ValueOf((*tensor.Maxer)(nil)),
-		"MemSetter":          reflect.ValueOf((*tensor.MemSetter)(nil)),
-		"Memory":             reflect.ValueOf((*tensor.Memory)(nil)),
-		"MemoryFlag":         reflect.ValueOf((*tensor.MemoryFlag)(nil)),
-		"MinBetweener":       reflect.ValueOf((*tensor.MinBetweener)(nil)),
-		"Miner":              reflect.ValueOf((*tensor.Miner)(nil)),
-		"Moder":              reflect.ValueOf((*tensor.Moder)(nil)),
-		"Muler":              reflect.ValueOf((*tensor.Muler)(nil)),
-		"MultIterator":       reflect.ValueOf((*tensor.MultIterator)(nil)),
-		"NaNChecker":         reflect.ValueOf((*tensor.NaNChecker)(nil)),
-		"Neger":              reflect.ValueOf((*tensor.Neger)(nil)),
-		"NoOpError":          reflect.ValueOf((*tensor.NoOpError)(nil)),
-		"NonStdEngine":       reflect.ValueOf((*tensor.NonStdEngine)(nil)),
-		"NormOrder":          reflect.ValueOf((*tensor.NormOrder)(nil)),
-		"Oner":               reflect.ValueOf((*tensor.Oner)(nil)),
-		"OpOpt":              reflect.ValueOf((*tensor.OpOpt)(nil)),
-		"OptimizedReducer":   reflect.ValueOf((*tensor.OptimizedReducer)(nil)),
-		"OuterProder":        reflect.ValueOf((*tensor.OuterProder)(nil)),
-		"Power":              reflect.ValueOf((*tensor.Power)(nil)),
-		"Proder":             reflect.ValueOf((*tensor.Proder)(nil)),
-		"Reducer":            reflect.ValueOf((*tensor.Reducer)(nil)),
-		"Repeater":           reflect.ValueOf((*tensor.Repeater)(nil)),
-		"SVDer":              reflect.ValueOf((*tensor.SVDer)(nil)),
-		"ScalarRep":          reflect.ValueOf((*tensor.ScalarRep)(nil)),
-		"Shape":              reflect.ValueOf((*tensor.Shape)(nil)),
-		"Signer":             reflect.ValueOf((*tensor.Signer)(nil)),
-		"Slice":              reflect.ValueOf((*tensor.Slice)(nil)),
-		"Slicer":             reflect.ValueOf((*tensor.Slicer)(nil)),
-		"SoftMaxer":          reflect.ValueOf((*tensor.SoftMaxer)(nil)),
-		"Sparse":             reflect.ValueOf((*tensor.Sparse)(nil)),
-		"SparseTensor":       reflect.ValueOf((*tensor.SparseTensor)(nil)),
-		"Sqrter":             reflect.ValueOf((*tensor.Sqrter)(nil)),
-		"Squarer":            reflect.ValueOf((*tensor.Squarer)(nil)),
-		"Stacker":            reflect.ValueOf((*tensor.Stacker)(nil)),
-		"StdEng":             reflect.ValueOf((*tensor.StdEng)(nil)),
-		"Suber":              reflect.ValueOf((*tensor.Suber)(nil)),
-		"Sumer":              reflect.ValueOf((*tensor.Sumer)(nil)),
-		"Tanher":             reflect.ValueOf((*tensor.Tanher)(nil)),
-		"Tensor":             reflect.ValueOf((*tensor.Tensor)(nil)),
-		"Tracer":             reflect.ValueOf((*tensor.Tracer)(nil)),
-		"Transposer":         reflect.ValueOf((*tensor.Transposer)(nil)),
-		"Triangle":           reflect.ValueOf((*tensor.Triangle)(nil)),
-		"View":               reflect.ValueOf((*tensor.View)(nil)),
-		"Zeroer":             reflect.ValueOf((*tensor.Zeroer)(nil)),
+	// type definitions
+	m["AP"] = reflect.ValueOf((*tensor.AP)(nil))
+	m["Abser"] = reflect.ValueOf((*tensor.Abser)(nil))
+	m["Adder"] = reflect.ValueOf((*tensor.Adder)(nil))
+	m["Argmaxer"] = reflect.ValueOf((*tensor.Argmaxer)(nil))
+	m["Argminer"] = reflect.ValueOf((*tensor.Argminer)(nil))
+	m["BLAS"] = reflect.ValueOf((*tensor.BLAS)(nil))
+	m["BitMap"] = reflect.ValueOf((*tensor.BitMap)(nil))
+	m["Boolable"] = reflect.ValueOf((*tensor.Boolable)(nil))
+	m["ByIndiceser"] = reflect.ValueOf((*tensor.ByIndiceser)(nil))
+	m["CS"] = reflect.ValueOf((*tensor.CS)(nil))
+	m["Cbrter"] = reflect.ValueOf((*tensor.Cbrter)(nil))
+	m["Clamper"] = reflect.ValueOf((*tensor.Clamper)(nil))
+	m["Cloner"] = reflect.ValueOf((*tensor.Cloner)(nil))
+	m["Concater"] = reflect.ValueOf((*tensor.Concater)(nil))
+	m["ConsOpt"] = reflect.ValueOf((*tensor.ConsOpt)(nil))
+	m["Cuber"] = reflect.ValueOf((*tensor.Cuber)(nil))
+	m["DataOrder"] = reflect.ValueOf((*tensor.DataOrder)(nil))
+	m["Dataer"] = reflect.ValueOf((*tensor.Dataer)(nil))
+	m["Dense"] = reflect.ValueOf((*tensor.Dense)(nil))
+	m["DenseStacker"] = reflect.ValueOf((*tensor.DenseStacker)(nil))
+	m["DenseTensor"] = reflect.ValueOf((*tensor.DenseTensor)(nil))
+	m["Densor"] = reflect.ValueOf((*tensor.Densor)(nil))
+	m["Diager"] = reflect.ValueOf((*tensor.Diager)(nil))
+	m["Diver"] = reflect.ValueOf((*tensor.Diver)(nil))
+	m["Dotter"] = reflect.ValueOf((*tensor.Dotter)(nil))
+	m["Dtype"] = reflect.ValueOf((*tensor.Dtype)(nil))
+	m["Dtyper"] = reflect.ValueOf((*tensor.Dtyper)(nil))
+	m["ElEqer"] = reflect.ValueOf((*tensor.ElEqer)(nil))
+	m["Engine"] = reflect.ValueOf((*tensor.Engine)(nil))
+	m["Eq"] = reflect.ValueOf((*tensor.Eq)(nil))
+	m["Exper"] = reflect.ValueOf((*tensor.Exper)(nil))
+	m["FMAer"] = reflect.ValueOf((*tensor.FMAer)(nil))
+	m["FlatIterator"] = reflect.ValueOf((*tensor.FlatIterator)(nil))
+	m["FlatMaskedIterator"] = reflect.ValueOf((*tensor.FlatMaskedIterator)(nil))
+	m["FlatSparseIterator"] = reflect.ValueOf((*tensor.FlatSparseIterator)(nil))
+	m["Float32Engine"] = reflect.ValueOf((*tensor.Float32Engine)(nil))
+	m["Float64Engine"] = reflect.ValueOf((*tensor.Float64Engine)(nil))
+	m["FuncOpt"] = reflect.ValueOf((*tensor.FuncOpt)(nil))
+	m["Gteer"] = reflect.ValueOf((*tensor.Gteer)(nil))
+	m["Gter"] = reflect.ValueOf((*tensor.Gter)(nil))
+	m["InfChecker"] = reflect.ValueOf((*tensor.InfChecker)(nil))
+	m["InnerProder"] = reflect.ValueOf((*tensor.InnerProder)(nil))
+	m["InnerProderF32"] = reflect.ValueOf((*tensor.InnerProderF32)(nil))
+	m["InnerProderF64"] = reflect.ValueOf((*tensor.InnerProderF64)(nil))
+	m["InvSqrter"] = reflect.ValueOf((*tensor.InvSqrter)(nil))
+	m["Inver"] = reflect.ValueOf((*tensor.Inver)(nil))
+	m["Iterator"] = reflect.ValueOf((*tensor.Iterator)(nil))
+	m["Kinder"] = reflect.ValueOf((*tensor.Kinder)(nil))
+	m["Log10er"] = reflect.ValueOf((*tensor.Log10er)(nil))
+	m["Log2er"] = reflect.ValueOf((*tensor.Log2er)(nil))
+	m["Loger"] = reflect.ValueOf((*tensor.Loger)(nil))
+	m["Lteer"] = reflect.ValueOf((*tensor.Lteer)(nil))
+	m["Lter"] = reflect.ValueOf((*tensor.Lter)(nil))
+	m["Mapper"] = reflect.ValueOf((*tensor.Mapper)(nil))
+	m["MaskedTensor"] = reflect.ValueOf((*tensor.MaskedTensor)(nil))
+	m["MatMuler"] = reflect.ValueOf((*tensor.MatMuler)(nil))
+	m["MatVecMuler"] = reflect.ValueOf((*tensor.MatVecMuler)(nil))
+	m["MathError"] = reflect.ValueOf((*tensor.MathError)(nil))
+	m["MaxBetweener"] = reflect.ValueOf((*tensor.MaxBetweener)(nil))
+	m["Maxer"] = reflect.ValueOf((*tensor.Maxer)(nil))
+	m["MemSetter"] = reflect.ValueOf((*tensor.MemSetter)(nil))
+	m["Memory"] = reflect.ValueOf((*tensor.Memory)(nil))
+	m["MemoryFlag"] = reflect.ValueOf((*tensor.MemoryFlag)(nil))
+	m["MinBetweener"] = reflect.ValueOf((*tensor.MinBetweener)(nil))
+	m["Miner"] = reflect.ValueOf((*tensor.Miner)(nil))
+	m["Moder"] = reflect.ValueOf((*tensor.Moder)(nil))
+	m["Muler"] = reflect.ValueOf((*tensor.Muler)(nil))
+	m["MultIterator"] = reflect.ValueOf((*tensor.MultIterator)(nil))
+	m["NaNChecker"] = reflect.ValueOf((*tensor.NaNChecker)(nil))
+	m["Neger"] = reflect.ValueOf((*tensor.Neger)(nil))
+	m["NoOpError"] = reflect.ValueOf((*tensor.NoOpError)(nil))
+	m["NonStdEngine"] = reflect.ValueOf((*tensor.NonStdEngine)(nil))
+	m["NormOrder"] = reflect.ValueOf((*tensor.NormOrder)(nil))
+	m["Oner"] = reflect.ValueOf((*tensor.Oner)(nil))
+	m["OpOpt"] = reflect.ValueOf((*tensor.OpOpt)(nil))
+	m["OptimizedReducer"] = reflect.ValueOf((*tensor.OptimizedReducer)(nil))
+	m["OuterProder"] = reflect.ValueOf((*tensor.OuterProder)(nil))
+	m["Power"] = reflect.ValueOf((*tensor.Power)(nil))
+	m["Proder"] = reflect.ValueOf((*tensor.Proder)(nil))
+	m["Reducer"] = reflect.ValueOf((*tensor.Reducer)(nil))
+	m["Repeater"] = reflect.ValueOf((*tensor.Repeater)(nil))
+	m["SVDer"] = reflect.ValueOf((*tensor.SVDer)(nil))
+	m["ScalarRep"] = reflect.ValueOf((*tensor.ScalarRep)(nil))
+	m["Shape"] = reflect.ValueOf((*tensor.Shape)(nil))
+	m["Signer"] = reflect.ValueOf((*tensor.Signer)(nil))
+	m["Slice"] = reflect.ValueOf((*tensor.Slice)(nil))
+	m["Slicer"] = reflect.ValueOf((*tensor.Slicer)(nil))
+	m["SoftMaxer"] = reflect.ValueOf((*tensor.SoftMaxer)(nil))
+	m["Sparse"] = reflect.ValueOf((*tensor.Sparse)(nil))
+	m["SparseTensor"] = reflect.ValueOf((*tensor.SparseTensor)(nil))
+	m["Sqrter"] = reflect.ValueOf((*tensor.Sqrter)(nil))
+	m["Squarer"] = reflect.ValueOf((*tensor.Squarer)(nil))
+	m["Stacker"] = reflect.ValueOf((*tensor.Stacker)(nil))
+	m["StdEng"] = reflect.ValueOf((*tensor.StdEng)(nil))
+	m["Suber"] = reflect.ValueOf((*tensor.Suber)(nil))
+	m["Sumer"] = reflect.ValueOf((*tensor.Sumer)(nil))
+	m["Tanher"] = reflect.ValueOf((*tensor.Tanher)(nil))
+	m["Tensor"] = reflect.ValueOf((*tensor.Tensor)(nil))
+	m["Tracer"] = reflect.ValueOf((*tensor.Tracer)(nil))
+	m["Transposer"] = reflect.ValueOf((*tensor.Transposer)(nil))
+	m["Triangle"] = reflect.ValueOf((*tensor.Triangle)(nil))
+	m["View"] = reflect.ValueOf((*tensor.View)(nil))
+	m["Zeroer"] = reflect.ValueOf((*tensor.Zeroer)(nil))
 
-		// interface wrapper definitions
-		"_Abser":            reflect.ValueOf((*_gorgonia_org_tensor_Abser)(nil)),
-		"_Adder":            reflect.ValueOf((*_gorgonia_org_tensor_Adder)(nil)),
-		"_Argmaxer":         reflect.ValueOf((*_gorgonia_org_tensor_Argmaxer)(nil)),
-		"_Argminer":         reflect.ValueOf((*_gorgonia_org_tensor_Argminer)(nil)),
-		"_BLAS":             reflect.ValueOf((*_gorgonia_org_tensor_BLAS)(nil)),
-		"_Boolable":         reflect.ValueOf((*_gorgonia_org_tensor_Boolable)(nil)),
-		"_ByIndiceser":      reflect.ValueOf((*_gorgonia_org_tensor_ByIndiceser)(nil)),
-		"_Cbrter":           reflect.ValueOf((*_gorgonia_org_tensor_Cbrter)(nil)),
-		"_Clamper":          reflect.ValueOf((*_gorgonia_org_tensor_Clamper)(nil)),
-		"_Cloner":           reflect.ValueOf((*_gorgonia_org_tensor_Cloner)(nil)),
-		"_Concater":         reflect.ValueOf((*_gorgonia_org_tensor_Concater)(nil)),
-		"_Cuber":            reflect.ValueOf((*_gorgonia_org_tensor_Cuber)(nil)),
-		"_Dataer":           reflect.ValueOf((*_gorgonia_org_tensor_Dataer)(nil)),
-		"_DenseStacker":     reflect.ValueOf((*_gorgonia_org_tensor_DenseStacker)(nil)),
-		"_DenseTensor":      reflect.ValueOf((*_gorgonia_org_tensor_DenseTensor)(nil)),
-		"_Densor":           reflect.ValueOf((*_gorgonia_org_tensor_Densor)(nil)),
-		"_Diager":           reflect.ValueOf((*_gorgonia_org_tensor_Diager)(nil)),
-		"_Diver":            reflect.ValueOf((*_gorgonia_org_tensor_Diver)(nil)),
-		"_Dotter":           reflect.ValueOf((*_gorgonia_org_tensor_Dotter)(nil)),
-		"_Dtyper":           reflect.ValueOf((*_gorgonia_org_tensor_Dtyper)(nil)),
-		"_ElEqer":           reflect.ValueOf((*_gorgonia_org_tensor_ElEqer)(nil)),
-		"_Engine":           reflect.ValueOf((*_gorgonia_org_tensor_Engine)(nil)),
-		"_Eq":               reflect.ValueOf((*_gorgonia_org_tensor_Eq)(nil)),
-		"_Exper":            reflect.ValueOf((*_gorgonia_org_tensor_Exper)(nil)),
-		"_FMAer":            reflect.ValueOf((*_gorgonia_org_tensor_FMAer)(nil)),
-		"_Gteer":            reflect.ValueOf((*_gorgonia_org_tensor_Gteer)(nil)),
-		"_Gter":             reflect.ValueOf((*_gorgonia_org_tensor_Gter)(nil)),
-		"_InfChecker":       reflect.ValueOf((*_gorgonia_org_tensor_InfChecker)(nil)),
-		"_InnerProder":      reflect.ValueOf((*_gorgonia_org_tensor_InnerProder)(nil)),
-		"_InnerProderF32":   reflect.ValueOf((*_gorgonia_org_tensor_InnerProderF32)(nil)),
-		"_InnerProderF64":   reflect.ValueOf((*_gorgonia_org_tensor_InnerProderF64)(nil)),
-		"_InvSqrter":        reflect.ValueOf((*_gorgonia_org_tensor_InvSqrter)(nil)),
-		"_Inver":            reflect.ValueOf((*_gorgonia_org_tensor_Inver)(nil)),
-		"_Iterator":         reflect.ValueOf((*_gorgonia_org_tensor_Iterator)(nil)),
-		"_Kinder":           reflect.ValueOf((*_gorgonia_org_tensor_Kinder)(nil)),
-		"_Log10er":          reflect.ValueOf((*_gorgonia_org_tensor_Log10er)(nil)),
-		"_Log2er":           reflect.ValueOf((*_gorgonia_org_tensor_Log2er)(nil)),
-		"_Loger":            reflect.ValueOf((*_gorgonia_org_tensor_Loger)(nil)),
-		"_Lteer":            reflect.ValueOf((*_gorgonia_org_tensor_Lteer)(nil)),
-		"_Lter":             reflect.ValueOf((*_gorgonia_org_tensor_Lter)(nil)),
-		"_Mapper":           reflect.ValueOf((*_gorgonia_org_tensor_Mapper)(nil)),
-		"_MaskedTensor":     reflect.ValueOf((*_gorgonia_org_tensor_MaskedTensor)(nil)),
-		"_MatMuler":         reflect.ValueOf((*_gorgonia_org_tensor_MatMuler)(nil)),
-		"_MatVecMuler":      reflect.ValueOf((*_gorgonia_org_tensor_MatVecMuler)(nil)),
-		"_MathError":        reflect.ValueOf((*_gorgonia_org_tensor_MathError)(nil)),
-		"_MaxBetweener":     reflect.ValueOf((*_gorgonia_org_tensor_MaxBetweener)(nil)),
-		"_Maxer":            reflect.ValueOf((*_gorgonia_org_tensor_Maxer)(nil)),
-		"_MemSetter":        reflect.ValueOf((*_gorgonia_org_tensor_MemSetter)(nil)),
-		"_Memory":           reflect.ValueOf((*_gorgonia_org_tensor_Memory)(nil)),
-		"_MinBetweener":     reflect.ValueOf((*_gorgonia_org_tensor_MinBetweener)(nil)),
-		"_Miner":            reflect.ValueOf((*_gorgonia_org_tensor_Miner)(nil)),
-		"_Moder":            reflect.ValueOf((*_gorgonia_org_tensor_Moder)(nil)),
-		"_Muler":            reflect.ValueOf((*_gorgonia_org_tensor_Muler)(nil)),
-		"_NaNChecker":       reflect.ValueOf((*_gorgonia_org_tensor_NaNChecker)(nil)),
-		"_Neger":            reflect.ValueOf((*_gorgonia_org_tensor_Neger)(nil)),
-		"_NoOpError":        reflect.ValueOf((*_gorgonia_org_tensor_NoOpError)(nil)),
-		"_NonStdEngine":     reflect.ValueOf((*_gorgonia_org_tensor_NonStdEngine)(nil)),
-		"_Oner":             reflect.ValueOf((*_gorgonia_org_tensor_Oner)(nil)),
-		"_OptimizedReducer": reflect.ValueOf((*_gorgonia_org_tensor_OptimizedReducer)(nil)),
-		"_OuterProder":      reflect.ValueOf((*_gorgonia_org_tensor_OuterProder)(nil)),
-		"_Power":            reflect.ValueOf((*_gorgonia_org_tensor_Power)(nil)),
-		"_Proder":           reflect.ValueOf((*_gorgonia_org_tensor_Proder)(nil)),
-		"_Reducer":          reflect.ValueOf((*_gorgonia_org_tensor_Reducer)(nil)),
-		"_Repeater":         reflect.ValueOf((*_gorgonia_org_tensor_Repeater)(nil)),
-		"_SVDer":            reflect.ValueOf((*_gorgonia_org_tensor_SVDer)(nil)),
-		"_ScalarRep":        reflect.ValueOf((*_gorgonia_org_tensor_ScalarRep)(nil)),
-		"_Signer":           reflect.ValueOf((*_gorgonia_org_tensor_Signer)(nil)),
-		"_Slice":            reflect.ValueOf((*_gorgonia_org_tensor_Slice)(nil)),
-		"_Slicer":           reflect.ValueOf((*_gorgonia_org_tensor_Slicer)(nil)),
-		"_SoftMaxer":        reflect.ValueOf((*_gorgonia_org_tensor_SoftMaxer)(nil)),
-		"_Sparse":           reflect.ValueOf((*_gorgonia_org_tensor_Sparse)(nil)),
-		"_SparseTensor":     reflect.ValueOf((*_gorgonia_org_tensor_SparseTensor)(nil)),
-		"_Sqrter":           reflect.ValueOf((*_gorgonia_org_tensor_Sqrter)(nil)),
-		"_Squarer":          reflect.ValueOf((*_gorgonia_org_tensor_Squarer)(nil)),
-		"_Stacker":          reflect.ValueOf((*_gorgonia_org_tensor_Stacker)(nil)),
-		"_Suber":            reflect.ValueOf((*_gorgonia_org_tensor_Suber)(nil)),
-		"_Sumer":            reflect.ValueOf((*_gorgonia_org_tensor_Sumer)(nil)),
-		"_Tanher":           reflect.ValueOf((*_gorgonia_org_tensor_Tanher)(nil)),
-		"_Tensor":           reflect.ValueOf((*_gorgonia_org_tensor_Tensor)(nil)),
-		"_Tracer":           reflect.ValueOf((*_gorgonia_org_tensor_Tracer)(nil)),
-		"_Transposer":       reflect.ValueOf((*_gorgonia_org_tensor_Transposer)(nil)),
-		"_View":             reflect.ValueOf((*_gorgonia_org_tensor_View)(nil)),
-		"_Zeroer":           reflect.ValueOf((*_gorgonia_org_tensor_Zeroer)(nil)),
-	}
+	// interface wrapper definitions
+	m["_Abser"] = reflect.ValueOf((*_gorgonia_org_tensor_Abser)(nil))
+	m["_Adder"] = reflect.ValueOf((*_gorgonia_org_tensor_Adder)(nil))
+	m["_Argmaxer"] = reflect.ValueOf((*_gorgonia_org_tensor_Argmaxer)(nil))
+	m["_Argminer"] = reflect.ValueOf((*_gorgonia_org_tensor_Argminer)(nil))
+	m["_BLAS"] = reflect.ValueOf((*_gorgonia_org_tensor_BLAS)(nil))
+	m["_Boolable"] = reflect.ValueOf((*_gorgonia_org_tensor_Boolable)(nil))
+	m["_ByIndiceser"] = reflect.ValueOf((*_gorgonia_org_tensor_ByIndiceser)(nil))
+	m["_Cbrter"] = reflect.ValueOf((*_gorgonia_org_tensor_Cbrter)(nil))
+	m["_Clamper"] = reflect.ValueOf((*_gorgonia_org_tensor_Clamper)(nil))
+	m["_Cloner"] = reflect.ValueOf((*_gorgonia_org_tensor_Cloner)(nil))
+	m["_Concater"] = reflect.ValueOf((*_gorgonia_org_tensor_Concater)(nil))
+	m["_Cuber"] = reflect.ValueOf((*_gorgonia_org_tensor_Cuber)(nil))
+	m["_Dataer"] = reflect.ValueOf((*_gorgonia_org_tensor_Dataer)(nil))
+	m["_DenseStacker"] = reflect.ValueOf((*_gorgonia_org_tensor_DenseStacker)(nil))
+	m["_DenseTensor"] = reflect.ValueOf((*_gorgonia_org_tensor_DenseTensor)(nil))
+	m["_Densor"] = reflect.ValueOf((*_gorgonia_org_tensor_Densor)(nil))
+	m["_Diager"] = reflect.ValueOf((*_gorgonia_org_tensor_Diager)(nil))
+	m["_Diver"] = reflect.ValueOf((*_gorgonia_org_tensor_Diver)(nil))
+	m["_Dotter"] = reflect.ValueOf((*_gorgonia_org_tensor_Dotter)(nil))
+	m["_Dtyper"] = reflect.ValueOf((*_gorgonia_org_tensor_Dtyper)(nil))
+	m["_ElEqer"] = reflect.ValueOf((*_gorgonia_org_tensor_ElEqer)(nil))
+	m["_Engine"] = reflect.ValueOf((*_gorgonia_org_tensor_Engine)(nil))
+	m["_Eq"] = reflect.ValueOf((*_gorgonia_org_tensor_Eq)(nil))
+	m["_Exper"] = reflect.ValueOf((*_gorgonia_org_tensor_Exper)(nil))
+	m["_FMAer"] = reflect.ValueOf((*_gorgonia_org_tensor_FMAer)(nil))
+	m["_Gteer"] = reflect.ValueOf((*_gorgonia_org_tensor_Gteer)(nil))
+	m["_Gter"] = reflect.ValueOf((*_gorgonia_org_tensor_Gter)(nil))
+	m["_InfChecker"] = reflect.ValueOf((*_gorgonia_org_tensor_InfChecker)(nil))
+	m["_InnerProder"] = reflect.ValueOf((*_gorgonia_org_tensor_InnerProder)(nil))
+	m["_InnerProderF32"] = reflect.ValueOf((*_gorgonia_org_tensor_InnerProderF32)(nil))
+	m["_InnerProderF64"] = reflect.ValueOf((*_gorgonia_org_tensor_InnerProderF64)(nil))
+	m["_InvSqrter"] = reflect.ValueOf((*_gorgonia_org_tensor_InvSqrter)(nil))
+	m["_Inver"] = reflect.ValueOf((*_gorgonia_org_tensor_Inver)(nil))
+	m["_Iterator"] = reflect.ValueOf((*_gorgonia_org_tensor_Iterator)(nil))
+	m["_Kinder"] = reflect.ValueOf((*_gorgonia_org_tensor_Kinder)(nil))
+	m["_Log10er"] = reflect.ValueOf((*_gorgonia_org_tensor_Log10er)(nil))
+	m["_Log2er"] = reflect.ValueOf((*_gorgonia_org_tensor_Log2er)(nil))
+	m["_Loger"] = reflect.ValueOf((*_gorgonia_org_tensor_Loger)(nil))
+	m["_Lteer"] = reflect.ValueOf((*_gorgonia_org_tensor_Lteer)(nil))
+	m["_Lter"] = reflect.ValueOf((*_gorgonia_org_tensor_Lter)(nil))
+	m["_Mapper"] = reflect.ValueOf((*_gorgonia_org_tensor_Mapper)(nil))
+	m["_MaskedTensor"] = reflect.ValueOf((*_gorgonia_org_tensor_MaskedTensor)(nil))
+	m["_MatMuler"] = reflect.ValueOf((*_gorgonia_org_tensor_MatMuler)(nil))
+	m["_MatVecMuler"] = reflect.ValueOf((*_gorgonia_org_tensor_MatVecMuler)(nil))
+	m["_MathError"] = reflect.ValueOf((*_gorgonia_org_tensor_MathError)(nil))
+	m["_MaxBetweener"] = reflect.ValueOf((*_gorgonia_org_tensor_MaxBetweener)(nil))
+	m["_Maxer"] = reflect.ValueOf((*_gorgonia_org_tensor_Maxer)(nil))
+	m["_MemSetter"] = reflect.ValueOf((*_gorgonia_org_tensor_MemSetter)(nil))
+	m["_Memory"] = reflect.ValueOf((*_gorgonia_org_tensor_Memory)(nil))
+	m["_MinBetweener"] = reflect.ValueOf((*_gorgonia_org_tensor_MinBetweener)(nil))
+	m["_Miner"] = reflect.ValueOf((*_gorgonia_org_tensor_Miner)(nil))
+	m["_Moder"] = reflect.ValueOf((*_gorgonia_org_tensor_Moder)(nil))
+	m["_Muler"] = reflect.ValueOf((*_gorgonia_org_tensor_Muler)(nil))
+	m["_NaNChecker"] = reflect.ValueOf((*_gorgonia_org_tensor_NaNChecker)(nil))
+	m["_Neger"] = reflect.ValueOf((*_gorgonia_org_tensor_Neger)(nil))
+	m["_NoOpError"] = reflect.ValueOf((*_gorgonia_org_tensor_NoOpError)(nil))
+	m["_NonStdEngine"] = reflect.ValueOf((*_gorgonia_org_tensor_NonStdEngine)(nil))
+	m["_Oner"] = reflect.ValueOf((*_gorgonia_org_tensor_Oner)(nil))
+	m["_OptimizedReducer"] = reflect.ValueOf((*_gorgonia_org_tensor_OptimizedReducer)(nil))
+	m["_OuterProder"] = reflect.ValueOf((*_gorgonia_org_tensor_OuterProder)(nil))
+	m["_Power"] = reflect.ValueOf((*_gorgonia_org_tensor_Power)(nil))
+	m["_Proder"] = reflect.ValueOf((*_gorgonia_org_tensor_Proder)(nil))
+	m["_Reducer"] = reflect.ValueOf((*_gorgonia_org_tensor_Reducer)(nil))
+	m["_Repeater"] = reflect.ValueOf((*_gorgonia_org_tensor_Repeater)(nil))
+	m["_SVDer"] = reflect.ValueOf((*_gorgonia_org_tensor_SVDer)(nil))
+	m["_ScalarRep"] = reflect.ValueOf((*_gorgonia_org_tensor_ScalarRep)(nil))
+	m["_Signer"] = reflect.ValueOf((*_gorgonia_org_tensor_Signer)(nil))
+	m["_Slice"] = reflect.ValueOf((*_gorgonia_org_tensor_Slice)(nil))
+	m["_Slicer"] = reflect.ValueOf((*_gorgonia_org_tensor_Slicer)(nil))
+	m["_SoftMaxer"] = reflect.ValueOf((*_gorgonia_org_tensor_SoftMaxer)(nil))
+	m["_Sparse"] = reflect.ValueOf((*_gorgonia_org_tensor_Sparse)(nil))
+	m["_SparseTensor"] = reflect.ValueOf((*_gorgonia_org_tensor_SparseTensor)(nil))
+	m["_Sqrter"] = reflect.ValueOf((*_gorgonia_org_tensor_Sqrter)(nil))
+	m["_Squarer"] = reflect.ValueOf((*_gorgonia_org_tensor_Squarer)(nil))
+	m["_Stacker"] = reflect.ValueOf((*_gorgonia_org_tensor_Stacker)(nil))
+	m["_Suber"] = reflect.ValueOf((*_gorgonia_org_tensor_Suber)(nil))
+	m["_Sumer"] = reflect.ValueOf((*_gorgonia_org_tensor_Sumer)(nil))
+	m["_Tanher"] = reflect.ValueOf((*_gorgonia_org_tensor_Tanher)(nil))
+	m["_Tensor"] = reflect.ValueOf((*_gorgonia_org_tensor_Tensor)(nil))
+	m["_Tracer"] = reflect.ValueOf((*_gorgonia_org_tensor_Tracer)(nil))
+	m["_Transposer"] = reflect.ValueOf((*_gorgonia_org_tensor_Transposer)(nil))
+	m["_View"] = reflect.ValueOf((*_gorgonia_org_tensor_View)(nil))
+	m["_Zeroer"] = reflect.ValueOf((*_gorgonia_org_tensor_Zeroer)(nil))
 }
 
 // _gorgonia_org_tensor_Abser is an interface wrapper for Abser type

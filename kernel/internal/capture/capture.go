@@ -1,7 +1,13 @@
-// Package capture redirects the process's stdout and stderr (file
-// descriptors 1 and 2) into pipes and streams what is written there, so
+// Package capture redirects the process's standard output (file descriptor
+// 1) and Go's os.Stderr into pipes and streams what is written there, so
 // that output of interpreted cells and of compiled lab code alike reaches
 // the notebook while a cell runs.
+//
+// File descriptor 2 itself is left alone: the Go runtime writes its fatal
+// errors there ("fatal error: out of memory", "concurrent map writes", a
+// stack overflow, a panic nobody recovers) and the process dies right
+// after, before any reader of a pipe could pass them on. Left on fd 2 they
+// reach the kernel's log whole.
 package capture
 
 import (
@@ -30,7 +36,6 @@ const batchDelay = 20 * time.Millisecond
 
 type stream struct {
 	name string
-	fd   int
 	r, w *os.File
 	sink Sink
 
@@ -39,28 +44,27 @@ type stream struct {
 	seq     int
 }
 
-// Start redirects fds 1 and 2 and streams them to sink.
+// Start redirects fd 1 and os.Stderr and streams them to sink. It must be
+// called before anything keeps a reference to os.Stderr.
 func Start(sink Sink) (*Capture, error) {
-	c := &Capture{}
+	c := &Capture{Stderr: os.Stderr}
 	var err error
 	if c.Stdout, err = dupFile(1, "stdout"); err != nil {
 		return nil, err
 	}
-	if c.Stderr, err = dupFile(2, "stderr"); err != nil {
-		return nil, err
-	}
-	for _, s := range []struct {
-		name string
-		fd   int
-	}{{"stdout", 1}, {"stderr", 2}} {
+	for _, name := range []string{"stdout", "stderr"} {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, fmt.Errorf("capture: %w", err)
 		}
-		if err := redirect(int(w.Fd()), s.fd); err != nil {
-			return nil, fmt.Errorf("capture: redirecting %s: %w", s.name, err)
+		if name == "stdout" {
+			if err := redirect(int(w.Fd()), 1); err != nil {
+				return nil, fmt.Errorf("capture: redirecting stdout: %w", err)
+			}
+		} else {
+			os.Stderr = w
 		}
-		st := &stream{name: s.name, fd: s.fd, r: r, w: w, sink: sink, markers: map[string]chan struct{}{}}
+		st := &stream{name: name, r: r, w: w, sink: sink, markers: map[string]chan struct{}{}}
 		c.streams = append(c.streams, st)
 		go st.pump()
 	}

@@ -259,9 +259,17 @@ func (c *Client) StdinRequest(timeout time.Duration) *wire.Message {
 	}
 }
 
-// ReplyInput answers an input_request.
-func (c *Client) ReplyInput(value string) error {
-	frames, _, err := c.Frames("input_reply", map[string]any{"value": value})
+// ReplyInput answers the input_request req (its parent header says which).
+func (c *Client) ReplyInput(req *wire.Message, value string) error {
+	b, err := json.Marshal(map[string]any{"value": value})
+	if err != nil {
+		return err
+	}
+	m := &wire.Message{Header: wire.NewHeader("input_reply", c.session), Content: b}
+	if req != nil {
+		m.ParentHeader = req.Parent()
+	}
+	frames, err := wire.Encode(m, c.Signer)
 	if err != nil {
 		return err
 	}

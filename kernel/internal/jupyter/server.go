@@ -110,8 +110,9 @@ type Server struct {
 
 	replay *replayGuard
 
-	inputMu sync.Mutex
-	inputCh chan *wire.Message
+	inputMu sync.Mutex   // one prompt at a time
+	pendMu  sync.Mutex   // guards pending
+	pending *inputWaiter // the prompt waiting for its input_reply
 
 	// Dropped counts messages rejected for a bad signature or form.
 	dropMu  sync.Mutex
@@ -134,7 +135,6 @@ func Listen(ci *ConnectionInfo, logger *log.Logger) (*Server, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		replay:  newReplayGuard(4096),
-		inputCh: make(chan *wire.Message, 1),
 	}
 	zlog := log.New(logWriter{logger}, "zmq4: ", 0)
 	transportLog = log.New(logWriter{logger}, "transport: ", 0)
@@ -165,15 +165,7 @@ func (s *Server) Session() string { return s.session }
 // Serve reads the sockets and dispatches until Close.
 func (s *Server) Serve(h Handler) {
 	go s.heartbeat()
-	go s.readLoop(s.stdin, "stdin", func(m *wire.Message) {
-		if m.Header.MsgType == "input_reply" {
-			select {
-			case s.inputCh <- m:
-			default:
-				s.log.Printf("dropping an input_reply nobody waits for")
-			}
-		}
-	})
+	go s.readLoop(s.stdin, "stdin", s.inputReply)
 	go s.readLoop(s.control, "control", h.HandleControl)
 	s.readLoop(s.shell, "shell", h.HandleShell)
 }
@@ -231,16 +223,21 @@ func (s *Server) readLoop(sock zmq4.Socket, name string, handle func(*wire.Messa
 
 // Reply sends a reply to req on its channel.
 func (s *Server) Reply(ch Channel, req *wire.Message, msgType string, content any) error {
+	m, err := s.newMessage(req, msgType, content)
+	if err != nil {
+		return err
+	}
+	return s.send(ch, req, m)
+}
+
+// send routes m to the peer that sent req, on channel ch.
+func (s *Server) send(ch Channel, req, m *wire.Message) error {
 	sock := s.shell
 	switch ch {
 	case Control:
 		sock = s.control
 	case Stdin:
 		sock = s.stdin
-	}
-	m, err := s.newMessage(req, msgType, content)
-	if err != nil {
-		return err
 	}
 	m.Identities = req.Identities
 	frames, err := wire.Encode(m, s.signer)
@@ -268,20 +265,48 @@ func (s *Server) Publish(parent *wire.Message, msgType string, content any) erro
 	return s.iopub.Send(zmq4.NewMsgFrom(frames...))
 }
 
-// Input asks the front end for a line of input on stdin and waits for it.
+// inputWaiter is a prompt sent as input_request msgID, waiting for the
+// input_reply whose parent it is.
+type inputWaiter struct {
+	msgID string
+	reply chan *wire.Message
+}
+
+// InputRequest is the content of an input_request.
+type InputRequest struct {
+	Prompt   string `json:"prompt"`
+	Password bool   `json:"password"`
+}
+
+// Input asks the front end for a line of input on stdin and waits for the
+// input_reply to this very request: a late reply to an earlier prompt (one
+// whose cell was interrupted) is dropped, not taken as the answer.
 func (s *Server) Input(ctx context.Context, parent *wire.Message, prompt string, password bool) (string, error) {
 	s.inputMu.Lock()
 	defer s.inputMu.Unlock()
-	// Drop a stale reply.
-	select {
-	case <-s.inputCh:
-	default:
+	req, err := s.newMessage(parent, "input_request", InputRequest{Prompt: prompt, Password: password})
+	if err != nil {
+		return "", err
 	}
-	if err := s.Reply(Stdin, parent, "input_request", map[string]any{"prompt": prompt, "password": password}); err != nil {
+	w := &inputWaiter{msgID: req.Header.MsgID, reply: make(chan *wire.Message, 1)}
+	s.pendMu.Lock()
+	s.pending = w
+	s.pendMu.Unlock()
+	defer func() {
+		s.pendMu.Lock()
+		if s.pending == w {
+			s.pending = nil
+		}
+		s.pendMu.Unlock()
+	}()
+	if err := s.send(Stdin, parent, req); err != nil {
 		return "", err
 	}
 	select {
-	case m := <-s.inputCh:
+	case m := <-w.reply:
+		if m.Invalid != "" {
+			return "", fmt.Errorf("bad input_reply: %s", m.Invalid)
+		}
 		var c struct {
 			Value string `json:"value"`
 		}
@@ -292,6 +317,28 @@ func (s *Server) Input(ctx context.Context, parent *wire.Message, prompt string,
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// inputReply hands an input_reply to the prompt it answers.
+func (s *Server) inputReply(m *wire.Message) {
+	if m.Header.MsgType != "input_reply" {
+		s.log.Printf("stdin: ignoring %s", m.Header.MsgType)
+		return
+	}
+	parent := m.ParentID()
+	s.pendMu.Lock()
+	w := s.pending
+	if w != nil && w.msgID == parent {
+		s.pending = nil
+	} else {
+		w = nil
+	}
+	s.pendMu.Unlock()
+	if w == nil {
+		s.log.Printf("stdin: dropping an input_reply to %q, which no prompt waits for", parent)
+		return
+	}
+	w.reply <- m
 }
 
 func (s *Server) newMessage(parent *wire.Message, msgType string, content any) (*wire.Message, error) {

@@ -1,6 +1,7 @@
 package jupyter
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -178,11 +179,25 @@ func preHandshake(c net.Conn) ([]byte, error) {
 
 // guardConn replays the bytes read during the pre-handshake, drops zmq4's
 // own greeting (already sent), and puts a deadline on every write.
+//
+// It also batches: zmq4 writes each frame's header and body with a write
+// of its own (14 for a Jupyter message) and reads a frame's header in
+// pieces. Sent one TCP segment each, a message reaches a libzmq client
+// (pyzmq) as a burst of small packets, each waking its I/O thread: on a
+// busy machine the trivial cell's round trip from Python took 7 ms, against
+// 1 ms from a Go client. The writer keeps the frames of a message and
+// sends them in one write when its last frame is complete; reads go
+// through a buffer.
 type guardConn struct {
 	net.Conn
 	mu      sync.Mutex
 	prefix  []byte
 	swallow int
+	rd      *bufio.Reader
+
+	wmu    sync.Mutex
+	out    []byte // frames of the message being written
+	parser frameParser
 }
 
 func (c *guardConn) Read(p []byte) (int, error) {
@@ -193,9 +208,17 @@ func (c *guardConn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		return n, nil
 	}
+	if c.rd == nil {
+		c.rd = bufio.NewReaderSize(c.Conn, 32<<10)
+	}
+	rd := c.rd
 	c.mu.Unlock()
-	return c.Conn.Read(p)
+	return rd.Read(p)
 }
+
+// maxPending is how much of a message the writer holds before it sends
+// what it has: past this size a message is bandwidth-bound anyway.
+const maxPending = 256 << 10
 
 func (c *guardConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
@@ -208,7 +231,73 @@ func (c *guardConn) Write(p []byte) (int, error) {
 	if skip == len(p) {
 		return len(p), nil
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.out = append(c.out, p[skip:]...)
+	if !c.parser.feed(p[skip:]) && len(c.out) < maxPending {
+		return len(p), nil // the message goes on
+	}
+	out := c.out
+	c.out = c.out[:0]
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	n, err := c.Conn.Write(p[skip:])
-	return n + skip, err
+	if _, err := c.Conn.Write(out); err != nil {
+		return skip, err
+	}
+	if cap(c.out) > maxPending {
+		c.out = nil // do not keep a large buffer
+	}
+	return len(p), nil
+}
+
+// frameParser follows the ZMTP 3 frames written to a connection and tells
+// when a message (or a command) ends.
+type frameParser struct {
+	state int // 0: flags; 1: size bytes; 2: body
+	flags byte
+	need  int    // size bytes still to read, or body bytes
+	size  uint64 // size being read
+}
+
+// feed takes written bytes and reports whether they end a message.
+func (f *frameParser) feed(p []byte) (ended bool) {
+	for len(p) > 0 {
+		switch f.state {
+		case 0:
+			f.flags = p[0]
+			p = p[1:]
+			f.size, f.need = 0, 1
+			if f.flags&0x02 != 0 { // long frame
+				f.need = 8
+			}
+			f.state = 1
+		case 1:
+			f.size = f.size<<8 | uint64(p[0])
+			p = p[1:]
+			f.need--
+			if f.need == 0 {
+				f.state = 2
+				if f.size == 0 {
+					ended = f.frameDone() || ended
+				}
+			}
+		case 2:
+			n := uint64(len(p))
+			if n > f.size {
+				n = f.size
+			}
+			p = p[n:]
+			f.size -= n
+			if f.size == 0 {
+				ended = f.frameDone() || ended
+			}
+		}
+	}
+	return ended
+}
+
+// frameDone ends a frame: the message ends with a frame without the MORE
+// flag, and a command is a message of its own.
+func (f *frameParser) frameDone() bool {
+	f.state = 0
+	return f.flags&0x01 == 0 || f.flags&0x04 != 0
 }

@@ -87,6 +87,13 @@ func startKernel(t testing.TB) *proc {
 // launch starts a kernel and returns when the process runs.
 func launch(t testing.TB) (*proc, time.Time) {
 	t.Helper()
+	return launchCmd(t, func(bin, conn string) *exec.Cmd { return exec.Command(bin, "-f", conn) })
+}
+
+// launchCmd starts a kernel with the command cmd makes from the kernel
+// binary and the connection file.
+func launchCmd(t testing.TB, cmd func(bin, conn string) *exec.Cmd) (*proc, time.Time) {
+	t.Helper()
 	bin := kernelBin(t)
 	ci, err := jupyter.NewConnectionInfo()
 	if err != nil {
@@ -97,7 +104,7 @@ func launch(t testing.TB) (*proc, time.Time) {
 		t.Fatal(err)
 	}
 	p := &proc{t: t, ci: ci, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-f", path)
+	p.cmd = cmd(bin, path)
 	p.cmd.Env = append(os.Environ(), "GOLAB_KERNEL_TEST=1")
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stderr

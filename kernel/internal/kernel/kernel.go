@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"go/parser"
 	"io"
 	"log"
 	"os"
@@ -98,7 +99,7 @@ func New(srv *jupyter.Server, opts Options) (*Kernel, error) {
 
 // Run serves requests until shutdown.
 func (k *Kernel) Run() {
-	k.publish(nil, "status", map[string]any{"execution_state": "starting"})
+	k.publish(nil, "status", statusContent{"starting"})
 	go k.worker()
 	k.srv.Serve(k)
 }
@@ -108,18 +109,22 @@ func (k *Kernel) HandleShell(m *wire.Message) { k.queue <- m }
 
 // HandleControl answers a control request at once, even while a cell runs.
 func (k *Kernel) HandleControl(m *wire.Message) {
-	k.publish(m, "status", map[string]any{"execution_state": "busy"})
-	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	k.publish(m, "status", statusContent{"busy"})
+	defer k.publish(m, "status", statusContent{"idle"})
+	if m.Invalid != "" {
+		k.badRequest(jupyter.Control, m, m.Invalid)
+		return
+	}
 	switch m.Header.MsgType {
 	case "interrupt_request":
 		k.Interrupt()
-		k.reply(jupyter.Control, m, "interrupt_reply", map[string]any{"status": "ok"})
+		k.reply(jupyter.Control, m, "interrupt_reply", ok)
 	case "shutdown_request":
 		k.shutdown(jupyter.Control, m)
 	case "kernel_info_request":
 		k.reply(jupyter.Control, m, "kernel_info_reply", kernelInfo())
 	default:
-		k.log.Printf("control: ignoring %s", m.Header.MsgType)
+		k.unknown(jupyter.Control, m)
 	}
 }
 
@@ -130,8 +135,12 @@ func (k *Kernel) worker() {
 }
 
 func (k *Kernel) handleShell(m *wire.Message) {
-	k.publish(m, "status", map[string]any{"execution_state": "busy"})
-	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	k.publish(m, "status", statusContent{"busy"})
+	defer k.publish(m, "status", statusContent{"idle"})
+	if m.Invalid != "" {
+		k.badRequest(jupyter.Shell, m, m.Invalid)
+		return
+	}
 	switch m.Header.MsgType {
 	case "execute_request":
 		k.execute(m)
@@ -146,44 +155,94 @@ func (k *Kernel) handleShell(m *wire.Message) {
 	case "history_request":
 		k.historyReply(m)
 	case "comm_info_request":
-		k.reply(jupyter.Shell, m, "comm_info_reply", map[string]any{"status": "ok", "comms": map[string]any{}})
+		var req struct {
+			TargetName string `json:"target_name"`
+		}
+		if k.decode(jupyter.Shell, m, &req) {
+			k.reply(jupyter.Shell, m, "comm_info_reply", commInfoReply{Status: "ok", Comms: map[string]any{}})
+		}
 	case "comm_open":
 		// No comm targets: close it so the front end does not wait.
 		var c struct {
 			CommID string `json:"comm_id"`
 		}
-		_ = json.Unmarshal(m.Content, &c)
-		k.publish(m, "comm_close", map[string]any{"comm_id": c.CommID, "data": map[string]any{}})
+		if err := json.Unmarshal(m.Content, &c); err != nil || c.CommID == "" {
+			k.log.Printf("shell: comm_open without a comm_id: %s", m.Content)
+			return
+		}
+		k.publish(m, "comm_close", commClose{CommID: c.CommID, Data: map[string]any{}})
 	case "comm_msg", "comm_close":
 	case "shutdown_request":
 		k.shutdown(jupyter.Shell, m)
 	case "connect_request":
-		k.reply(jupyter.Shell, m, "connect_reply", map[string]any{"status": "ok"})
+		k.reply(jupyter.Shell, m, "connect_reply", ok)
 	default:
-		k.log.Printf("shell: ignoring %s", m.Header.MsgType)
+		k.unknown(jupyter.Shell, m)
 	}
 }
 
-func kernelInfo() map[string]any {
-	return map[string]any{
-		"status":                 "ok",
-		"protocol_version":       wire.ProtocolVersion,
-		"implementation":         "golab",
-		"implementation_version": Version,
-		"language_info": map[string]any{
-			"name":               "go",
-			"version":            strings.TrimPrefix(runtime.Version(), "go"),
-			"mimetype":           "text/x-go",
-			"file_extension":     ".go",
-			"pygments_lexer":     "go",
-			"codemirror_mode":    "go",
-			"nbconvert_exporter": "script",
+// decode parses the content of request m into req. Content of the wrong
+// shape for its type is answered with an error reply, and decode reports
+// false.
+func (k *Kernel) decode(ch jupyter.Channel, m *wire.Message, req any) bool {
+	if err := json.Unmarshal(m.Content, req); err != nil {
+		k.badRequest(ch, m, "content: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// badRequest answers a request whose content is malformed with an error
+// reply of the matching type. Messages that are not requests get none (the
+// protocol has no reply for them); they are logged.
+func (k *Kernel) badRequest(ch jupyter.Channel, m *wire.Message, why string) {
+	t := m.Header.MsgType
+	k.log.Printf("malformed %s: %s", t, why)
+	base, isRequest := strings.CutSuffix(t, "_request")
+	if !isRequest {
+		return
+	}
+	r := newErrorReply("BadRequest", t+": "+why, nil)
+	if t == "execute_request" {
+		n := k.execCount
+		r.ExecutionCount = &n
+	}
+	k.reply(ch, m, base+"_reply", r)
+}
+
+// unknown answers a request type the kernel does not implement with an
+// error reply, and logs other unknown messages.
+func (k *Kernel) unknown(ch jupyter.Channel, m *wire.Message) {
+	t := m.Header.MsgType
+	base, isRequest := strings.CutSuffix(t, "_request")
+	if !isRequest {
+		k.log.Printf("ignoring %s", t)
+		return
+	}
+	k.reply(ch, m, base+"_reply", newErrorReply("UnknownRequest", "the golab kernel does not implement "+t, nil))
+}
+
+func kernelInfo() kernelInfoReply {
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	return kernelInfoReply{
+		Status:                "ok",
+		ProtocolVersion:       wire.ProtocolVersion,
+		Implementation:        "golab",
+		ImplementationVersion: Version,
+		LanguageInfo: languageInfo{
+			Name:              "go",
+			Version:           goVersion,
+			Mimetype:          "text/x-go",
+			FileExtension:     ".go",
+			PygmentsLexer:     "go",
+			CodemirrorMode:    "go",
+			NbconvertExporter: "script",
 		},
-		"banner":   "golab " + Version + ": Go " + strings.TrimPrefix(runtime.Version(), "go") + " on the yaegi interpreter",
-		"debugger": false,
-		"help_links": []map[string]string{
-			{"text": "Go documentation", "url": "https://go.dev/doc/"},
-			{"text": "Go standard library", "url": "https://pkg.go.dev/std"},
+		Banner:   "golab " + Version + ": Go " + goVersion + " on the yaegi interpreter",
+		Debugger: false,
+		HelpLinks: []helpLink{
+			{Text: "Go documentation", URL: "https://go.dev/doc/"},
+			{Text: "Go standard library", URL: "https://pkg.go.dev/std"},
 		},
 	}
 }
@@ -199,8 +258,7 @@ type executeRequest struct {
 
 func (k *Kernel) execute(m *wire.Message) {
 	var req executeRequest
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.replyError(m, "execute_reply", "BadRequest", "execute_request content: "+err.Error())
+	if !k.decode(jupyter.Shell, m, &req) {
 		return
 	}
 	if sym, ok := pageRequest(req.Code); ok {
@@ -216,7 +274,7 @@ func (k *Kernel) execute(m *wire.Message) {
 	}
 	count := k.execCount
 	if !req.Silent {
-		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+		k.publish(m, "execute_input", executeInput{Code: req.Code, ExecutionCount: count})
 	}
 	name := fmt.Sprintf("In[%d]", count)
 	if !store {
@@ -230,6 +288,12 @@ func (k *Kernel) execute(m *wire.Message) {
 	k.mu.Unlock()
 
 	res, err := k.sess.Execute(ctx, name, req.Code)
+	var exprs map[string]any
+	if err == nil {
+		// User expressions run as part of the cell: under its context,
+		// so that an interrupt stops them too.
+		exprs = k.userExpressions(ctx, req.UserExpressions)
+	}
 	k.sync()
 
 	k.mu.Lock()
@@ -240,30 +304,29 @@ func (k *Kernel) execute(m *wire.Message) {
 	output := ""
 	if err != nil {
 		e := asError(err)
-		k.publish(m, "error", map[string]any{"ename": e.Name, "evalue": e.Value, "traceback": e.Traceback})
-		k.reply(jupyter.Shell, m, "execute_reply", map[string]any{
-			"status": "error", "execution_count": count,
-			"ename": e.Name, "evalue": e.Value, "traceback": e.Traceback,
-		})
+		k.publish(m, "error", errorContent{Ename: e.Name, Evalue: e.Value, Traceback: e.Traceback})
+		r := newErrorReply(e.Name, e.Value, e.Traceback)
+		r.ExecutionCount = &count
+		// Only requests queued before the client can know of the error
+		// are aborted: one sent after this reply was sent knowingly.
+		queued := len(k.queue)
+		k.reply(jupyter.Shell, m, "execute_reply", r)
 		if store {
 			k.history = append(k.history, histEntry{count, req.Code, e.Name + ": " + e.Value})
 		}
 		if req.StopOnError == nil || *req.StopOnError {
-			k.abortQueued()
+			k.abortQueued(queued)
 		}
 		return
 	}
 	if data, meta, ok := resultBundle(res); ok && !req.Silent {
-		k.publish(m, "execute_result", map[string]any{"execution_count": count, "data": data, "metadata": meta})
+		k.publish(m, "execute_result", executeResult{ExecutionCount: count, Data: data, Metadata: meta})
 		output, _ = data[display.MIMETypeText].(string)
 	}
 	if store {
 		k.history = append(k.history, histEntry{count, req.Code, output})
 	}
-	k.reply(jupyter.Shell, m, "execute_reply", map[string]any{
-		"status": "ok", "execution_count": count, "payload": []any{},
-		"user_expressions": k.userExpressions(req.UserExpressions),
-	})
+	k.reply(jupyter.Shell, m, "execute_reply", executeReply{Status: "ok", ExecutionCount: count, Payload: []any{}, UserExpressions: exprs})
 }
 
 // pageRequest recognizes a help cell, "?name" or "name?", as in IPython.
@@ -291,7 +354,7 @@ func (k *Kernel) page(m *wire.Message, sym string, req executeRequest) {
 		k.execCount++
 	}
 	if !req.Silent {
-		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": k.execCount})
+		k.publish(m, "execute_input", executeInput{Code: req.Code, ExecutionCount: k.execCount})
 	}
 	text, found := k.sess.Inspect(sym, len(sym))
 	if !found {
@@ -300,9 +363,9 @@ func (k *Kernel) page(m *wire.Message, sym string, req executeRequest) {
 	if store {
 		k.history = append(k.history, histEntry{k.execCount, req.Code, ""})
 	}
-	k.reply(jupyter.Shell, m, "execute_reply", map[string]any{
-		"status": "ok", "execution_count": k.execCount, "user_expressions": map[string]any{},
-		"payload": []any{map[string]any{"source": "page", "data": map[string]any{"text/plain": text}, "start": 0}},
+	k.reply(jupyter.Shell, m, "execute_reply", executeReply{
+		Status: "ok", ExecutionCount: k.execCount, UserExpressions: map[string]any{},
+		Payload: []any{pagePayload{Source: "page", Data: display.MIMEMap{display.MIMETypeText: text}, Start: 0}},
 	})
 }
 
@@ -368,39 +431,48 @@ func asError(err error) *session.Error {
 }
 
 // userExpressions evaluates the expressions a front end asked for after a
-// cell.
-func (k *Kernel) userExpressions(exprs map[string]string) map[string]any {
+// cell, under the cell's context. Each must be an expression: a statement
+// there would change the session behind the user's back.
+func (k *Kernel) userExpressions(ctx context.Context, exprs map[string]string) map[string]any {
 	out := map[string]any{}
 	for name, src := range exprs {
-		res, err := k.sess.Execute(context.Background(), "user_expression", src)
+		if ctx.Err() != nil {
+			out[name] = newErrorReply("Interrupted", "the cell was interrupted", nil)
+			continue
+		}
+		if _, err := parser.ParseExpr(src); err != nil {
+			out[name] = newErrorReply("SyntaxError", "a user expression must be a Go expression: "+err.Error(), nil)
+			continue
+		}
+		res, err := k.sess.Execute(ctx, "user_expression", src)
 		if err != nil {
 			e := asError(err)
-			out[name] = map[string]any{"status": "error", "ename": e.Name, "evalue": e.Value, "traceback": e.Traceback}
+			out[name] = newErrorReply(e.Name, e.Value, e.Traceback)
 			continue
 		}
 		data, meta, ok := resultBundle(res)
 		if !ok {
-			data, meta = map[string]any{"text/plain": ""}, map[string]any{}
+			data, meta = display.MIMEMap{display.MIMETypeText: ""}, display.MIMEMap{}
 		}
-		out[name] = map[string]any{"status": "ok", "data": data, "metadata": meta}
+		out[name] = userExpression{Status: "ok", Data: data, Metadata: meta}
 	}
 	return out
 }
 
-// abortQueued answers the execute requests waiting behind a failed cell
-// with an "aborted" status, as stop_on_error asks; other requests are
-// handled.
-func (k *Kernel) abortQueued() {
-	for {
+// abortQueued answers the first n requests waiting behind a failed cell:
+// execute requests with an "aborted" status, as stop_on_error asks; other
+// requests are handled.
+func (k *Kernel) abortQueued(n int) {
+	for ; n > 0; n-- {
 		select {
 		case m := <-k.queue:
-			if m.Header.MsgType != "execute_request" {
+			if m.Header.MsgType != "execute_request" || m.Invalid != "" {
 				k.handleShell(m)
 				continue
 			}
-			k.publish(m, "status", map[string]any{"execution_state": "busy"})
-			k.reply(jupyter.Shell, m, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.execCount})
-			k.publish(m, "status", map[string]any{"execution_state": "idle"})
+			k.publish(m, "status", statusContent{"busy"})
+			k.reply(jupyter.Shell, m, "execute_reply", abortedReply{Status: "aborted", ExecutionCount: k.execCount})
+			k.publish(m, "status", statusContent{"idle"})
 		default:
 			return
 		}
@@ -411,10 +483,12 @@ func (k *Kernel) shutdown(ch jupyter.Channel, m *wire.Message) {
 	var req struct {
 		Restart bool `json:"restart"`
 	}
-	_ = json.Unmarshal(m.Content, &req)
+	if !k.decode(ch, m, &req) {
+		return
+	}
 	k.Interrupt()
-	k.reply(ch, m, "shutdown_reply", map[string]any{"status": "ok", "restart": req.Restart})
-	k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	k.reply(ch, m, "shutdown_reply", shutdownReply{Status: "ok", Restart: req.Restart})
+	k.publish(m, "status", statusContent{"idle"})
 	// Let the reply leave before the sockets close.
 	time.Sleep(100 * time.Millisecond)
 	k.srv.Close()
@@ -435,10 +509,6 @@ func (k *Kernel) reply(ch jupyter.Channel, m *wire.Message, msgType string, cont
 	if err := k.srv.Reply(ch, m, msgType, content); err != nil {
 		k.log.Printf("sending %s: %v", msgType, err)
 	}
-}
-
-func (k *Kernel) replyError(m *wire.Message, msgType, ename, evalue string) {
-	k.reply(jupyter.Shell, m, msgType, map[string]any{"status": "error", "ename": ename, "evalue": evalue, "traceback": []string{ename + ": " + evalue}})
 }
 
 func (k *Kernel) publish(parent *wire.Message, msgType string, content any) {
@@ -463,7 +533,7 @@ func (k *Kernel) Stream(name, text string) {
 		parent = k.cur.parent
 	}
 	k.mu.Unlock()
-	k.publish(parent, "stream", map[string]any{"name": name, "text": text})
+	k.publish(parent, "stream", streamContent{Name: name, Text: text})
 }
 
 // Context is the running cell's context, cancelled on interrupt; outside a
@@ -504,7 +574,7 @@ func (k *Kernel) PublishDisplay(data, metadata, transient display.MIMEMap, updat
 		parent = k.cur.parent
 	}
 	k.mu.Unlock()
-	return k.srv.Publish(parent, msgType, map[string]any{"data": encodeBundle(data), "metadata": orEmpty(metadata), "transient": orEmpty(transient)})
+	return k.srv.Publish(parent, msgType, displayData{Data: encodeBundle(data), Metadata: orEmpty(metadata), Transient: orEmpty(transient)})
 }
 
 // ClearOutput clears the running cell's output. It implements
@@ -517,7 +587,7 @@ func (k *Kernel) ClearOutput(wait bool) error {
 		parent = k.cur.parent
 	}
 	k.mu.Unlock()
-	return k.srv.Publish(parent, "clear_output", map[string]any{"wait": wait})
+	return k.srv.Publish(parent, "clear_output", clearOutput{Wait: wait})
 }
 
 // stdinReader reads lines from the front end through input_request.

@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -151,16 +152,27 @@ func TestInterrupt(t *testing.T) {
 		{"time.Sleep(time.Hour)", 200 * time.Millisecond},
 		{"kerneltest.Spin(time.Minute)", time.Second},
 	} {
-		took, rc := interruptAfter(t, p, c.code, 300*time.Millisecond)
-		t.Logf("%q: reply %v after interrupt_request", c.code, took)
-		if took > c.limit {
-			t.Errorf("%q: reply came %v after interrupt_request, limit %v", c.code, took, c.limit)
+		// The machine is shared: a try that loses the CPU for a while is
+		// retried; a kernel that is slow to stop fails every try.
+		var best time.Duration
+		for try := 0; try < 3; try++ {
+			took, rc := interruptAfter(t, p, c.code, 300*time.Millisecond)
+			t.Logf("%q: reply %v after interrupt_request", c.code, took)
+			if rc["status"] != "error" || rc["ename"] != "Interrupted" {
+				t.Errorf("%q: reply %v", c.code, rc)
+			}
+			if got := p.ok("kept + 1"); got != "8" {
+				t.Fatalf("state after interrupting %q: kept+1 = %q", c.code, got)
+			}
+			if try == 0 || took < best {
+				best = took
+			}
+			if best <= c.limit {
+				break
+			}
 		}
-		if rc["status"] != "error" || rc["ename"] != "Interrupted" {
-			t.Errorf("%q: reply %v", c.code, rc)
-		}
-		if got := p.ok("kept + 1"); got != "8" {
-			t.Fatalf("state after interrupting %q: kept+1 = %q", c.code, got)
+		if best > c.limit {
+			t.Errorf("%q: reply came %v after interrupt_request (best of 3), limit %v", c.code, best, c.limit)
 		}
 	}
 	// A compiled call returns within 1 s even when the next cell follows
@@ -323,7 +335,7 @@ func TestStdin(t *testing.T) {
 	if req == nil || req.Header.MsgType != "input_request" {
 		t.Fatalf("no input_request: %v", req)
 	}
-	if err := p.c.ReplyInput("gopher"); err != nil {
+	if err := p.c.ReplyInput(req, "gopher"); err != nil {
 		t.Fatal(err)
 	}
 	<-r
@@ -354,4 +366,181 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(strings.TrimSuffix(builtBin, "/golab-kernel"))
 	}
 	os.Exit(code)
+}
+
+func TestImportAfterDeclarations(t *testing.T) {
+	p := startKernel(t)
+	if got := p.ok("func twice(s string) string { return s + s }\ntype word string\nimport \"strings\"\nstrings.ToUpper(twice(\"ab\"))"); got != "ABAB" {
+		t.Errorf("import after a func and a type: %q", got)
+	}
+}
+
+// TestUserExpressions checks that user expressions are evaluated after the
+// cell, that they must be expressions, and that they run under the cell's
+// context: an interrupt stops one that never ends.
+func TestUserExpressions(t *testing.T) {
+	p := startKernel(t)
+	reply, _ := p.run("x := 41", map[string]any{"user_expressions": map[string]any{"next": "x + 1", "stmt": "y := 2"}})
+	ue, _ := content(reply)["user_expressions"].(map[string]any)
+	next, _ := ue["next"].(map[string]any)
+	data, _ := next["data"].(map[string]any)
+	if next["status"] != "ok" || data["text/plain"] != "42" {
+		t.Errorf("user expression x + 1: %v", ue["next"])
+	}
+	if stmt, _ := ue["stmt"].(map[string]any); stmt["status"] != "error" {
+		t.Errorf("a statement as user expression: %v", ue["stmt"])
+	}
+	p.ok(`import "golab/kernel/internal/kerneltest"`)
+	p.ok(`import "time"`)
+	p.ok("func forever() int {\n\tn := 0\n\tfor {\n\t\tn++\n\t}\n\treturn n\n}")
+	for _, expr := range []string{"forever()", "kerneltest.Spin(time.Hour)"} {
+		_, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": "x = 7", "user_expressions": map[string]any{"e": expr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := p.c.Request(jupyter.Control, "interrupt_request", map[string]any{}, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-r:
+			e, _ := content(m)["user_expressions"].(map[string]any)["e"].(map[string]any)
+			if e["status"] != "error" || e["ename"] != "Interrupted" {
+				t.Errorf("%s interrupted: user expression %v", expr, e)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("user expression %s was not interrupted\n%s", expr, p.stderr)
+		}
+		if got := p.ok("x"); got != "7" {
+			t.Errorf("after interrupting user expression %s: x = %q", expr, got)
+		}
+	}
+}
+
+// TestInputReplyMatchesItsRequest checks that an input_reply is taken only
+// by the prompt it answers: a late reply to the prompt of an interrupted
+// cell is not the answer to the next prompt.
+func TestInputReplyMatchesItsRequest(t *testing.T) {
+	p := startKernel(t)
+	code := "var name string\nfmt.Scanln(&name)\n\"hello \" + name"
+	_, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": code, "allow_stdin": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := p.c.StdinRequest(10 * time.Second)
+	if first == nil {
+		t.Fatal("no input_request")
+	}
+	if _, err := p.c.Request(jupyter.Control, "interrupt_request", map[string]any{}, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the prompt was not interrupted")
+	}
+	id, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": code, "allow_stdin": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := p.c.StdinRequest(10 * time.Second)
+	if second == nil {
+		t.Fatal("no second input_request")
+	}
+	// The late answer to the first prompt, then one that answers nothing.
+	if err := p.c.ReplyInput(first, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.c.ReplyInput(nil, "orphan"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-r:
+		t.Fatalf("the second prompt took a reply meant for another: %v", content(m))
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := p.c.ReplyInput(second, "gopher"); err != nil {
+		t.Fatal(err)
+	}
+	<-r
+	if got, _ := result(p.outputs(id)); got != "hello gopher" {
+		t.Errorf("result %q, want hello gopher", got)
+	}
+	if n := strings.Count(p.stderr.String(), "dropping an input_reply"); n != 2 {
+		t.Errorf("%d input_replies dropped, want 2\n%s", n, p.stderr)
+	}
+}
+
+// TestEveryRequestGetsAReply sends requests whose content is JSON but not
+// an object, or of the wrong shape for their type: each must get an error
+// reply of the right type, nothing may run, and the kernel keeps serving.
+func TestEveryRequestGetsAReply(t *testing.T) {
+	p := startKernel(t)
+	p.ok("ran := 0")
+	shell := []string{"execute_request", "kernel_info_request", "complete_request", "inspect_request",
+		"is_complete_request", "history_request", "comm_info_request", "connect_request", "shutdown_request", "no_such_request"}
+	control := []string{"interrupt_request", "shutdown_request", "kernel_info_request", "debug_request"}
+	check := func(ch jupyter.Channel, msgType string, c any) {
+		t.Helper()
+		m, err := p.c.Request(ch, msgType, c, 10*time.Second)
+		if err != nil {
+			t.Errorf("%s with content %v: %v", msgType, c, err)
+			return
+		}
+		want := strings.TrimSuffix(msgType, "_request") + "_reply"
+		if rc := content(m); m.Header.MsgType != want || rc["status"] != "error" || rc["ename"] == "" {
+			t.Errorf("%s with content %v: reply %s %v", msgType, c, m.Header.MsgType, rc)
+		}
+	}
+	for _, c := range []any{[]int{1, 2}, "x", nil} {
+		for _, mt := range shell {
+			check(jupyter.Shell, mt, c)
+		}
+		for _, mt := range control {
+			check(jupyter.Control, mt, c)
+		}
+	}
+	for mt, c := range map[string]any{
+		"execute_request":     map[string]any{"code": 5},
+		"complete_request":    map[string]any{"code": "fm", "cursor_pos": "two"},
+		"inspect_request":     map[string]any{"code": "fmt", "detail_level": "high"},
+		"is_complete_request": map[string]any{"code": []string{"x"}},
+		"history_request":     map[string]any{"hist_access_type": "tail", "n": "ten"},
+		"comm_info_request":   map[string]any{"target_name": 3},
+		"shutdown_request":    map[string]any{"restart": "yes"},
+	} {
+		check(jupyter.Shell, mt, c)
+	}
+	check(jupyter.Control, "shutdown_request", map[string]any{"restart": "yes"})
+	check(jupyter.Shell, "execute_request", map[string]any{"code": "ran = 1", "silent": "no"})
+	if got := p.ok("ran"); got != "0" {
+		t.Errorf("a malformed execute_request ran: ran = %q", got)
+	}
+}
+
+// TestOutOfMemoryIsLogged runs the kernel under an address-space limit and
+// makes a cell allocate past it: the kernel dies, and its log (the process's
+// stderr, which Jupyter shows) has Go's own account of why.
+func TestOutOfMemoryIsLogged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kernel that dies")
+	}
+	p, _ := launchCmd(t, func(bin, conn string) *exec.Cmd {
+		return exec.Command("sh", "-c", `ulimit -v 3000000 && exec "$0" -f "$1"`, bin, conn)
+	})
+	t.Cleanup(p.stop)
+	if err := p.c.WaitReady(30 * time.Second); err != nil {
+		t.Fatalf("kernel did not start under the limit: %v\n%s", err, p.stderr)
+	}
+	if _, _, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": "b := make([]byte, 4<<30)\nb[len(b)-1] = 1"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the kernel survived allocating 4 GiB under a 3 GB limit")
+	}
+	if !strings.Contains(p.stderr.String(), "fatal error: out of memory") {
+		t.Errorf("the kernel's log lacks Go's fatal error line:\n%s", p.stderr)
+	}
 }

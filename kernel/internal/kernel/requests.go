@@ -1,11 +1,11 @@
 package kernel
 
 import (
-	"encoding/json"
 	"path"
 	"strings"
 	"unicode/utf8"
 
+	"golab/kernel/display"
 	"golab/kernel/internal/jupyter"
 	"golab/kernel/internal/wire"
 )
@@ -37,8 +37,7 @@ func (k *Kernel) complete(m *wire.Message) {
 		Code      string `json:"code"`
 		CursorPos *int   `json:"cursor_pos"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.replyError(m, "complete_reply", "BadRequest", err.Error())
+	if !k.decode(jupyter.Shell, m, &req) {
 		return
 	}
 	cursor := len(req.Code)
@@ -49,10 +48,10 @@ func (k *Kernel) complete(m *wire.Message) {
 	if matches == nil {
 		matches = []string{}
 	}
-	k.reply(jupyter.Shell, m, "complete_reply", map[string]any{
-		"status": "ok", "matches": matches,
-		"cursor_start": byteToRune(req.Code, start), "cursor_end": byteToRune(req.Code, end),
-		"metadata": map[string]any{},
+	k.reply(jupyter.Shell, m, "complete_reply", completeReply{
+		Status: "ok", Matches: matches,
+		CursorStart: byteToRune(req.Code, start), CursorEnd: byteToRune(req.Code, end),
+		Metadata: map[string]any{},
 	})
 }
 
@@ -62,8 +61,7 @@ func (k *Kernel) inspect(m *wire.Message) {
 		CursorPos   *int   `json:"cursor_pos"`
 		DetailLevel int    `json:"detail_level"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.replyError(m, "inspect_reply", "BadRequest", err.Error())
+	if !k.decode(jupyter.Shell, m, &req) {
 		return
 	}
 	cursor := len(req.Code)
@@ -71,25 +69,24 @@ func (k *Kernel) inspect(m *wire.Message) {
 		cursor = runeToByte(req.Code, *req.CursorPos)
 	}
 	text, found := k.sess.Inspect(req.Code, cursor)
-	data := map[string]any{}
+	data := display.MIMEMap{}
 	if found {
-		data["text/plain"] = text
+		data[display.MIMETypeText] = text
 	}
-	k.reply(jupyter.Shell, m, "inspect_reply", map[string]any{"status": "ok", "found": found, "data": data, "metadata": map[string]any{}})
+	k.reply(jupyter.Shell, m, "inspect_reply", inspectReply{Status: "ok", Found: found, Data: data, Metadata: display.MIMEMap{}})
 }
 
 func (k *Kernel) isComplete(m *wire.Message) {
 	var req struct {
 		Code string `json:"code"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.replyError(m, "is_complete_reply", "BadRequest", err.Error())
+	if !k.decode(jupyter.Shell, m, &req) {
 		return
 	}
 	status, indent := k.sess.IsComplete(req.Code)
-	content := map[string]any{"status": status}
+	content := isCompleteReply{Status: status}
 	if status == "incomplete" {
-		content["indent"] = indent
+		content.Indent = &indent
 	}
 	k.reply(jupyter.Shell, m, "is_complete_reply", content)
 }
@@ -110,8 +107,7 @@ func (k *Kernel) historyReply(m *wire.Message) {
 		Pattern        string `json:"pattern"`
 		Unique         bool   `json:"unique"`
 	}
-	if err := json.Unmarshal(m.Content, &req); err != nil {
-		k.replyError(m, "history_reply", "BadRequest", err.Error())
+	if !k.decode(jupyter.Shell, m, &req) {
 		return
 	}
 	var sel []histEntry
@@ -161,5 +157,5 @@ func (k *Kernel) historyReply(m *wire.Message) {
 			out = append(out, []any{historySession, h.line, h.input})
 		}
 	}
-	k.reply(jupyter.Shell, m, "history_reply", map[string]any{"status": "ok", "history": out})
+	k.reply(jupyter.Shell, m, "history_reply", historyReply{Status: "ok", History: out})
 }

@@ -10,6 +10,7 @@ import (
 	"go/printer"
 	"go/scanner"
 	"go/token"
+	"go/types"
 	"reflect"
 	"sort"
 	"strings"
@@ -136,7 +137,7 @@ func (s *Session) topNames() []string {
 }
 
 // members lists the members of x: a package's exported names, or the
-// fields and methods of a variable's type.
+// fields and methods of a variable's type (a selector chain on one).
 func (s *Session) members(x string) []string {
 	if x == "" {
 		return nil
@@ -149,28 +150,73 @@ func (s *Session) members(x string) []string {
 			for n := range s.symbols[p] {
 				out = append(out, n)
 			}
+			if pkg, err := s.imp.Import(p); err == nil && len(s.symbols[p]) == 0 {
+				out = append(out, pkg.Scope().Names()...)
+			}
 			return out
 		}
 	}
-	root := strings.SplitN(x, ".", 2)[0]
-	e := s.lookup(root)
-	if e == nil || e.kind != kindVar {
+	t := s.typeOfExpr(x)
+	if t == nil {
 		return nil
 	}
-	t, _, err := s.probe(x, false)
-	if err != nil {
-		return nil
-	}
-	out := reflectMembers(t)
-	// Methods of types declared in cells are invisible to reflection.
-	if t := s.declaredTypeOf(e); t != "" {
-		s.mu.RLock()
-		for m := range s.methods[t] {
-			out = append(out, m)
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
 		}
-		s.mu.RUnlock()
+	}
+	for _, mt := range []types.Type{t, types.NewPointer(t)} {
+		if _, isPtr := t.(*types.Pointer); isPtr && mt != t {
+			continue
+		}
+		ms := types.NewMethodSet(mt)
+		for i := 0; i < ms.Len(); i++ {
+			if f := ms.At(i).Obj(); f.Exported() || f.Pkg() == nil || f.Pkg().Path() == "main" {
+				add(f.Name())
+			}
+		}
+	}
+	st := t
+	if p, ok := st.Underlying().(*types.Pointer); ok {
+		st = p.Elem()
+	}
+	if str, ok := st.Underlying().(*types.Struct); ok {
+		for i := 0; i < str.NumFields(); i++ {
+			if f := str.Field(i); f.Exported() || f.Pkg() == nil || f.Pkg().Path() == "main" {
+				add(f.Name())
+			}
+		}
 	}
 	return out
+}
+
+// typeOfExpr returns the static type of a session variable or of a
+// selector chain of fields on one, from the model.
+func (s *Session) typeOfExpr(x string) types.Type {
+	parts := strings.Split(x, ".")
+	s.mu.RLock()
+	var obj types.Object
+	if s.checkPkg != nil {
+		obj = s.checkPkg.Scope().Lookup(parts[0])
+	}
+	s.mu.RUnlock()
+	v, ok := obj.(*types.Var)
+	if !ok {
+		return nil
+	}
+	t := v.Type()
+	for _, p := range parts[1:] {
+		f, _, _ := types.LookupFieldOrMethod(t, true, v.Pkg(), p)
+		fv, ok := f.(*types.Var)
+		if !ok {
+			return nil
+		}
+		t = fv.Type()
+	}
+	return t
 }
 
 // packagePath resolves a package name used in cells: an imported one, or
@@ -192,60 +238,6 @@ func (s *Session) packagePath(name string) (string, bool) {
 	}
 	sort.Strings(found)
 	return found[0], true
-}
-
-func reflectMembers(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumMethod(); i++ {
-		out = append(out, t.Method(i).Name)
-	}
-	st := t
-	if st.Kind() == reflect.Ptr {
-		st = st.Elem()
-		if pt := reflect.PointerTo(st); pt != t {
-			_ = pt
-		}
-	}
-	if st.Kind() == reflect.Struct {
-		for i := 0; i < st.NumField(); i++ {
-			if f := st.Field(i); f.IsExported() {
-				out = append(out, f.Name)
-			}
-		}
-	}
-	return out
-}
-
-// declaredTypeOf guesses the name of the cell-declared type of a variable
-// from its declaration: var x T, or x := T{...} / &T{...}.
-func (s *Session) declaredTypeOf(e *entry) string {
-	vs, ok := e.spec.(*ast.ValueSpec)
-	if !ok {
-		return ""
-	}
-	if vs.Type != nil {
-		return typeName(vs.Type)
-	}
-	for i, n := range vs.Names {
-		if n.Name == e.name && i < len(vs.Values) {
-			return typeName(vs.Values[i])
-		}
-	}
-	return ""
-}
-
-func typeName(x ast.Expr) string {
-	switch t := x.(type) {
-	case *ast.Ident:
-		return t.Name
-	case *ast.StarExpr:
-		return typeName(t.X)
-	case *ast.UnaryExpr:
-		return typeName(t.X)
-	case *ast.CompositeLit:
-		return typeName(t.Type)
-	}
-	return ""
 }
 
 // probe evaluates x, a global variable or a selector chain on one (no side
@@ -361,7 +353,7 @@ func (s *Session) Inspect(src string, cursor int) (string, bool) {
 // function bodies, its doc comment and, for types, its methods.
 func (s *Session) describeEntry(e *entry) string {
 	var b strings.Builder
-	switch d := e.decl.(type) {
+	switch d := e.src.(type) {
 	case *ast.FuncDecl:
 		b.WriteString(printNode(&ast.FuncDecl{Recv: d.Recv, Name: d.Name, Type: d.Type}))
 	case *ast.GenDecl:
@@ -372,8 +364,8 @@ func (s *Session) describeEntry(e *entry) string {
 		}
 	default:
 		b.WriteString("var " + e.name)
-		if t, _, err := s.probe(e.name, false); err == nil {
-			fmt.Fprintf(&b, " %s", t)
+		if e.typ != nil {
+			fmt.Fprintf(&b, " %s", types.TypeString(e.typ, func(p *types.Package) string { return p.Name() }))
 		}
 	}
 	if e.kind == kindVar {
@@ -388,7 +380,7 @@ func (s *Session) describeEntry(e *entry) string {
 		s.mu.RLock()
 		var ms []string
 		for _, m := range s.methods[e.name] {
-			ms = append(ms, printNode(&ast.FuncDecl{Recv: m.Recv, Name: m.Name, Type: m.Type}))
+			ms = append(ms, printNode(&ast.FuncDecl{Recv: m.src.Recv, Name: m.src.Name, Type: m.src.Type}))
 		}
 		s.mu.RUnlock()
 		sort.Strings(ms)
@@ -405,57 +397,58 @@ func (s *Session) describeEntry(e *entry) string {
 
 // describeMember describes a field or method of a variable's value.
 func (s *Session) describeMember(x, name string) string {
-	root := strings.SplitN(x, ".", 2)[0]
-	e := s.lookup(root)
-	if e == nil || e.kind != kindVar {
+	t := s.typeOfExpr(x)
+	if t == nil {
 		return ""
 	}
-	if t := s.declaredTypeOf(e); t != "" {
-		s.mu.RLock()
-		m := s.methods[t][name]
-		s.mu.RUnlock()
-		if m != nil {
-			out := printNode(&ast.FuncDecl{Recv: m.Recv, Name: m.Name, Type: m.Type})
-			if doc := strings.TrimSpace(m.Doc.Text()); doc != "" {
-				out += "\n\n" + doc
+	obj, _, _ := types.LookupFieldOrMethod(t, true, nil, name)
+	if obj == nil {
+		obj, _, _ = types.LookupFieldOrMethod(t, true, types.NewPackage("main", "main"), name)
+	}
+	qual := func(p *types.Package) string { return p.Name() }
+	switch o := obj.(type) {
+	case *types.Func:
+		recv := o.Type().(*types.Signature).Recv()
+		if recv != nil {
+			rt := recv.Type()
+			if p, ok := rt.(*types.Pointer); ok {
+				rt = p.Elem()
 			}
-			return out
+			if n, ok := rt.(*types.Named); ok {
+				if isMainType(n.Obj()) {
+					s.mu.RLock()
+					m := s.methods[n.Obj().Name()][name]
+					s.mu.RUnlock()
+					if m != nil {
+						out := printNode(&ast.FuncDecl{Recv: m.src.Recv, Name: m.src.Name, Type: m.src.Type})
+						if doc := strings.TrimSpace(m.src.Doc.Text()); doc != "" {
+							out += "\n\n" + doc
+						}
+						return out
+					}
+				} else if n.Obj().Pkg() != nil {
+					if d, ok := symbolDoc(n.Obj().Pkg().Path(), n.Obj().Name()+"."+name); ok {
+						return d
+					}
+				}
+			}
 		}
-	}
-	t, _, err := s.probe(x, false)
-	if err != nil {
-		return ""
-	}
-	if m, ok := t.MethodByName(name); ok {
-		nt := t
-		if nt.Kind() == reflect.Ptr {
-			nt = nt.Elem()
-		}
-		if d, ok := symbolDoc(nt.PkgPath(), nt.Name()+"."+name); ok {
-			return d
-		}
-		return fmt.Sprintf("func (%s) %s%s", t, name, strings.TrimPrefix(m.Type.String(), "func"))
-	}
-	st := t
-	if st.Kind() == reflect.Ptr {
-		st = st.Elem()
-	}
-	if st.Kind() == reflect.Struct {
-		if f, ok := st.FieldByName(name); ok {
-			return fmt.Sprintf("field %s %s", name, f.Type)
-		}
+		return types.ObjectString(o, qual)
+	case *types.Var:
+		return fmt.Sprintf("field %s %s", name, types.TypeString(o.Type(), qual))
 	}
 	return ""
 }
 
 // describeBound describes a member of a bound package: its signature from
-// the documentation index when there is one, else from reflection.
+// the documentation index when there is one, else from reflection; a member
+// of an interpreted package (slices, maps, iter, cmp) with its doc comment.
 func (s *Session) describeBound(p, name string) (string, bool) {
 	s.mu.RLock()
 	sym, ok := s.symbols[p][name]
 	s.mu.RUnlock()
 	if !ok {
-		return "", false
+		return s.describeInterpreted(p, name)
 	}
 	if d, ok := symbolDoc(p, name); ok {
 		return d, true
@@ -480,4 +473,21 @@ func printNode(n ast.Node) string {
 		return ""
 	}
 	return buf.String()
+}
+
+// describeInterpreted describes a member of an interpreted package from
+// its go/types object.
+func (s *Session) describeInterpreted(p, name string) (string, bool) {
+	if d, ok := symbolDoc(p, name); ok {
+		return d, true
+	}
+	pkg, err := s.imp.Import(p)
+	if err != nil {
+		return "", false
+	}
+	obj := pkg.Scope().Lookup(name)
+	if obj == nil || !obj.Exported() {
+		return "", false
+	}
+	return types.ObjectString(obj, func(q *types.Package) string { return q.Name() }), true
 }

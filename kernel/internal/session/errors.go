@@ -2,13 +2,16 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/scanner"
 	"go/token"
+	"go/types"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,18 +37,23 @@ var posRE = regexp.MustCompile(`^golab\.go:(\d+):(\d+): `)
 // line it points at.
 func (s *Session) newError(name, msg string, line, col int, src string) *Error {
 	e := &Error{Name: name, Value: msg, Line: line, Col: col}
-	e.Traceback = []string{name + ": " + msg}
-	if line > 0 {
-		lines := strings.Split(src, "\n")
-		if line <= len(lines) {
-			text := strings.TrimRight(lines[line-1], "\r")
-			e.Traceback = append(e.Traceback, fmt.Sprintf("%4d | %s", line, expandTabs(text)))
-			if col > 0 {
-				e.Traceback = append(e.Traceback, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
-			}
-		}
-	}
+	e.Traceback = append([]string{name + ": " + msg}, sourceLine(src, line, col)...)
 	return e
+}
+
+// sourceLine shows line of src with a caret under column col: the lines
+// a traceback quotes the cell with.
+func sourceLine(src string, line, col int) []string {
+	lines := strings.Split(src, "\n")
+	if line <= 0 || line > len(lines) {
+		return nil
+	}
+	text := strings.TrimRight(lines[line-1], "\r")
+	out := []string{fmt.Sprintf("%4d | %s", line, expandTabs(text))}
+	if col > 0 {
+		out = append(out, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
+	}
+	return out
 }
 
 // errorAt builds an Error at a position of the current cell.
@@ -106,11 +114,17 @@ func (s *Session) wrapErr(err error, src string) error {
 	}
 	var p interp.Panic
 	if errors.As(err, &p) {
-		return s.panicError(p, src)
+		return s.panicError(p, nil, 0)
 	}
 	var u *unsupportedError
 	if errors.As(err, &u) {
-		return s.newError("CompileError", "the interpreter cannot compile this cell ("+u.msg+"); rewrite the construct it names, or report it", 0, 0, src)
+		if m := posRE.FindStringSubmatch(u.msg); m != nil {
+			if _, line, cur := s.locate(atoi(m[1])); cur {
+				col := atoi(m[2])
+				return s.newError("CompileError", fmt.Sprintf("%d:%d: the interpreter cannot compile this (%s); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", line, col, u.msg[len(m[0]):]), line, col, src)
+			}
+		}
+		return s.newError("CompileError", "the interpreter cannot compile this cell ("+s.relocate(u.msg)+"); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", 0, 0, src)
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) {
@@ -119,63 +133,289 @@ func (s *Session) wrapErr(err error, src string) error {
 	msg := err.Error()
 	m := posRE.FindStringSubmatch(msg)
 	if m == nil {
-		return s.newError("CompileError", msg, 0, 0, src)
+		return s.newError("CompileError", "the interpreter cannot compile this cell: "+msg, 0, 0, src)
 	}
 	l, _ := strconv.Atoi(m[1])
 	col, _ := strconv.Atoi(m[2])
 	_, line, cur := s.locate(l)
 	text := msg[len(m[0]):]
-	if strings.Contains(text, "constant definition loop") || strings.HasPrefix(text, "undefined type for") {
-		// yaegi's words for an undefined name in a := statement.
-		if id := s.firstUndefined(src); id != nil {
-			text = "undefined: " + id.name
-			line, col, cur = id.line, id.col, true
-		}
-	}
 	if !cur {
-		return s.newError("CompileError", s.relocate(msg), 0, 0, src)
+		return s.newError("CompileError", "the interpreter cannot compile this cell: "+s.relocate(msg), 0, 0, src)
 	}
-	return s.newError("CompileError", fmt.Sprintf("%d:%d: %s", line, col, text), line, col, src)
+	return s.newError("CompileError", fmt.Sprintf("%d:%d: the interpreter cannot compile this (%s); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", line, col, text), line, col, src)
 }
 
-// panicError reports a panic of interpreted or compiled code.
-func (s *Session) panicError(p interp.Panic, src string) *Error {
-	name := "panic"
-	if _, ok := p.Value.(runtime.Error); ok {
-		name = "RuntimeError"
+// warnStale says on stderr that code compiled earlier could not be
+// compiled again after a redefinition, and keeps the old definitions.
+func (s *Session) warnStale(names []string, err error) {
+	sort.Strings(names)
+	msg := err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		msg = e.Value
 	}
+	fmt.Fprintf(s.stderr, "golab: the redefinition left %s stale: compiling them again failed: %s\n", strings.Join(names, ", "), msg)
+}
+
+// panicError reports a panic of interpreted or compiled code. at is the
+// position the cell's marks last recorded (0: unknown); c is the cell,
+// when the panic happened while it ran.
+func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
+	name := "panic"
 	val := fmt.Sprint(p.Value)
 	if err, ok := p.Value.(error); ok {
 		val = err.Error()
 	}
-	e := &Error{Name: name, Value: val}
-	e.Traceback = []string{name + ": " + val}
+	if _, ok := p.Value.(runtime.Error); ok {
+		name = "RuntimeError"
+	}
 	frames := s.trace.take()
-	if len(frames) > 0 {
-		e.Traceback = append(e.Traceback, "", "interpreted frames, innermost first:")
-		for _, f := range frames {
-			cell, line, cur := s.locate(f.line)
-			at := fmt.Sprintf("%s %d:%d", cell, line, f.col)
-			if cur {
-				at = fmt.Sprintf("%d:%d", line, f.col)
-				if e.Line == 0 {
-					e.Line, e.Col = line, f.col
+	line, col := 0, 0
+	src := ""
+	if c != nil {
+		src = c.src
+	}
+	var stmt ast.Stmt
+	if at > 0 {
+		pos := token.Pos(at)
+		pp := s.fset.Position(pos)
+		if _, l, cur := s.locate(pp.Line); cur {
+			line, col = l, pp.Column
+			if c != nil {
+				stmt = c.findStmt(pos)
+			}
+		}
+	}
+	// yaegi's own runtime errors (a failed type assertion) carry the
+	// position of the failing node.
+	if m := posRE.FindStringSubmatch(val); m != nil {
+		l, _ := strconv.Atoi(m[1])
+		if _, cl, cur := s.locate(l); cur {
+			line, col = cl, atoi(m[2])
+		}
+		val = val[len(m[0]):]
+		if strings.HasPrefix(val, "interface conversion:") {
+			name = "RuntimeError"
+		}
+		stmt = nil
+	}
+	if goMsg, kind := goPanicMessage(p.Value); kind != "" {
+		name, val = "RuntimeError", goMsg
+		if stmt != nil && c != nil {
+			if x := faultingExpr(stmt, kind, c.info); x != nil {
+				xp := s.fset.Position(x.Pos())
+				if _, l, cur := s.locate(xp.Line); cur {
+					line, col = l, xp.Column
+				}
+				if kind == "index" {
+					if detail := s.indexDetail(x, c); detail != "" {
+						val = "runtime error: index out of range " + detail
+					}
 				}
 			}
-			e.Traceback = append(e.Traceback, fmt.Sprintf("  %s  %s", at, f.fn))
+		}
+	}
+	e := &Error{Name: name, Value: val, Line: line, Col: col}
+	if line > 0 {
+		e.Value = fmt.Sprintf("%d:%d: %s", line, col, val)
+	}
+	e.Traceback = append([]string{name + ": " + e.Value}, sourceLine(src, line, col)...)
+	if len(frames) > 0 {
+		e.Traceback = append(e.Traceback, "", "interpreted frames, innermost first:")
+		for i, f := range frames {
+			cell, l, cur := s.locate(f.line)
+			fcol := f.col
+			if i == 0 && line > 0 {
+				l, fcol, cur = line, col, true
+			}
+			where := fmt.Sprintf("%s %d:%d", cell, l, fcol)
+			if cur {
+				where = fmt.Sprintf("%d:%d", l, fcol)
+			}
+			fn := f.fn
+			if i == len(frames)-1 && (fn == "main.func" || fn == "main") {
+				fn = "the cell"
+			}
+			e.Traceback = append(e.Traceback, fmt.Sprintf("  %s  %s", where, fn))
 		}
 	}
 	if cf := compiledFrames(p.Stack); len(cf) > 0 {
 		e.Traceback = append(e.Traceback, "", "compiled frames, innermost first:")
 		e.Traceback = append(e.Traceback, cf...)
 	}
-	if e.Line > 0 {
-		lines := strings.Split(src, "\n")
-		if e.Line <= len(lines) {
-			e.Traceback = append(e.Traceback, "", fmt.Sprintf("%4d | %s", e.Line, expandTabs(strings.TrimRight(lines[e.Line-1], "\r"))))
-		}
-	}
 	return e
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// goPanicMessage gives Go's own message for the panics the interpreter
+// raises in reflect's words, and the kind of operation that failed
+// ("index", "slice", "nil", or "" for a panic left as it is).
+func goPanicMessage(v any) (string, string) {
+	msg := fmt.Sprint(v)
+	if err, ok := v.(error); ok {
+		msg = err.Error()
+	}
+	switch {
+	case strings.HasPrefix(msg, "reflect: slice index out of range"), strings.HasPrefix(msg, "reflect: array index out of range"),
+		strings.HasPrefix(msg, "reflect: string index out of range"):
+		return "runtime error: index out of range", "index"
+	case strings.HasPrefix(msg, "reflect.Value.Slice") && strings.Contains(msg, "out of bounds"):
+		return "runtime error: slice bounds out of range", "slice"
+	case strings.Contains(msg, "on zero Value"), strings.Contains(msg, "indirection through nil pointer"),
+		strings.Contains(msg, "invalid memory address or nil pointer dereference"):
+		return "runtime error: invalid memory address or nil pointer dereference", "nil"
+	case strings.Contains(msg, "assignment to entry in nil map"):
+		return "assignment to entry in nil map", "map"
+	case strings.Contains(msg, "integer divide by zero"):
+		return "runtime error: integer divide by zero", "divide"
+	}
+	return "", ""
+}
+
+// findStmt returns the statement of the cell that starts at pos.
+func (c *cellCode) findStmt(pos token.Pos) ast.Stmt {
+	var found ast.Stmt
+	visit := func(n ast.Node) bool {
+		if found != nil {
+			return false
+		}
+		if st, ok := n.(ast.Stmt); ok && st.Pos() == pos {
+			if _, isMark := st.(*ast.AssignStmt); !isMark || !isMarkStmt(st) {
+				found = st
+				return false
+			}
+		}
+		return true
+	}
+	if c.body != nil {
+		ast.Inspect(c.body, visit)
+	}
+	if c.decls != nil && found == nil {
+		ast.Inspect(c.decls, visit)
+	}
+	return found
+}
+
+func isMarkStmt(st ast.Stmt) bool {
+	as, ok := st.(*ast.AssignStmt)
+	if !ok || len(as.Lhs) != 1 {
+		return false
+	}
+	id, ok := as.Lhs[0].(*ast.Ident)
+	return ok && (id.Name == "__golabAt" || id.Name == "__golabTop")
+}
+
+// faultingExpr picks, in the statement that panicked, the expression of
+// the kind of operation that failed.
+func faultingExpr(st ast.Stmt, kind string, info *types.Info) ast.Node {
+	var found ast.Node
+	ast.Inspect(st, func(n ast.Node) bool {
+		if found != nil {
+			return false
+		}
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false
+		}
+		switch x := n.(type) {
+		case *ast.IndexExpr:
+			t := info.TypeOf(x.X)
+			if t == nil {
+				return true
+			}
+			_, isMap := t.Underlying().(*types.Map)
+			if (kind == "index" && !isMap) || (kind == "map" && isMap) {
+				found = x
+			}
+		case *ast.SliceExpr:
+			if kind == "slice" {
+				found = x
+			}
+		case *ast.StarExpr:
+			if kind == "nil" {
+				found = x
+			}
+		case *ast.SelectorExpr:
+			if sel, ok := info.Selections[x]; ok && kind == "nil" {
+				if _, ptr := sel.Recv().Underlying().(*types.Pointer); ptr || sel.Indirect() {
+					found = x.Sel
+				}
+			}
+		case *ast.BinaryExpr:
+			if kind == "divide" && (x.Op == token.QUO || x.Op == token.REM) {
+				found = x
+			}
+		}
+		return found == nil
+	})
+	if ie, ok := found.(*ast.IndexExpr); ok && kind == "index" {
+		return ie
+	}
+	return found
+}
+
+// indexDetail evaluates, after the panic, the index and the length of the
+// failed index expression when both can be (names of the session or of the
+// cell's top level, constants): "[2] with length 2".
+func (s *Session) indexDetail(n ast.Node, c *cellCode) string {
+	ie, ok := n.(*ast.IndexExpr)
+	if !ok || !evaluable(ie.X, c) || !evaluable(ie.Index, c) {
+		return ""
+	}
+	s.out.marks = nil
+	pos := s.base
+	call := &ast.CallExpr{Fun: selAt("__golabrt", "Marks", pos), Lparen: pos,
+		Args: []ast.Expr{&ast.CallExpr{Fun: identAt("int", pos), Lparen: pos, Args: []ast.Expr{ie.Index}, Rparen: pos},
+			&ast.CallExpr{Fun: identAt("len", pos), Lparen: pos, Args: []ast.Expr{ie.X}, Rparen: pos}}, Rparen: pos}
+	if _, err := s.run(context.Background(), &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: pos}); err != nil || s.out.marks == nil {
+		return ""
+	}
+	return fmt.Sprintf("[%d] with length %d", s.out.marks[0], s.out.marks[1])
+}
+
+// evaluable reports whether x can be evaluated again after a panic, with
+// no side effect: names of package level (the session, the cell's top
+// level) and constants, selected fields, arithmetic.
+func evaluable(x ast.Expr, c *cellCode) bool {
+	info := c.info
+	top := map[types.Object]bool{}
+	for _, d := range c.defs {
+		top[d.obj] = true
+	}
+	ok := true
+	ast.Inspect(x, func(n ast.Node) bool {
+		if !ok {
+			return false
+		}
+		switch y := n.(type) {
+		case *ast.Ident:
+			obj := info.Uses[y]
+			if obj == nil {
+				obj = info.Defs[y]
+			}
+			switch o := obj.(type) {
+			case *types.Const, *types.PkgName, *types.TypeName, nil:
+			case *types.Var:
+				if o.IsField() {
+					break
+				}
+				if !top[o] && (o.Parent() == nil || o.Pkg() == nil || o.Parent() != o.Pkg().Scope()) {
+					ok = false
+				}
+			default:
+				ok = false
+			}
+		case *ast.CallExpr, *ast.FuncLit, *ast.UnaryExpr:
+			if u, isUnary := y.(*ast.UnaryExpr); !isUnary || u.Op == token.ARROW {
+				ok = false
+			}
+		}
+		return ok
+	})
+	return ok
 }
 
 // compiledFrames picks the frames of compiled code out of a Go stack trace
@@ -295,70 +535,4 @@ func (w *traceWriter) take() []frame {
 	f := w.frames
 	w.frames = nil
 	return f
-}
-
-// undefinedIdent is an identifier of the cell that nothing declares.
-type undefinedIdent struct {
-	name      string
-	line, col int
-}
-
-// firstUndefined finds the first identifier in the cell that is neither
-// declared in it, nor in the session, nor predeclared. yaegi reports such a
-// name in a := statement as a "constant definition loop".
-func (s *Session) firstUndefined(src string) *undefinedIdent {
-	sp := split(src)
-	text := blank(src, sp.units, func(unitKind) bool { return true })
-	// Parse statements and declarations alike inside a function body; a
-	// failure just means no better message.
-	var found *undefinedIdent
-	for _, wrap := range []struct{ pre, post string }{
-		{"package main\nfunc main() {\n" + s.lineDirective(), "\n}"},
-		{"package main\n" + s.lineDirective(), ""},
-	} {
-		f, err := parserParse(s.fset, wrap.pre+text+wrap.post)
-		if err != nil {
-			continue
-		}
-		for _, id := range f.Unresolved {
-			if s.known(id.Name) || isSelectorOrKey(f, id) {
-				continue
-			}
-			p := s.fset.Position(id.Pos())
-			_, line, _ := s.locate(p.Line)
-			if found == nil || line < found.line || (line == found.line && p.Column < found.col) {
-				found = &undefinedIdent{id.Name, line, p.Column}
-			}
-		}
-		break
-	}
-	return found
-}
-
-// known reports whether name is declared in the session, imported or
-// predeclared.
-func (s *Session) known(name string) bool {
-	if universe[name] || s.lookup(name) != nil {
-		return true
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	_, ok := s.imports[name]
-	return ok
-}
-
-// isSelectorOrKey reports whether id is the key of a composite literal
-// element, which the parser leaves unresolved.
-func isSelectorOrKey(f *ast.File, id *ast.Ident) bool {
-	found := false
-	ast.Inspect(f, func(n ast.Node) bool {
-		if found {
-			return false
-		}
-		if kv, ok := n.(*ast.KeyValueExpr); ok && kv.Key == id {
-			found = true
-		}
-		return true
-	})
-	return found
 }

@@ -3,9 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
-	"image"
 	"os"
 	"reflect"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -22,6 +22,8 @@ const prelude = `
 import (
 	"fmt"
 	"golab/kernel/display"
+	__golabfmt "fmt"
+	__golabdisplay "golab/kernel/display"
 	__golabrt "golab/kernel/runtime"
 )
 
@@ -66,6 +68,61 @@ func __golabMax[T __golabOrdered](x T, y ...T) T {
 	return m
 }
 
+// __golabErrorsAs and __golabErrorsIs are errors.As and errors.Is where
+// types declared in cells take part (see errorsRewrite): compiled errors
+// cannot see their methods. unwrap unwraps errors of cell types; it
+// reports false for others, which compiled code unwraps.
+func __golabErrorsAs[T any](err error, target *T, unwrap func(error) ([]error, bool)) bool {
+	for _, e := range __golabErrorChain(err, unwrap) {
+		if x, ok := e.(T); ok {
+			*target = x
+			return true
+		}
+	}
+	return false
+}
+
+func __golabErrorsIs(err, target error, unwrap func(error) ([]error, bool)) bool {
+	for _, e := range __golabErrorChain(err, unwrap) {
+		if e == target || __golabrt.Is(e, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// __golabErrorChain lists err and the errors it wraps, depth first, in the
+// order errors.As looks at them.
+func __golabErrorChain(err error, unwrap func(error) ([]error, bool)) []error {
+	var out []error
+	var walk func(e error)
+	walk = func(e error) {
+		for e != nil {
+			out = append(out, e)
+			next, ok := unwrap(e)
+			if !ok {
+				next, ok = __golabrt.Unwrap(e)
+			}
+			if !ok {
+				return
+			}
+			if len(next) != 1 {
+				for _, x := range next {
+					walk(x)
+				}
+				return
+			}
+			e = next[0]
+		}
+	}
+	walk(err)
+	return out
+}
+
+// __golabAt is the position of the last statement that may panic (see
+// markStatements); __golabTop the index of the cell's top-level statement
+// running.
+var __golabAt, __golabTop int
 `
 
 // runtimeExports binds the compiled helpers the prelude and the rewritten
@@ -73,18 +130,19 @@ func __golabMax[T __golabOrdered](x T, y ...T) T {
 func runtimeExports(out *outbox) interp.Exports {
 	return interp.Exports{
 		"golab/kernel/runtime/golabrt": {
-			"Emit":        reflect.ValueOf(out.emit),
-			"EmitType":    reflect.ValueOf(out.emitType),
-			"Probe":       reflect.ValueOf(out.probe),
-			"Keep":        reflect.ValueOf(out.keep),
-			"Load":        reflect.ValueOf(out.load),
-			"Clear":       reflect.ValueOf(clearValue),
-			"Show":        reflect.ValueOf(showValue),
-			"Raw":         reflect.ValueOf(func(v interface{}) interface{} { return v }),
-			"GoPanic":     reflect.ValueOf(goPanic),
-			"Zero":        reflect.ValueOf(zeroPointee),
-			"SortOrdered": reflect.ValueOf(sortOrdered),
-			"SortFunc":    reflect.ValueOf(sortFunc),
+			"Emit":         reflect.ValueOf(out.emit),
+			"EmitType":     reflect.ValueOf(out.emitType),
+			"Probe":        reflect.ValueOf(out.probe),
+			"Marks":        reflect.ValueOf(out.setMarks),
+			"Clear":        reflect.ValueOf(clearValue),
+			"Show":         reflect.ValueOf(showValue),
+			"ShowCompiled": reflect.ValueOf(showCompiled),
+			"Raw":          reflect.ValueOf(func(v interface{}) interface{} { return v }),
+			"GoPanic":      reflect.ValueOf(goPanic),
+			"Zero":         reflect.ValueOf(zeroPointee),
+			"Unwrap":       reflect.ValueOf(unwrapError),
+			"Is":           reflect.ValueOf(isError),
+			"Recovered":    reflect.ValueOf(recovered),
 		},
 		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
 	}
@@ -93,28 +151,37 @@ func runtimeExports(out *outbox) interp.Exports {
 // renderMapTypes tells yaegi which interfaces to wrap a value of a type
 // declared in a cell into when it is passed to a display function: the
 // wrapper lets compiled code call the type's interpreted methods. yaegi
-// picks the first interface of the list that the type implements.
+// picks the first interface of the list that the type implements: the
+// order of display.Renderers, then fmt.Stringer.
 func renderMapTypes() map[reflect.Value][]reflect.Type {
-	ifaces := []reflect.Type{
-		reflect.TypeOf((*display.Renderer)(nil)).Elem(),
-		reflect.TypeOf((*display.SimpleRenderer)(nil)).Elem(),
-		reflect.TypeOf((*display.PNGer)(nil)).Elem(),
-		reflect.TypeOf((*display.SVGer)(nil)).Elem(),
-		reflect.TypeOf((*display.JPEGer)(nil)).Elem(),
-		reflect.TypeOf((*display.HTMLer)(nil)).Elem(),
-		reflect.TypeOf((*display.Markdowner)(nil)).Elem(),
-		reflect.TypeOf((*display.Latexer)(nil)).Elem(),
-		reflect.TypeOf((*display.JSONer)(nil)).Elem(),
-		reflect.TypeOf((*display.JavaScripter)(nil)).Elem(),
-		reflect.TypeOf((*display.PDFer)(nil)).Elem(),
-		reflect.TypeOf((*image.Image)(nil)).Elem(),
-		reflect.TypeOf((*fmt.Stringer)(nil)).Elem(),
+	var ifaces []reflect.Type
+	for _, r := range display.Renderers {
+		if r.Interface != nil {
+			ifaces = append(ifaces, r.Interface)
+		}
 	}
+	ifaces = append(ifaces, reflect.TypeOf((*fmt.Stringer)(nil)).Elem())
 	m := map[reflect.Value][]reflect.Type{}
 	for _, f := range []any{showValue, display.Render, display.Display, display.DisplayID, display.Update, display.Show, display.Auto, display.Any} {
 		m[reflect.ValueOf(f)] = ifaces
 	}
 	return m
+}
+
+// renderMethods are the methods by which a value renders itself (its
+// text included): a value of a cell type that has one, held in an
+// interface, is shown through its own type.
+func renderMethods() map[string]bool {
+	out := map[string]bool{"String": true, "Error": true}
+	for _, r := range display.Renderers {
+		if r.Interface == nil {
+			continue
+		}
+		for i := 0; i < r.Interface.NumMethod(); i++ {
+			out[r.Interface.Method(i).Name] = true
+		}
+	}
+	return out
 }
 
 // showValue renders the value of a cell's final expression: its richest
@@ -145,6 +212,25 @@ func showValue(v, raw interface{}, text string) display.Data {
 		d.Data = display.MIMEMap{}
 	}
 	d.Data[display.MIMETypeText] = text
+	return d
+}
+
+// showCompiled renders a value whose type no cell declared: compiled code
+// sees its methods and prints it as Go does.
+func showCompiled(v interface{}) display.Data {
+	if v == nil {
+		return display.Data{}
+	}
+	if d, ok := v.(display.Data); ok {
+		return d
+	}
+	d := display.Render(v)
+	if d.Data == nil {
+		d.Data = display.MIMEMap{}
+	}
+	if _, ok := d.Data[display.MIMETypeText]; !ok {
+		d.Data[display.MIMETypeText] = fmt.Sprint(v)
+	}
 	return d
 }
 
@@ -181,23 +267,7 @@ type outbox struct {
 	values []display.Data
 	typ    reflect.Type
 	text   string
-	kept   []reflect.Value // pointers to values being moved into globals
-}
-
-// keep records pointers to values computed in a function (see define.go).
-func (o *outbox) keep(ptrs ...interface{}) {
-	o.kept = o.kept[:0]
-	for _, p := range ptrs {
-		o.kept = append(o.kept, reflect.ValueOf(p))
-	}
-}
-
-// load sets the variable dst points to to the kept value i.
-func (o *outbox) load(dst interface{}, i int) {
-	if i < 0 || i >= len(o.kept) {
-		panic("golab: no kept value to load")
-	}
-	reflect.ValueOf(dst).Elem().Set(o.kept[i].Elem())
+	marks  []int
 }
 
 // probe records the static type of the variable p points to, and a text.
@@ -208,12 +278,57 @@ func (o *outbox) probe(p interface{}, text string) {
 
 func (o *outbox) emit(v []display.Data) { o.values = v }
 
+func (o *outbox) setMarks(at, top int) { o.marks = []int{at, top} }
+
 // emitType records the static type of the variable p points to.
 func (o *outbox) emitType(p interface{}) {
 	o.typ = nil
 	if t := reflect.TypeOf(p); t != nil && t.Kind() == reflect.Ptr {
 		o.typ = t.Elem()
 	}
+}
+
+// runtimeError is a runtime error the interpreter raised in reflect's
+// words, given Go's.
+type runtimeError struct{ msg string }
+
+func (e runtimeError) Error() string { return e.msg }
+
+// RuntimeError marks it as a runtime.Error.
+func (runtimeError) RuntimeError() {}
+
+// recovered translates a value recover returned: a runtime error the
+// interpreter raised in reflect's words becomes a runtime.Error with Go's
+// message, as the same code compiled would recover.
+func recovered(r any) any {
+	if r == nil {
+		return nil
+	}
+	if msg, kind := goPanicMessage(r); kind != "" {
+		if _, isRuntime := r.(runtime.Error); !isRuntime || kind != "divide" {
+			return runtimeError{msg}
+		}
+	}
+	return r
+}
+
+// unwrapError returns what a compiled error wraps: one error, several
+// (errors.Join), or false when it wraps none.
+func unwrapError(err error) ([]error, bool) {
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return []error{u.Unwrap()}, true
+	case interface{ Unwrap() []error }:
+		return u.Unwrap(), true
+	}
+	return nil, false
+}
+
+// isError reports whether a compiled error says it is target (its Is
+// method), without unwrapping.
+func isError(err, target error) bool {
+	x, ok := err.(interface{ Is(error) bool })
+	return ok && x.Is(target)
 }
 
 // zeroPointee sets the variable p points to to its zero value.

@@ -1,9 +1,11 @@
 // Package session runs notebook cells of Go on the yaegi interpreter and
-// keeps their state. It covers what yaegi lacks for notebooks: cells that
-// mix imports, declarations and statements; every value of a multi-value
-// last expression; errors at the cell's own line:col; redefinitions that
-// reach code defined earlier; rich display of values of types declared in
-// cells; missing builtins; interrupts that leave state intact.
+// keeps their state, with the rules of a notebook: cells mix imports,
+// declarations and statements; a cell is type-checked whole (go/types)
+// before any of it runs, and a cell that fails changes nothing; the last
+// expression's values are shown, richly when they can be; redefinitions
+// reach code defined earlier; errors and panics name the cell's own
+// line:col; interrupts leave the state intact. What the interpreter itself
+// lacks is covered by package polyfill.
 package session
 
 import (
@@ -13,6 +15,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"io"
 	"os"
 	"path"
@@ -25,9 +28,11 @@ import (
 	"time"
 
 	"github.com/traefik/yaegi/interp"
-	"github.com/traefik/yaegi/stdlib"
 
 	"golab/kernel/display"
+	"golab/kernel/internal/importer"
+	"golab/kernel/internal/polyfill"
+	"golab/kernel/internal/stdlib"
 )
 
 // wrapName is the file name of every parsed cell. yaegi keys imports by
@@ -62,17 +67,25 @@ type Session struct {
 	trace  *traceWriter
 	fset   *token.FileSet
 	stderr io.Writer
+	imp    *importer.Importer
 
-	mu      sync.RWMutex // guards the model below
-	names   map[string]*entry
-	methods map[string]map[string]*ast.FuncDecl // type name -> method name -> decl
-	imports map[string]string                   // package name in cells -> import path
-	bound   map[string]string                   // bound import path -> package name
-	symbols map[string]map[string]reflect.Value // bound import path -> symbols
+	mu         sync.RWMutex // guards the model below
+	names      map[string]*entry
+	methods    map[string]map[string]*method // type name -> method name -> method
+	imports    map[string]string             // package name in cells -> import path
+	ranImports map[string]string             // name -> path, as imported into the interpreter
+	bound      map[string]string             // importable path -> package name
+	symbols    map[string]map[string]reflect.Value
+	// checkPkg is the package of the last check: cells without
+	// declarations are checked into it. checkDirty says it lacks a
+	// redefinition (a name it cannot hold twice), so that the next cell
+	// is checked into a fresh one.
+	checkPkg   *types.Package
+	checkDirty bool
 
 	base      token.Pos      // see basePos
 	out       outbox         // values handed over by interpreted code
-	tmp       int            // counter for temporary names
+	tmp       int            // counter for hidden names
 	cellID    int            // number of the running cell, see lineStride
 	cellNames map[int]string // cell number -> name
 	remnant   bool           // an interrupted run may still be inside compiled code
@@ -82,32 +95,9 @@ type Session struct {
 	runCtx context.Context // what compiled code sees while a run goes on; see execute
 }
 
-// entry is one top-level name declared by a cell.
-type entry struct {
-	name string
-	kind kind
-	decl ast.Decl        // *ast.FuncDecl or *ast.GenDecl
-	spec ast.Spec        // the TypeSpec or ValueSpec, when decl is a GenDecl
-	refs map[string]bool // identifiers the declaration mentions
-	cell string          // the cell that declared it
-	doc  string
-}
-
-type kind int
-
-const (
-	kindVar kind = iota
-	kindConst
-	kindType
-	kindFunc
-)
-
-func (k kind) String() string {
-	return [...]string{"var", "const", "type", "func"}[k]
-}
-
-// New starts a session: an interpreter with the standard library, the given
-// bindings and the prelude.
+// New starts a session: an interpreter with the standard library of the Go
+// that built the kernel, the given bindings, the interpreted generic
+// packages and the prelude.
 func New(opts Options) (*Session, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
@@ -122,14 +112,15 @@ func New(opts Options) (*Session, error) {
 		opts.Env = os.Environ()
 	}
 	s := &Session{
-		opts:      opts,
-		stderr:    opts.Stderr,
-		names:     map[string]*entry{},
-		methods:   map[string]map[string]*ast.FuncDecl{},
-		imports:   map[string]string{},
-		bound:     map[string]string{},
-		symbols:   map[string]map[string]reflect.Value{},
-		cellNames: map[int]string{},
+		opts:       opts,
+		stderr:     opts.Stderr,
+		names:      map[string]*entry{},
+		methods:    map[string]map[string]*method{},
+		imports:    map[string]string{},
+		ranImports: map[string]string{},
+		bound:      map[string]string{},
+		symbols:    map[string]map[string]reflect.Value{},
+		cellNames:  map[int]string{},
 	}
 	s.trace = &traceWriter{out: opts.Stderr}
 	s.in = interp.New(interp.Options{
@@ -142,8 +133,9 @@ func New(opts Options) (*Session, error) {
 	})
 	s.fset = s.in.FileSet()
 
-	exports := []interp.Exports{stdlibExports(opts.CellContext), runtimeExports(&s.out)}
+	exports := []interp.Exports{stdlibExports(opts.CellContext), runtimeExports(&s.out), polyfill.Exports()}
 	exports = append(exports, opts.Exports...)
+	all := map[string]map[string]reflect.Value{}
 	for _, e := range exports {
 		if err := s.in.Use(e); err != nil {
 			return nil, fmt.Errorf("session: loading bindings: %w", err)
@@ -153,14 +145,21 @@ func New(opts Options) (*Session, error) {
 				continue
 			}
 			p, name := path.Dir(key), path.Base(key)
+			all[key] = syms
+			if internalPackage(p) {
+				continue // the kernel's own helpers: not for cells
+			}
 			s.bound[p] = name
 			s.symbols[p] = syms
 		}
 	}
-	for _, src := range []string{slicesOverlay, mapsOverlay} {
-		if _, err := s.compileSource(src); err != nil {
-			return nil, fmt.Errorf("session: overlay: %w", err)
-		}
+	sources := polyfill.Sources()
+	for _, p := range polyfill.Packages {
+		s.bound[p] = p
+	}
+	s.imp = importer.New(s.fset, all, sources)
+	if err := polyfill.Load(s.in); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
 	}
 	if err := s.loadPrelude(); err != nil {
 		return nil, fmt.Errorf("session: prelude: %w", err)
@@ -168,8 +167,15 @@ func New(opts Options) (*Session, error) {
 	return s, nil
 }
 
-// stdlibExports returns yaegi's standard library with time.Sleep made
-// interruptible. The shared stdlib maps are copied, not changed.
+// internalPackage reports whether a bound package is the kernel's own
+// helper, which cells cannot import: the runtime of the prelude and
+// rewrites, and the compiled parts of the interpreted packages.
+func internalPackage(p string) bool {
+	return p == "golab/kernel/runtime" || strings.HasPrefix(p, "golab/kernel/internal/polyfill/")
+}
+
+// stdlibExports returns the standard library bindings with time.Sleep made
+// interruptible. The shared maps are copied, not changed.
 func stdlibExports(cellCtx func() context.Context) interp.Exports {
 	out := interp.Exports{}
 	for k, v := range stdlib.Symbols {
@@ -201,25 +207,23 @@ func (s *Session) loadPrelude() error {
 		if imp.Name != nil {
 			name = imp.Name.Name
 		}
-		s.imports[name] = p
+		s.ranImports[name] = p
+		if !strings.HasPrefix(name, "__golab") {
+			s.imports[name] = p
+		}
 	}
 	for _, d := range f.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "Display" {
-			s.names["Display"] = &entry{name: "Display", kind: kindFunc, decl: fd, refs: refsOf(fd), cell: "prelude", doc: fd.Doc.Text()}
+			s.names["Display"] = &entry{name: "Display", kind: kindFunc, src: fd, run: fd, refs: refsOf(fd), cell: "prelude", doc: fd.Doc.Text()}
 		}
 	}
+	// The objects later cells are checked against.
+	c := &cellCode{declared: map[string]bool{}, methods: map[string]map[string]bool{}}
+	if err := s.checkCell(c); err != nil {
+		return err
+	}
+	s.updateScope(c, true, 0)
 	return nil
-}
-
-// compileSource compiles the source of a whole package into the
-// interpreter.
-func (s *Session) compileSource(src string) (prog *interp.Program, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	return s.in.Compile(src)
 }
 
 // Result is what a cell produced for display: the rendered values of its
@@ -230,134 +234,37 @@ type Result struct {
 }
 
 // Execute runs one cell. name identifies the cell in positions ("In[3]").
-// Execute returns an *Error for compile errors, panics and interrupts; the
-// session stays usable after any of them.
+// The cell is checked whole first (see checkCell): if it does not
+// compile, nothing of it runs and the session is unchanged. Execute
+// returns an *Error for compile errors, panics and interrupts; the session
+// stays usable after any of them.
 func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error) {
-	defer dropRoots(s.in)
-	defer dropScopes(s.in)
+	defer polyfill.DropRoots(s.in)
+	defer polyfill.DropScopes(s.in)
 	s.cell = name
 	s.cellID++
 	s.cellNames[s.cellID] = name
 	if err := s.waitRemnant(ctx); err != nil {
 		return nil, err
 	}
-	sp := split(src)
-	if sp.err != nil {
-		return nil, s.syntaxError(sp.err.Pos.Line, sp.err.Pos.Column, sp.err.Msg, src)
+	c, err := s.parseCell(src)
+	if err != nil {
+		return nil, err
 	}
-	if len(sp.units) == 0 {
+	if c.empty() {
 		return &Result{}, nil
 	}
-	hasDecl, hasStmt := false, false
-	for _, u := range sp.units {
-		if u.kind == unitStmt {
-			hasStmt = true
-		} else {
-			hasDecl = true
-		}
+	if err := s.checkCell(c); err != nil {
+		return nil, err
 	}
-
-	var file *ast.File
-	var body *ast.BlockStmt
-	var err error
-	if hasDecl {
-		text := blank(src, sp.units, func(k unitKind) bool { return k != unitStmt })
-		file, err = parser.ParseFile(s.fset, wrapName, "package main\n"+s.lineDirective()+text, parser.ParseComments)
-		if err != nil {
-			return nil, s.compileError(err, src)
-		}
+	p, err := s.build(c)
+	if err != nil {
+		return nil, err
 	}
-	if hasStmt {
-		text := blank(src, sp.units, func(k unitKind) bool { return k == unitStmt })
-		f, err := parser.ParseFile(s.fset, wrapName, "package main\nfunc main() {\n"+s.lineDirective()+text+"\n}", parser.ParseComments)
-		if err != nil {
-			return nil, s.compileError(err, src)
-		}
-		body = f.Decls[0].(*ast.FuncDecl).Body
+	if err := s.compileProgram(ctx, c, p); err != nil {
+		return nil, err
 	}
-
-	// Rewrite what yaegi lacks: declarations first, statements once the
-	// declarations they may use are known.
-	if file != nil {
-		s.rewrite(file)
-		if err := s.runImports(ctx, file, src); err != nil {
-			return nil, err
-		}
-		if err := s.runDecls(ctx, file, src); err != nil {
-			return nil, err
-		}
-	}
-	if body == nil {
-		return &Result{}, nil
-	}
-	s.rewrite(body)
-	return s.runStmts(ctx, body, src)
-}
-
-// runImports imports the packages of a cell that are not imported yet.
-func (s *Session) runImports(ctx context.Context, file *ast.File, src string) error {
-	var specs []ast.Spec
-	type added struct{ name, path string }
-	var adds []added
-	for _, imp := range file.Imports {
-		p, err := strconv.Unquote(imp.Path.Value)
-		if err != nil {
-			return s.errorAt(imp.Pos(), "ImportError", "bad import path "+imp.Path.Value, src)
-		}
-		pkgName, ok := s.bound[p]
-		if !ok {
-			return s.errorAt(imp.Pos(), "ImportError", fmt.Sprintf("cannot import %q: the golab kernel has no binding for it. "+
-				"Bind it by adding %q to kernel/internal/bindings/gen (the fixed list), then rebuild the kernel with `make kernel` and restart it", p, p), src)
-		}
-		name := pkgName
-		if imp.Name != nil {
-			name = imp.Name.Name
-		}
-		if name == "_" {
-			continue
-		}
-		s.mu.RLock()
-		have, dup := s.imports[name]
-		s.mu.RUnlock()
-		if dup && have == p {
-			continue // already imported: re-running an import cell is fine
-		}
-		if dup {
-			return s.errorAt(imp.Pos(), "ImportError", fmt.Sprintf("%s is already imported as %q in this session; import %q under another name, e.g. import %s2 %q", name, have, p, name, p), src)
-		}
-		if e := s.lookup(name); e != nil {
-			return s.errorAt(imp.Pos(), "ImportError", fmt.Sprintf("cannot import %q as %s: %s is a %s declared in %s", p, name, name, e.kind, e.cell), src)
-		}
-		specs = append(specs, imp)
-		adds = append(adds, added{name, p})
-	}
-	if len(specs) == 0 {
-		return nil
-	}
-	f := &ast.File{Package: file.Package, Name: file.Name, Decls: []ast.Decl{&ast.GenDecl{TokPos: file.Package, Tok: token.IMPORT, Specs: specs}}}
-	if _, err := s.run(ctx, f); err != nil {
-		return s.wrapErr(err, src)
-	}
-	s.mu.Lock()
-	for _, a := range adds {
-		s.imports[a.name] = a.path
-	}
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *Session) lookup(name string) *entry {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.names[name]
-}
-
-// identAt and selAt build identifiers at pos: yaegi resolves package names
-// through the file name of a node's position, so built nodes need one.
-func identAt(name string, pos token.Pos) *ast.Ident { return &ast.Ident{NamePos: pos, Name: name} }
-
-func selAt(pkg, name string, pos token.Pos) *ast.SelectorExpr {
-	return &ast.SelectorExpr{X: identAt(pkg, pos), Sel: identAt(name, pos)}
+	return s.runProgram(ctx, c, p)
 }
 
 // run compiles and executes n.

@@ -144,7 +144,7 @@ func TestErrorsPointAtCell(t *testing.T) {
 	}
 	ts.fails("func f() int {\n\treturn nope\n}", "CompileError", "2:9: undefined: nope")
 	ts.fails("var m map[string]int\nm[\"a\"] = 1", "RuntimeError", "nil map")
-	ts.fails("var s []int\n_ = s[5]", "panic", "out of range")
+	ts.fails("var s []int\n_ = s[5]", "RuntimeError", "2:5: runtime error: index out of range [5] with length 0")
 	ts.fails("panic(\"custom\")", "panic", "custom")
 	ts.fails("x := )", "SyntaxError", "1:6")
 	ts.fails("import \"net/nothing\"", "ImportError", "no binding")

@@ -43,6 +43,10 @@ type Message struct {
 	Metadata     json.RawMessage
 	Content      json.RawMessage
 	Buffers      [][]byte
+	// Invalid says what is wrong with a message that is signed and has a
+	// valid header but whose parent header, metadata or content is not a
+	// JSON object; such a message is answered with an error, never run.
+	Invalid string
 }
 
 // Errors returned by Decode. Callers log them and drop the message.
@@ -136,18 +140,27 @@ func Decode(frames [][]byte, s *Signer) (*Message, error) {
 	if m.Header.MsgType == "" {
 		return nil, errors.New("wire: header has no msg_type")
 	}
-	for _, part := range []struct {
-		name string
-		raw  []byte
-	}{{"parent_header", parent}, {"metadata", metadata}, {"content", content}} {
-		if !isObject(part.raw) {
-			return nil, fmt.Errorf("wire: %s is not a JSON object", part.name)
-		}
+	if !isObject(header) {
+		return nil, errors.New("wire: header is not a JSON object")
 	}
 	m.RawHeader = json.RawMessage(header)
 	m.ParentHeader = json.RawMessage(parent)
 	m.Metadata = json.RawMessage(metadata)
 	m.Content = json.RawMessage(content)
+	// The sender is known (the signature holds) and so is what it asked
+	// for: a bad part is answered, not dropped, so that no client waits
+	// for a reply that never comes.
+	for _, part := range []struct {
+		name string
+		raw  *json.RawMessage
+	}{{"parent_header", &m.ParentHeader}, {"metadata", &m.Metadata}, {"content", &m.Content}} {
+		if !isObject(*part.raw) {
+			if m.Invalid == "" {
+				m.Invalid = fmt.Sprintf("%s is not a JSON object: %.40q", part.name, *part.raw)
+			}
+			*part.raw = json.RawMessage("{}")
+		}
+	}
 	return m, nil
 }
 

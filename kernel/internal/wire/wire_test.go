@@ -88,10 +88,8 @@ func TestEmptyKeyDisablesSigning(t *testing.T) {
 func TestRejectsMalformedJSON(t *testing.T) {
 	s, _ := NewSigner("hmac-sha256", "k")
 	for name, parts := range map[string][4]string{
-		"header not object":  {`[]`, `{}`, `{}`, `{}`},
-		"no msg_type":        {`{"msg_id":"1"}`, `{}`, `{}`, `{}`},
-		"content not object": {`{"msg_type":"x"}`, `{}`, `{}`, `"str"`},
-		"parent not JSON":    {`{"msg_type":"x"}`, `{`, `{}`, `{}`},
+		"header not object": {`[]`, `{}`, `{}`, `{}`},
+		"no msg_type":       {`{"msg_id":"1"}`, `{}`, `{}`, `{}`},
 	} {
 		frames := [][]byte{Delimiter, s.Sign([]byte(parts[0]), []byte(parts[1]), []byte(parts[2]), []byte(parts[3]))}
 		for _, p := range parts {
@@ -99,6 +97,33 @@ func TestRejectsMalformedJSON(t *testing.T) {
 		}
 		if _, err := Decode(frames, s); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestFlagsBadParts checks that a signed message with a valid header but
+// a part that is not a JSON object is decoded and marked Invalid, so that
+// the kernel can answer it with an error.
+func TestFlagsBadParts(t *testing.T) {
+	s, _ := NewSigner("hmac-sha256", "k")
+	for name, parts := range map[string][4]string{
+		"content array":   {`{"msg_type":"x"}`, `{}`, `{}`, `[1,2]`},
+		"content string":  {`{"msg_type":"x"}`, `{}`, `{}`, `"str"`},
+		"content null":    {`{"msg_type":"x"}`, `{}`, `{}`, `null`},
+		"parent not JSON": {`{"msg_type":"x"}`, `{`, `{}`, `{}`},
+		"metadata number": {`{"msg_type":"x"}`, `{}`, `7`, `{}`},
+	} {
+		frames := [][]byte{Delimiter, s.Sign([]byte(parts[0]), []byte(parts[1]), []byte(parts[2]), []byte(parts[3]))}
+		for _, p := range parts {
+			frames = append(frames, []byte(p))
+		}
+		m, err := Decode(frames, s)
+		if err != nil {
+			t.Errorf("%s: rejected: %v", name, err)
+			continue
+		}
+		if m.Invalid == "" || string(m.Content) == parts[3] && parts[3] != `{}` {
+			t.Errorf("%s: Invalid %q, content %s", name, m.Invalid, m.Content)
 		}
 	}
 }

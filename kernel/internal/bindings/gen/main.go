@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/doc"
-	"go/format"
 	"go/parser"
 	"go/printer"
 	"go/token"
@@ -53,8 +52,13 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bindings/gen: ")
 	out := flag.String("o", ".", "directory of the bindings package")
+	std := flag.String("std", "../stdlib", "directory of the standard library bindings")
 	force := flag.Bool("f", false, "regenerate even when the inputs did not change")
 	flag.Parse()
+
+	if err := generateStdlib(*std, *force); err != nil {
+		log.Fatal(err)
+	}
 
 	pkgs := append([]string(nil), fixed...)
 	for _, root := range labRoots {
@@ -147,7 +151,16 @@ func extractTo(dir, pkg string) error {
 	if _, err := ext.Extract(pkg, "", &buf); err != nil {
 		return fmt.Errorf("extract %s: %w", pkg, err)
 	}
-	src, err := format.Source(buf.Bytes())
+	// The extractor takes a path without a dot for the standard library
+	// and tags it with the running Go version; these bindings serve every
+	// version.
+	var lines []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if !strings.HasPrefix(l, "// +build") && !strings.HasPrefix(l, "//go:build") {
+			lines = append(lines, l)
+		}
+	}
+	src, err := formatBindings([]byte(strings.Join(lines, "\n")))
 	if err != nil {
 		return fmt.Errorf("format bindings of %s: %w", pkg, err)
 	}
@@ -168,7 +181,7 @@ func extractTo(dir, pkg string) error {
 // they reach.
 func fingerprint(pkgs []string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "gen v3\n%s\n", strings.Join(pkgs, "\n"))
+	fmt.Fprintf(h, "gen v4\n%s\n", strings.Join(pkgs, "\n"))
 	cmd := exec.Command("go", append([]string{"list", "-deps", "-f",
 		`{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{end}}{{end}}`}, pkgs...)...)
 	cmd.Stderr = os.Stderr
