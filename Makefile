@@ -240,13 +240,12 @@ test-kernel: python-env
 # Kernel benchmarks: start to kernel_info_reply, trivial-cell round trip (Go
 # client, then Python jupyter_client: execute_request to status idle), memory
 # over 1,000 cells (numbers in kernel/README.md).
-bench-kernel:
-	test -n "$(PYTHON)" || { echo "make bench-kernel: no Python with jupyter_client found; run 'make deps'"; exit 1; }
+bench-kernel: python-env
 	export JUPYTER_DATA_DIR=$$(mktemp -d)
 	trap 'rm -rf "$$JUPYTER_DATA_DIR"' EXIT
 	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
 	GOLAB_KERNEL_BIN=$(BIN)/golab-kernel $(GO) test ./kernel/internal/kernel -run '^$$' -bench . -benchtime 1x -count 1
-	$(PYTHON) kernel/tests/bench_roundtrip.py --cells 500
+	"$(PYTHON)" kernel/tests/bench_roundtrip.py --cells 500
 
 test: test-kernel
 
