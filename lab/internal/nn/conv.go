@@ -62,7 +62,8 @@ type Conv struct {
 	parts [][]float32 // per shard but the first: partial dw and db
 	wt    []float32   // flipped, transposed filters for BackwardData
 	back  *Conv       // the convolution BackwardData runs, for stride 1; made on first use
-	wino  *winograd   // for 3×3 stride-1 shapes where Winograd pays
+	wino  *winograd   // F(2×2, 3×3), for 3×3 stride-1 shapes where it pays
+	w4    *wino4      // F(4×4, 3×3) on the assembly kernels, where they run
 }
 
 // Tuning of the unrolled matrices, measured on CNNModel, DropoutCNN and
@@ -119,7 +120,9 @@ func NewConv(s ConvShape) (*Conv, error) {
 		c.ws = c.wp
 	}
 	c.cols = oh * c.ws
-	if useWinograd(s) {
+	if kn := w4Active(); useWino4(s, kn) {
+		c.w4 = newWino4(s, kn)
+	} else if useWinograd(s) {
 		c.wino = newWinograd(s)
 	}
 	c.group = 1
@@ -200,6 +203,11 @@ func (c *Conv) ForwardLeakyReLU(y, x, w, b []float32, slope float32) {
 }
 
 func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
+	if c.w4 != nil {
+		c.w4.transformFilters(w, false)
+		c.w4.forward(y, x, b, act, slope)
+		return
+	}
 	if c.wino != nil {
 		c.wino.transformFilters(w)
 		c.wino.forward(y, x, b, act, slope)
@@ -290,9 +298,15 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 func (c *Conv) BackwardData(dx, dy, w []float32) {
 	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S {
 		bs := ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad}
-		if winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
+		if useWino4(bs, w4Active()) || winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
 			c.back, _ = NewConv(bs)
 		}
+	}
+	if c.back != nil && c.back.w4 != nil {
+		// The engine flips and swaps the filters as it transforms them.
+		c.back.w4.transformFilters(w, true)
+		c.back.w4.forward(dx, dy, nil, false, 0)
+		return
 	}
 	if c.back != nil {
 		// dx = conv(dy padded by R−1−Pad, w flipped in space, K and C swapped).
@@ -353,6 +367,10 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 // groups in order into its own buffer, and the shards are added in order,
 // so the result does not depend on the number of threads.
 func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
+	if c.w4 != nil {
+		c.w4.backwardFilter(dw, db, dy, x)
+		return
+	}
 	if c.wino != nil {
 		c.wino.backwardFilter(dw, db, dy, x)
 		return

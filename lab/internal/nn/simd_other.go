@@ -4,7 +4,7 @@ package nn
 
 // Without assembly the Winograd transforms run in Go only.
 
-var hasAVX2 = false
+var hasAVX2, hasAVX512 = false, false
 
 func winoInputAVX2(v *float32, cl int, r0, r1, r2, r3 *float32, n int) {
 	panic("nn: no AVX2 kernels in this build")
