@@ -59,7 +59,10 @@ func TestMeasurePeak(t *testing.T) {
 		if p.GFLOPS < 4 || p.GFLOPS > 1000 {
 			t.Errorf("%v peak on 1 thread: %.1f GFLOP/s is implausible", isa, p.GFLOPS)
 		}
-		t.Logf("%v, 1 thread: %.1f GFLOP/s", isa, p.GFLOPS)
+		if p.GFLOPSWall > 1.5*p.GFLOPS {
+			t.Errorf("%v: wall-time rate %.1f above the CPU-time rate %.1f", isa, p.GFLOPSWall, p.GFLOPS)
+		}
+		t.Logf("%v, 1 thread: %.1f GFLOP/s (%.1f by the wall clock)", isa, p.GFLOPS, p.GFLOPSWall)
 	}
 	if _, err := MeasurePeak(Detected+1, 1, time.Millisecond, 1); err == nil {
 		t.Error("MeasurePeak above Detected: no error")

@@ -88,10 +88,17 @@ func w4Active() *w4Kernels {
 var wino4On = true
 
 // useWino4 reports whether a convolution of shape s runs on the engine
-// with kernels kn: 3×3 at stride 1, with channels in whole vectors.
+// with kernels kn: 3×3 at stride 1, with channels in whole vectors, and
+// outputs of at least 8×8 pixels, where the 4×4 tiles waste little. On
+// smaller outputs (DropoutCNN's conv6: 3×3, and its input gradient: 5×5)
+// most of the tiles' work is thrown away and the transformed filters,
+// 4 times the size of the filters, are read for few tiles: im2col with
+// sgemm is faster there (BenchmarkWinograd). A batch must also have
+// enough tiles to amortize the filter transforms.
 func useWino4(s ConvShape, kn *w4Kernels) bool {
 	return wino4On && kn != nil && s.R == 3 && s.S == 3 && s.Stride == 1 &&
-		s.C%kn.lanes == 0 && s.K%kn.nr == 0 && s.K%kn.lanes == 0
+		s.C%kn.lanes == 0 && s.K%kn.nr == 0 && s.K%kn.lanes == 0 &&
+		s.OutH() >= 8 && s.OutW() >= 8 && s.N*((s.OutH()+3)/4)*((s.OutW()+3)/4) >= 16
 }
 
 // wino4 holds the state of one convolution shape on the engine. Blocks
