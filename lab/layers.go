@@ -376,7 +376,11 @@ func (d *dropout) build(b *builder, x *G.Node) (*G.Node, error) {
 	mask := make([]float32, xs.TotalSize()/group)
 	p := float32(d.p)
 	op := newOp("dropout "+d.name, []int{xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-		nn.DropoutMask(mask, p, b.m.dropoutDraw)
+		// One seed per step from the model's dropout stream (two draws of
+		// 24 bits), which Train reseeds per epoch; the mask fills in
+		// parallel from it.
+		seed := uint64(b.m.dropoutDraw()*(1<<24))<<24 | uint64(b.m.dropoutDraw()*(1<<24))
+		nn.DropoutMaskSeeded(mask, p, seed)
 		nn.ScaleGroups(out, in[0], mask, group)
 		return nil
 	})

@@ -454,19 +454,7 @@ func gather(dst []float32, ld int, src []float32, oh, ow, ws int) {
 // rowSums adds the sum of each row of the len(db)×p matrix m to db.
 func rowSums(db, m []float32, p int) {
 	for k := range db {
-		var s0, s1, s2, s3 float32
-		row := m[k*p : (k+1)*p]
-		i := 0
-		for ; i+4 <= len(row); i += 4 {
-			s0 += row[i]
-			s1 += row[i+1]
-			s2 += row[i+2]
-			s3 += row[i+3]
-		}
-		for ; i < len(row); i++ {
-			s0 += row[i]
-		}
-		db[k] += (s0 + s1) + (s2 + s3)
+		db[k] += sum32(m[k*p : (k+1)*p])
 	}
 }
 

@@ -46,3 +46,21 @@ func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool)
 
 //go:noescape
 func pool2x2AVX2(out *float32, am *int32, r0, r1 *float32, n int, base, w int32) int
+
+//go:noescape
+func sum64AVX2(x *float32, n int) float64
+
+//go:noescape
+func sqdev64AVX2(x *float32, n int, mean float64) float64
+
+//go:noescape
+func scaleShiftAVX2(y, x *float32, n int, scale, shift float32)
+
+//go:noescape
+func bnBackSumsAVX2(dy, x *float32, n int, mean, invstd float32) (sdy, sdyx float64)
+
+//go:noescape
+func bnBackDxAVX2(dx, dy, x *float32, n int, mean, invstd, k, a, b float32)
+
+//go:noescape
+func sum32AVX2(x *float32, n int) float32

@@ -430,9 +430,7 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 			for kk := lo; kk < hi; kk++ {
 				var sum float32
 				for n := range s.N {
-					var one [1]float32
-					rowSums(one[:], dy[(n*k+kk)*p:(n*k+kk+1)*p], p)
-					sum += one[0]
+					sum += sum32(dy[(n*k+kk)*p : (n*k+kk+1)*p])
 				}
 				db[kk] = sum
 			}
