@@ -242,8 +242,13 @@ func (p *maxPool2d) buildAfterAct(b *builder, x *G.Node, act *activation) (*G.No
 	if err != nil {
 		return nil, fmt.Errorf("lab: layer %s: %w", p.name, err)
 	}
+	train := b.train
 	op := newOp("maxpool "+p.name, []int{4}, tensor.Shape{xs[0], xs[1], k.OutH(), k.OutW()}, func(out []float32, in [][]float32) error {
-		k.Forward(out, in[0])
+		if train {
+			k.Forward(out, in[0])
+		} else {
+			k.ForwardEval(out, in[0]) // no backward pass: no argmax to keep
+		}
 		return nil
 	})
 	if b.train {

@@ -254,3 +254,23 @@ func TestLinearBlocksMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// ForwardEval gives Forward's maxima, NaN included.
+func TestMaxPoolForwardEval(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, g := range [][6]int{{2, 3, 28, 28, 2, 2}, {3, 5, 5, 7, 2, 2}, {2, 2, 9, 9, 3, 2}, {4, 2, 10, 10, 2, 2}} {
+		n, c, h, w, size, stride := g[0], g[1], g[2], g[3], g[4], g[5]
+		p, _ := NewMaxPool(n, c, h, w, size, stride)
+		x := randSlice(r, n*c*h*w)
+		x[len(x)/2] = float32(math.NaN())
+		x[len(x)/3] = float32(math.Inf(-1))
+		y, ye := make([]float32, n*c*p.OutH()*p.OutW()), make([]float32, n*c*p.OutH()*p.OutW())
+		p.Forward(y, x)
+		p.ForwardEval(ye, x)
+		for i := range y {
+			if !(y[i] == ye[i] || (y[i] != y[i] && ye[i] != ye[i])) {
+				t.Fatalf("%v: eval y[%d] = %v, want %v", g, i, ye[i], y[i])
+			}
+		}
+	}
+}
