@@ -158,29 +158,50 @@ func readClasses(dir string) []string {
 }
 
 // readBatches reads batch files into one pixel array and one label array,
-// checking every file's size and every label.
+// checking every file's size and every label. It reads record by record
+// into the arrays, so no file is held whole in memory beside them (the
+// training files are 150 MB).
 func readBatches(dir string, files []string, classes int) ([]byte, []uint8, error) {
-	pixels := make([]byte, 0, len(files)*batchImages*ImageBytes)
-	labels := make([]uint8, 0, len(files)*batchImages)
-	for _, name := range files {
+	pixels := make([]byte, len(files)*batchImages*ImageBytes)
+	labels := make([]uint8, len(files)*batchImages)
+	for i, name := range files {
 		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, nil, fmt.Errorf("lab: reading CIFAR-10: %w", err)
-		}
-		if len(b) != batchBytes {
-			return nil, nil, fmt.Errorf("lab: CIFAR-10 file %s is %d bytes, but a batch file must be %d bytes (%d records of %d). It is truncated or corrupt: delete it and load again to download a fresh copy", path, len(b), batchBytes, batchImages, recordBytes)
-		}
-		for r := range batchImages {
-			rec := b[r*recordBytes : (r+1)*recordBytes]
-			if int(rec[0]) >= classes {
-				return nil, nil, fmt.Errorf("lab: CIFAR-10 file %s is corrupt: record %d has label %d, but there are %d classes", path, r, rec[0], classes)
-			}
-			labels = append(labels, rec[0])
-			pixels = append(pixels, rec[1:]...)
+		if err := readBatch(path, pixels[i*batchImages*ImageBytes:(i+1)*batchImages*ImageBytes], labels[i*batchImages:(i+1)*batchImages], classes); err != nil {
+			return nil, nil, err
 		}
 	}
 	return pixels, labels, nil
+}
+
+// readBatch reads one batch file into pixels and labels.
+func readBatch(path string, pixels []byte, labels []uint8, classes int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("lab: reading CIFAR-10: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("lab: reading CIFAR-10: %w", err)
+	}
+	if st.Size() != batchBytes {
+		return fmt.Errorf("lab: CIFAR-10 file %s is %d bytes, but a batch file must be %d bytes (%d records of %d). It is truncated or corrupt: delete it and load again to download a fresh copy", path, st.Size(), batchBytes, batchImages, recordBytes)
+	}
+	r := bufio.NewReaderSize(f, 1<<16)
+	for rec := range batchImages {
+		l, err := r.ReadByte()
+		if err == nil {
+			_, err = io.ReadFull(r, pixels[rec*ImageBytes:(rec+1)*ImageBytes])
+		}
+		if err != nil {
+			return fmt.Errorf("lab: reading CIFAR-10 file %s, record %d: %w", path, rec, err)
+		}
+		if int(l) >= classes {
+			return fmt.Errorf("lab: CIFAR-10 file %s is corrupt: record %d has label %d, but there are %d classes", path, rec, l, classes)
+		}
+		labels[rec] = l
+	}
+	return nil
 }
 
 // verifySums checks the batches against a SHA256SUMS file in the folder,

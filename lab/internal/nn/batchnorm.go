@@ -17,14 +17,36 @@ type BatchNorm struct {
 // ForwardTrain normalizes x with its own per-channel statistics into y and
 // updates runMean and runVar in place.
 func (b *BatchNorm) ForwardTrain(y, x, gamma, beta, runMean, runVar []float32) {
+	b.forwardTrain(y, x, gamma, beta, runMean, runVar, false, 0)
+}
+
+// ForwardTrainLeakyReLU is ForwardTrain followed by LeakyReLU(slope)
+// (slope 0: ReLU), in one pass over each channel: the layers' fused op.
+// Its gradient is BackwardLeakyReLU.
+func (b *BatchNorm) ForwardTrainLeakyReLU(y, x, gamma, beta, runMean, runVar []float32, slope float32) {
+	b.forwardTrain(y, x, gamma, beta, runMean, runVar, true, slope)
+}
+
+func (b *BatchNorm) forwardTrain(y, x, gamma, beta, runMean, runVar []float32, act bool, slope float32) {
 	b.mean = grow(b.mean, b.C)
 	b.invstd = grow(b.invstd, b.C)
 	m := float64(b.N * b.HW)
 	parallel(b.C, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			b.trainChannel(y, x, gamma, beta, runMean, runVar, c, m)
+			if act {
+				b.activate(y, c, slope)
+			}
 		}
 	})
+}
+
+// activate applies LeakyReLU(slope) to channel c of y in place.
+func (b *BatchNorm) activate(y []float32, c int, slope float32) {
+	for n := range b.N {
+		ys := y[(n*b.C+c)*b.HW : (n*b.C+c+1)*b.HW]
+		addLeaky(ys, ys, 0, slope)
+	}
 }
 
 func (b *BatchNorm) trainChannel(y, x, gamma, beta, runMean, runVar []float32, c int, m float64) {
@@ -52,10 +74,22 @@ func (b *BatchNorm) trainChannel(y, x, gamma, beta, runMean, runVar []float32, c
 
 // ForwardEval normalizes x with the running statistics into y.
 func (b *BatchNorm) ForwardEval(y, x, gamma, beta, runMean, runVar []float32) {
+	b.forwardEval(y, x, gamma, beta, runMean, runVar, false, 0)
+}
+
+// ForwardEvalLeakyReLU is ForwardEval followed by LeakyReLU(slope).
+func (b *BatchNorm) ForwardEvalLeakyReLU(y, x, gamma, beta, runMean, runVar []float32, slope float32) {
+	b.forwardEval(y, x, gamma, beta, runMean, runVar, true, slope)
+}
+
+func (b *BatchNorm) forwardEval(y, x, gamma, beta, runMean, runVar []float32, act bool, slope float32) {
 	parallel(b.C, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			invstd := float32(1 / math.Sqrt(float64(runVar[c])+float64(b.Eps)))
 			b.affine(y, x, c, runMean[c], invstd, gamma[c], beta[c])
+			if act {
+				b.activate(y, c, slope)
+			}
 		}
 	})
 }
@@ -122,6 +156,23 @@ func (b *BatchNorm) Backward(dx, dgamma, dbeta, dy, x, gamma []float32) {
 	parallel(b.C, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			b.backwardChannel(dx, dgamma, dbeta, dy, x, gamma, c, m)
+		}
+	})
+}
+
+// BackwardLeakyReLU computes dx, dgamma and dbeta for the last
+// ForwardTrainLeakyReLU, whose output was y, from dy, the gradient with
+// respect to y: the activation's gradient goes into dx first, and the
+// normalization's gradient is computed from there in place.
+func (b *BatchNorm) BackwardLeakyReLU(dx, dgamma, dbeta, dy, y, x, gamma []float32, slope float32) {
+	m := float64(b.N * b.HW)
+	parallel(b.C, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			for n := range b.N {
+				lo, hi := (n*b.C+c)*b.HW, (n*b.C+c+1)*b.HW
+				leakyGrad(dx[lo:hi], dy[lo:hi], y[lo:hi], slope)
+			}
+			b.backwardChannel(dx, dgamma, dbeta, dx, x, gamma, c, m)
 		}
 	})
 }

@@ -116,3 +116,33 @@ func TestSum32(t *testing.T) {
 		}
 	}
 }
+
+// The fused forms equal BatchNorm then LeakyReLU, and their gradients.
+func TestBatchNormLeakyReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	const n, c, hw = 3, 4, 29
+	x, dy := randSlice(r, n*c*hw), randSlice(r, n*c*hw)
+	gamma, beta := randSlice(r, c), randSlice(r, c)
+	for _, slope := range []float32{0, 0.01} {
+		rm1, rv1, rm2, rv2 := make([]float32, c), ones(c), make([]float32, c), ones(c)
+		b1 := &BatchNorm{N: n, C: c, HW: hw, Eps: 1e-5, Momentum: 0.1}
+		b2 := &BatchNorm{N: n, C: c, HW: hw, Eps: 1e-5, Momentum: 0.1}
+		z, y, yf := make([]float32, len(x)), make([]float32, len(x)), make([]float32, len(x))
+		b1.ForwardTrain(z, x, gamma, beta, rm1, rv1)
+		LeakyReLU(y, z, slope)
+		b2.ForwardTrainLeakyReLU(yf, x, gamma, beta, rm2, rv2, slope)
+		close(t, "fused forward", yf, y, 0)
+		dz, dx, dg, db := make([]float32, len(x)), make([]float32, len(x)), make([]float32, c), make([]float32, c)
+		LeakyReLUBackward(dz, dy, y, slope)
+		b1.Backward(dx, dg, db, dz, x, gamma)
+		dxf, dgf, dbf := make([]float32, len(x)), make([]float32, c), make([]float32, c)
+		b2.BackwardLeakyReLU(dxf, dgf, dbf, dy, yf, x, gamma, slope)
+		close(t, "fused dx", dxf, dx, 0)
+		close(t, "fused dgamma", dgf, dg, 0)
+		close(t, "fused dbeta", dbf, db, 0)
+		b2.ForwardEvalLeakyReLU(yf, x, gamma, beta, rm2, rv2, slope)
+		b1.ForwardEval(z, x, gamma, beta, rm1, rv1)
+		LeakyReLU(y, z, slope)
+		close(t, "fused eval", yf, y, 0)
+	}
+}

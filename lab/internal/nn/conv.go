@@ -204,8 +204,7 @@ func (c *Conv) ForwardLeakyReLU(y, x, w, b []float32, slope float32) {
 
 func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
 	if c.w4 != nil {
-		c.w4.transformFilters(w, false)
-		c.w4.forward(y, x, b, act, slope)
+		c.w4.forward(y, x, w, b, false, act, slope)
 		return
 	}
 	if c.wino != nil {
@@ -304,8 +303,7 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 	}
 	if c.back != nil && c.back.w4 != nil {
 		// The engine flips and swaps the filters as it transforms them.
-		c.back.w4.transformFilters(w, true)
-		c.back.w4.forward(dx, dy, nil, false, 0)
+		c.back.w4.forward(dx, dy, w, nil, true, false, 0)
 		return
 	}
 	if c.back != nil {

@@ -166,9 +166,9 @@ func BenchmarkWino4Stages(b *testing.B) {
 		y := make([]float32, len(dy))
 		wg := newWino4(s, kn)
 		wg.transformFilters(w, false)
-		wg.forward(y, x, bias, true, 0)
 		vs, ms := wg.strides()
-		v, m, strip, ostrip := wg.v[0], wg.m[0], wg.strip[0], wg.ostrip[0]
+		bufs := wg.buffers(1)
+		v, m, strip, ostrip := bufs.v[0], bufs.m[0], bufs.strip[0], bufs.ostrip[0]
 		c, k := s.C, s.K
 		per := wg.th * wg.tw
 		images := func(f func(n int)) func() {

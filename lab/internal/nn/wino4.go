@@ -112,17 +112,54 @@ func useWino4(s ConvShape, kn *w4Kernels) bool {
 type wino4 struct {
 	s      ConvShape
 	kn     *w4Kernels
-	th, tw int // tiles per column and row: ceil(OutH/4), ceil(OutW/4)
-	hp, wp int // the input strip: 4·th+2 × 4·tw+2 pixels
-	imgs   int // images per block
-	u      []float32
-	wt     []float32   // the filters, channels and taps before filters (transformFilters)
-	v, m   [][]float32 // per worker: 36 blocks of transformed inputs and products (or gradients)
-	strip  [][]float32 // per worker: an input image, channels last, zero-padded to hp×wp
-	ostrip [][]float32 // per worker: an output (or gradient) image, channels last, 4·th × 4·tw
-	du     [][]float32 // per shard: 36 × C × K filter-gradient sums, laid out as u
-	dwt    []float32   // the filter gradient, channels and taps before filters
-	zero   []float32   // a zero bias
+	th, tw int       // tiles per column and row: ceil(OutH/4), ceil(OutW/4)
+	hp, wp int       // the input strip: 4·th+2 × 4·tw+2 pixels
+	imgs   int       // images per block
+	u      []float32 // the transformed filters, from transformFilters to the end of forward
+	zero   []float32 // a zero bias
+}
+
+// w4Bufs are one pass's per-worker scratch (from the pool): 36 blocks of
+// transformed inputs (v) and of products or gradients (m), an input image
+// channels last, zero-padded to hp×wp (strip), and an output or gradient
+// image channels last, 4·th × 4·tw (ostrip).
+type w4Bufs struct{ v, m, strip, ostrip [][]float32 }
+
+// buffers takes nw workers' scratch from the pool. The rows of v past a
+// block's last, which the products read but do not store, are cleared,
+// and so is the padding of strip.
+func (wg *wino4) buffers(nw int) w4Bufs {
+	vs, ms := wg.strides()
+	b := w4Bufs{getScratches(nw, 36*vs), getScratches(nw, 36*ms),
+		getScratches(nw, wg.hp*wg.wp*wg.s.C), getScratches(nw, 16*wg.th*wg.tw*wg.s.K)}
+	rows := wg.imgs * wg.th * wg.tw * wg.s.C
+	for w := range nw {
+		for xi := range 36 {
+			clear(b.v[w][xi*vs+rows : (xi+1)*vs])
+		}
+		wg.clearPadding(b.strip[w])
+	}
+	return b
+}
+
+func (b w4Bufs) release() {
+	putScratch(b.v...)
+	putScratch(b.m...)
+	putScratch(b.strip...)
+	putScratch(b.ostrip...)
+}
+
+// clearPadding zeroes the parts of an input strip that fillInput does not
+// write.
+func (wg *wino4) clearPadding(strip []float32) {
+	s := &wg.s
+	c, rs := s.C, wg.wp*s.C
+	clear(strip[:s.Pad*rs])
+	clear(strip[(s.Pad+s.H)*rs : wg.hp*rs])
+	for y := s.Pad; y < s.Pad+s.H; y++ {
+		clear(strip[y*rs : y*rs+s.Pad*c])
+		clear(strip[y*rs+(s.Pad+s.W)*c : (y+1)*rs])
+	}
 }
 
 // Block sizes (see BenchmarkWino4Block). When the transformed filters
@@ -166,34 +203,48 @@ func w4Stride(rows, ld, mr int) int {
 func (wg *wino4) transformFilters(w []float32, flipped bool) {
 	k, c, nr, lanes := wg.s.K, wg.s.C, wg.kn.nr, wg.kn.lanes
 	// wt[c][tap][k]: the taps of lanes consecutive filters side by side.
-	wg.wt = grow(wg.wt, 9*c*k)
+	wt := getScratch(9 * c * k)
+	defer putScratch(wt)
 	g0, gs := 0, k
 	if !flipped {
 		parallel(c, func(_, lo, hi int) {
-			transposeBlock(wg.wt[lo*9*k:], k, w[lo*9:], c*9, k, (hi-lo)*9)
+			transposeBlock(wt[lo*9*k:], k, w[lo*9:], c*9, k, (hi-lo)*9)
 		})
 	} else {
 		// w[c][k][tap] per c: transpose each k×9 block; read the taps
 		// backwards.
 		parallel(c, func(_, lo, hi int) {
 			for cc := lo; cc < hi; cc++ {
-				transposeBlock(wg.wt[cc*9*k:], k, w[cc*k*9:], 9, k, 9)
+				transposeBlock(wt[cc*9*k:], k, w[cc*k*9:], 9, k, 9)
 			}
 		})
 		g0, gs = 8*k, -k
 	}
-	wg.u = grow(wg.u, 36*k*c)
+	if len(wg.u) != 36*k*c {
+		putScratch(wg.u)
+		wg.u = getScratch(36 * k * c)
+	}
 	groups := k / lanes
 	parallel(groups, func(_, lo, hi int) {
 		for gr := lo; gr < hi; gr++ {
 			k0 := gr * lanes
-			wg.kn.filter(wg.u[(k0/nr)*c*nr+k0%nr:], k*c, nr, wg.wt, g0+k0, gs, 9*k, c)
+			wg.kn.filter(wg.u[(k0/nr)*c*nr+k0%nr:], k*c, nr, wt, g0+k0, gs, 9*k, c)
 		}
 	})
 }
 
-// forward computes y = act(conv(x, w) + b), transformFilters done.
-func (wg *wino4) forward(y, x, b []float32, act bool, slope float32) {
+// releaseFilters hands the transformed filters back to the pool.
+func (wg *wino4) releaseFilters() {
+	putScratch(wg.u)
+	wg.u = nil
+}
+
+// forward computes y = act(conv(x, w) + b), b nil for none; with flipped,
+// w are the filters of the convolution whose input gradient this one
+// computes (see transformFilters).
+func (wg *wino4) forward(y, x, w, b []float32, flipped, act bool, slope float32) {
+	wg.transformFilters(w, flipped)
+	defer wg.releaseFilters()
 	s := &wg.s
 	mode, after := 0, false
 	switch {
@@ -208,10 +259,11 @@ func (wg *wino4) forward(y, x, b []float32, act bool, slope float32) {
 		b = wg.zero
 	}
 	c, nr := s.C, wg.kn.nr
-	wg.prepare(workers(wg.blocks()))
+	bufs := wg.buffers(workers(wg.blocks()))
+	defer bufs.release()
 	per := wg.th * wg.tw
 	parallel(wg.blocks(), func(wk, blo, bhi int) {
-		v, m, strip, ostrip := wg.v[wk], wg.m[wk], wg.strip[wk], wg.ostrip[wk]
+		v, m, strip, ostrip := bufs.v[wk], bufs.m[wk], bufs.strip[wk], bufs.ostrip[wk]
 		vs, ms := wg.strides()
 		for bl := blo; bl < bhi; bl++ {
 			n0, n1 := wg.blockImages(bl)
@@ -243,17 +295,8 @@ func (wg *wino4) strides() (vs, ms int) {
 	return w4Stride(t, wg.s.C, wg.kn.mr), w4Stride(t, wg.s.K, wg.kn.mr)
 }
 
-// prepare sizes the per-worker scratch for nw workers.
-func (wg *wino4) prepare(nw int) {
-	vs, ms := wg.strides()
-	wg.v = perWorker(wg.v, nw, 36*vs)
-	wg.m = perWorker(wg.m, nw, 36*ms)
-	wg.strip = perWorker(wg.strip, nw, wg.hp*wg.wp*wg.s.C)
-	wg.ostrip = perWorker(wg.ostrip, nw, 16*wg.th*wg.tw*wg.s.K)
-}
-
 // fillInput writes image n of x into strip, channels last, shifted by the
-// padding. The rest of strip is never written and stays zero.
+// padding; the rest of strip is zero (buffers).
 func (wg *wino4) fillInput(strip, x []float32, n int) {
 	s := &wg.s
 	plane := s.H * s.W
@@ -372,15 +415,24 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 	kn := wg.kn
 	nb := wg.blocks()
 	ns := shards(nb)
-	wg.prepare(workers(ns))
-	wg.du = perWorker(wg.du, ns, 36*c*k)
-	nr := kn.nr
+	nw := workers(ns)
+	bufs := wg.buffers(nw)
+	defer bufs.release()
+	// Each worker sums its shards' blocks into dU (laid out as U), one
+	// shard at a time, and transforms each shard's sum to a filter
+	// gradient dw_s = Gᵀ dU_s G (channels and taps before filters); the
+	// shards' dw_s are then added in shard order.
+	dus := getScratches(nw, 36*c*k)
+	defer putScratch(dus...)
+	dws := getScratches(ns, 9*c*k)
+	defer putScratch(dws...)
+	nr, lanes := kn.nr, kn.lanes
 	per := wg.th * wg.tw
 	parallel(ns, func(wk, slo, shi int) {
-		v, m, strip, gstrip := wg.v[wk], wg.m[wk], wg.strip[wk], wg.ostrip[wk]
+		v, m, strip, gstrip := bufs.v[wk], bufs.m[wk], bufs.strip[wk], bufs.ostrip[wk]
+		du := dus[wk]
 		vs, ms := wg.strides()
 		for sh := slo; sh < shi; sh++ {
-			du := wg.du[sh]
 			for bl := sh * nb / ns; bl < (sh+1)*nb/ns; bl++ {
 				n0, n1 := wg.blockImages(bl)
 				for n := n0; n < n1; n++ {
@@ -403,25 +455,19 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 					}
 				}
 			}
+			for k0 := 0; k0 < k; k0 += lanes {
+				kn.filterGrad(dws[sh][k0:], k, 9*k, du[(k0/nr)*c*nr+k0%nr:], c*k, nr, c)
+			}
 		}
 	})
-	du := wg.du[0]
-	parallelElems(len(du), func(lo, hi int) {
+	dwt := dws[0]
+	parallelElems(len(dwt), func(lo, hi int) {
 		for sh := 1; sh < ns; sh++ { // in shard order, for any split of [lo, hi)
-			add(du[lo:hi], wg.du[sh][lo:hi])
-		}
-	})
-	// dwt[c][tap][k], then transposed into dw[k][c][tap].
-	wg.dwt = grow(wg.dwt, 9*c*k)
-	lanes := kn.lanes
-	parallel(k/lanes, func(_, lo, hi int) {
-		for gr := lo; gr < hi; gr++ {
-			k0 := gr * lanes
-			kn.filterGrad(wg.dwt[k0:], k, 9*k, du[(k0/nr)*c*nr+k0%nr:], c*k, nr, c)
+			add(dwt[lo:hi], dws[sh][lo:hi])
 		}
 	})
 	parallel(k, func(_, lo, hi int) {
-		transposeBlock(dw[lo*c*9:], c*9, wg.dwt[lo:], k, c*9, hi-lo)
+		transposeBlock(dw[lo*c*9:], c*9, dwt[lo:], k, c*9, hi-lo)
 	})
 	if db != nil {
 		oh, ow := s.OutH(), s.OutW()

@@ -259,14 +259,13 @@ func TestWino4MatchesReference(t *testing.T) {
 					wg.imgs = 1
 				}
 				what := fmt.Sprintf("%v %+v images per block %d", kn.isa, s, wg.imgs)
-				wg.transformFilters(w, false)
 				y := make([]float32, len(wantY))
 				for range 2 { // stale scratch would show the second time
-					wg.forward(y, x, b, false, 0)
+					wg.forward(y, x, w, b, false, false, 0)
 					within(t, what+" forward", y, wantY, scaleY, wino4Eps)
 				}
 				for _, slope := range []float32{0, 0.01, 2} {
-					wg.forward(y, x, b, true, slope)
+					wg.forward(y, x, w, b, false, true, slope)
 					want := append([]float32(nil), wantY...)
 					LeakyReLU(want, want, slope)
 					within(t, fmt.Sprintf("%s leaky %v", what, slope), y, want, scaleY, wino4Eps*max(1, float64(slope)))
@@ -279,9 +278,8 @@ func TestWino4MatchesReference(t *testing.T) {
 					if small {
 						back.imgs = 1
 					}
-					back.transformFilters(w, true)
 					dx := make([]float32, len(x))
-					back.forward(dx, dy, nil, false, 0)
+					back.forward(dx, dy, w, nil, true, false, 0)
 					wantDx := refConvBackwardData(s, dy, w)
 					scaleDx := tileScale(refConvBackwardData(s, abs32(dy), abs32(w)), s.N, s.C, s.H, s.W)
 					within(t, what+" dx", dx, wantDx, scaleDx, wino4Eps)
@@ -320,9 +318,8 @@ func TestWino4Error(t *testing.T) {
 		wantDw, _ := refConvBackwardFilter(s, dy, x)
 		scaleDw, _ := refConvBackwardFilter(s, abs32(dy), abs32(x))
 		wg := newWino4(s, kn)
-		wg.transformFilters(w, false)
 		y := make([]float32, len(wantY))
-		wg.forward(y, x, b, false, 0)
+		wg.forward(y, x, w, b, false, false, 0)
 		e4 := within(t, l.name+" F(4x4,3x3)", y, wantY, scaleY, wino4Eps)
 		dw := make([]float32, len(w))
 		wg.backwardFilter(dw, nil, dy, x)
@@ -355,9 +352,8 @@ func TestWino4Deterministic(t *testing.T) {
 			runtime.GOMAXPROCS(procs)
 			wg := newWino4(s, kn)
 			wg.imgs = 1 // many blocks: all shards in use
-			wg.transformFilters(w, false)
 			y, dw, db := make([]float32, len(dy)), make([]float32, len(w)), make([]float32, s.K)
-			wg.forward(y, x, b, true, 0)
+			wg.forward(y, x, w, b, false, true, 0)
 			wg.backwardFilter(dw, db, dy, x)
 			got := [][]float32{y, dw, db}
 			if first == nil {
