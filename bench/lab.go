@@ -19,6 +19,10 @@ import (
 // includes the data as in a full run.
 const labImages = 50000
 
+// evalProfile, with -cpuprofile, also profiles the evaluation, into the
+// profile's path with ".eval" added.
+const evalProfile = true
+
 // labChild measures the lab's own training step (lab.Stepper) and
 // evaluation (lab.Evaluate) of one model in this process, on synthetic
 // images, and prints the two measurements as JSON lines. The parent runs
@@ -104,15 +108,27 @@ func labChild(model string, steps, evalImages int, cpuprofile string) error {
 	if _, err := lab.Evaluate(m, eval.Head(min(evalImages, 500))); err != nil { // warm up the graph
 		return err
 	}
-	t := time.Now()
+	if cpuprofile != "" && evalProfile {
+		f, err := os.Create(cpuprofile + ".eval")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	t, c0 := time.Now(), cpuMs()
 	if _, err := lab.Evaluate(m, eval); err != nil {
 		return err
 	}
 	per1000 := float64(time.Since(t).Nanoseconds()) / 1e6 * 1000 / float64(evalImages)
+	cpu1000 := (cpuMs() - c0) * 1000 / float64(evalImages)
 	// lab evaluates in batches of 100 (lab/eval.go's evalBatch).
 	emitJSON(measurement{Impl: impl, Model: model, Batch: 100, Threads: threads, MsPerStep: round3(per1000 / 10),
 		ImagesPerS: round1(1e6 / per1000), Measure: "eval", MsPer1000: round3(per1000), Source: "golab/lab",
-		PeakRSSMB: peakRSSMB()})
+		PeakRSSMB: peakRSSMB(), CPUMs1000: round3(cpu1000)})
 	return nil
 }
 

@@ -62,6 +62,7 @@ type measurement struct {
 	GFLOPS     float64 `json:"gflops,omitempty"`
 	PctOfPeak  float64 `json:"pct_of_peak,omitempty"`
 	CPUMsStep  float64 `json:"cpu_ms_per_step,omitempty"`
+	CPUMs1000  float64 `json:"cpu_ms_per_1000_images,omitempty"`
 	goSide     bool
 }
 
