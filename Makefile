@@ -5,6 +5,7 @@
 #   make kernel     build the kernel and install its kernelspec
 #   make notebooks  run every notebook headless (QUICK=1: a subset and 1 epoch)
 #   make bench      speed benchmarks beside the PyTorch reference, with ratios
+#   make assignment-time  the whole assignment's training time, projected, beside PyTorch's
 #
 # Go 1.26 and 1.27 both work; for 1.27 run with GOTOOLCHAIN=go1.27.3.
 
@@ -26,7 +27,7 @@ endif
 endif
 BIN       := $(CURDIR)/bin
 
-.PHONY: all lab open-jupyter test kernel notebooks bench deps vet gotest test-go127
+.PHONY: all lab open-jupyter test kernel notebooks bench assignment-time deps vet gotest test-go127
 
 all: kernel
 
@@ -76,6 +77,14 @@ TORCH_REF    ?= $(abspath ../shared/bench/torch_ref.py)
 ## BENCH_FLAGS passes options, e.g. BENCH_FLAGS="-rounds 5 -steps 50 -models cnn".
 bench:
 	$(GO) run ./bench -torch "$(TORCH_REF)" -python "$(TORCH_PYTHON)" $(BENCH_FLAGS)
+
+## assignment-time: the five training runs of the assignment (CNNModel 20
+## epochs, DropoutCNN p = 0.2, 0.5, 0.8 for 20, 29 and 20, ImprovedCNN 15),
+## each projected from a measured sample of its training steps and
+## validation on CIFAR-10, in golab and in the PyTorch reference, and the
+## total; BENCH_FLAGS as for bench, e.g. "-steps 100 -rounds 2".
+assignment-time:
+	$(GO) run ./bench -assignment -torch "$(TORCH_REF)" -python "$(TORCH_PYTHON)" $(BENCH_FLAGS)
 
 ## ---- kernel (kernel/README.md) ----------------------------------------------
 # make kernel                         build bin/golab-kernel and install the "golab"

@@ -79,10 +79,13 @@ func main() {
 	torchEval := flag.String("torch-eval", "bench/torch_eval.py", "path of torch_eval.py")
 	python := flag.String("python", "/usr/bin/python3", "a Python with torch")
 	threads := flag.Int("threads", 0, "threads for both sides (GOMAXPROCS, torch --threads); 0: Go's default and torch_ref.py's 2")
+	assignment := flag.Bool("assignment", false, "project the whole assignment's training time (five runs) from measured steps and evaluations, beside PyTorch's")
+	p := flag.Float64("p", 0.5, "with -child: DropoutCNN's dropout probability")
+	dataDir := flag.String("data", "", "with -child and -assignment: CIFAR-10's folder, to train and evaluate on the real images (-assignment's default: $CIFAR10_DIR; empty: synthetic ones)")
 	flag.Parse()
 
 	if *child != "" {
-		if err := labChild(*child, *steps, *evalImages, *cpuprofile); err != nil {
+		if err := labChild(*child, *p, *dataDir, *steps, *evalImages, *cpuprofile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -96,6 +99,13 @@ func main() {
 		// Children inherit it; PyTorch gets --threads.
 		os.Setenv("GOMAXPROCS", strconv.Itoa(*threads))
 		runtime.GOMAXPROCS(*threads)
+	}
+	if *assignment {
+		if err := assignmentTime(*steps, *rounds, *dataDir, *torchRef, *torchEval, *python, *threads); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, pkgs, *torchRef, *torchEval, *python, *threads); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -220,9 +230,10 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 	return nil
 }
 
-// labMeasure runs this command as a child measuring the lab on one model.
-func labMeasure(self, model string, steps, evalImages int) ([]measurement, error) {
-	cmd := exec.Command(self, "-child", model, "-steps", strconv.Itoa(steps), "-eval-images", strconv.Itoa(evalImages))
+// labMeasure runs this command as a child measuring the lab on one model;
+// extra are more flags of the child.
+func labMeasure(self, model string, steps, evalImages int, extra ...string) ([]measurement, error) {
+	cmd := exec.Command(self, append([]string{"-child", model, "-steps", strconv.Itoa(steps), "-eval-images", strconv.Itoa(evalImages)}, extra...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -71,5 +72,21 @@ func TestAnnotate(t *testing.T) {
 	// CNNModel's forward pass is about 38 MFLOP per image.
 	if w.eval1000 < 30 || w.eval1000 > 45 {
 		t.Errorf("CNNModel: %.1f GFLOP per 1000 images", w.eval1000)
+	}
+}
+
+// A run's projection: its epochs of 1,532 steps and one validation pass.
+func TestProject(t *testing.T) {
+	r := assignmentRun{"x", "cnn", 0, 20}
+	p := project(r, []float64{60, 50, 55}, []float64{700, 500})
+	if want := (1532*50.0 + 500) / 1000; math.Abs(p.epochS-want) > 1e-9 || math.Abs(p.runS-20*want) > 1e-9 {
+		t.Errorf("epoch %.3f s, run %.3f s; want %.3f and %.3f", p.epochS, p.runS, want, 20*want)
+	}
+	total := 0
+	for _, r := range assignmentRuns {
+		total += r.epochs
+	}
+	if total != 104 {
+		t.Errorf("the assignment's runs add up to %d epochs, want 104", total)
 	}
 }
