@@ -64,6 +64,7 @@ type Conv struct {
 	back  *Conv       // the convolution BackwardData runs, for stride 1; made on first use
 	wino  *winograd   // F(2×2, 3×3), for 3×3 stride-1 shapes where it pays
 	w4    *wino4      // F(4×4, 3×3) on the assembly kernels, where they run
+	gc    *gemmConv   // im2col on the assembly kernels, for deep filters on small outputs
 }
 
 // Tuning of the unrolled matrices, measured on CNNModel, DropoutCNN and
@@ -120,10 +121,14 @@ func NewConv(s ConvShape) (*Conv, error) {
 		c.ws = c.wp
 	}
 	c.cols = oh * c.ws
-	if kn := w4Active(); useWino4(s, kn) {
+	kn := w4Active()
+	switch {
+	case useWino4(s, kn):
 		c.w4 = newWino4(s, kn)
-	} else if useWinograd(s) {
+	case useWinograd(s):
 		c.wino = newWinograd(s)
+	case useGemmConv(s, kn):
+		c.gc = newGemmConv(s, kn)
 	}
 	c.group = 1
 	if !c.direct() {
@@ -210,6 +215,10 @@ func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
 	if c.wino != nil {
 		c.wino.transformFilters(w)
 		c.wino.forward(y, x, b, act, slope)
+		return
+	}
+	if c.gc != nil {
+		c.gc.forward(y, x, w, b, act, slope)
 		return
 	}
 	oh, ow := c.OutH(), c.OutW()
@@ -324,6 +333,10 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 		c.back.Forward(dx, dy, c.wt, nil)
 		return
 	}
+	if c.gc != nil {
+		c.gc.backwardData(dx, dy, w)
+		return
+	}
 	oh, ow := c.OutH(), c.OutW()
 	p := oh * ow
 	crs := c.C * c.R * c.S
@@ -371,6 +384,10 @@ func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
 	}
 	if c.wino != nil {
 		c.wino.backwardFilter(dw, db, dy, x)
+		return
+	}
+	if c.gc != nil {
+		c.gc.backwardFilter(dw, db, dy, x)
 		return
 	}
 	oh, ow := c.OutH(), c.OutW()

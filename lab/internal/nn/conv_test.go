@@ -120,6 +120,8 @@ func TestConvDeterministic(t *testing.T) {
 		{N: 11, C: 5, H: 9, W: 9, K: 7, R: 3, S: 3, Stride: 1},
 		{N: 11, C: 16, H: 12, W: 12, K: 24, R: 3, S: 3, Stride: 1}, // Winograd
 		{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1},    // grouped images
+		{N: 11, C: 32, H: 5, W: 5, K: 64, R: 3, S: 3, Stride: 1},   // im2col on the micro-kernels
+		{N: 5, C: 32, H: 14, W: 14, K: 64, R: 3, S: 3, Stride: 1},  // F(4×4, 3×3)
 	} {
 		x, w, b, dy := convData(r, s)
 		var first [][]float32
