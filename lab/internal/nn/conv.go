@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"golab/lab/internal/blas"
+)
 
 // ConvShape is the geometry of a 2-D convolution: a batch of N images of C
 // channels, H×W pixels, convolved with K filters of C×R×S, with the same
@@ -127,7 +131,11 @@ func NewConv(s ConvShape) (*Conv, error) {
 		c.w4 = newWino4(s, kn)
 	case useWinograd(s):
 		c.wino = newWinograd(s)
-	case useGemmConv(s, kn):
+	case useGemmConv(s, kn) && !blas.IsOpenBLAS():
+		// With OpenBLAS, im2col and its sgemm are faster on these layers
+		// (DropoutCNN's conv6, its three passes alternating, 2026-11-29: 41
+		// against 49 ms of CPU); without it, the micro-kernels are about
+		// twice the pure-Go sgemm.
 		c.gc = newGemmConv(s, kn)
 	}
 	c.group = 1

@@ -471,3 +471,33 @@ func TestGemmConvMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// And their results do not depend on the number of threads.
+func TestGemmConvDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	r := rand.New(rand.NewPCG(71, 72))
+	kn := w4Sets()[len(w4Sets())-1]
+	s := ConvShape{N: 7, C: 64, H: 5, W: 5, K: 64, R: 3, S: 3, Stride: 1}
+	x, w, b, dy := convData(r, s)
+	var first [][]float32
+	for _, procs := range []int{1, 2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		g := newGemmConv(s, kn)
+		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+		g.forward(y, x, w, b, true, 0)
+		g.backwardData(dx, dy, w)
+		g.backwardFilter(dw, db, dy, x)
+		got := [][]float32{y, dx, dw, db}
+		if first == nil {
+			first = got
+			continue
+		}
+		for i := range got {
+			for j := range got[i] {
+				if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
+					t.Fatalf("GOMAXPROCS=%d: output %d differs at %d", procs, i, j)
+				}
+			}
+		}
+	}
+}
