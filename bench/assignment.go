@@ -61,13 +61,7 @@ func assignmentTime(steps, rounds int, dataDir, torchRef, torchEval, python stri
 	if err != nil {
 		return err
 	}
-	torchOK := torchRef != ""
-	if torchOK {
-		if _, err := os.Stat(torchRef); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: no PyTorch reference: %v\n", err)
-			torchOK = false
-		}
-	}
+	torchOK := torchAvailable(torchRef, python)
 	var torchThreads []string
 	if threads > 0 {
 		torchThreads = []string{"--threads", strconv.Itoa(threads)}

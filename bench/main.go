@@ -144,16 +144,7 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 	if err != nil {
 		return err
 	}
-	torchOK := torchRef != ""
-	if torchOK {
-		if _, err := os.Stat(torchRef); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: no PyTorch reference: %v\n", err)
-			torchOK = false
-		} else if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %s cannot import torch (%v); skipping PyTorch\n", python, err)
-			torchOK = false
-		}
-	}
+	torchOK := torchAvailable(torchRef, python)
 
 	fmt.Printf("# machine: %s, %d CPUs, load average %s at start\n", cpuModel(), runtime.NumCPU(), loadAvg())
 	defer func() { fmt.Printf("# load average %s at end\n", loadAvg()) }()
@@ -228,6 +219,23 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 	}
 	printEfficiency(all, models, peak, goThreads)
 	return nil
+}
+
+// torchAvailable reports whether the PyTorch side can run, and says why
+// not on stderr.
+func torchAvailable(torchRef, python string) bool {
+	if torchRef == "" {
+		return false
+	}
+	if _, err := os.Stat(torchRef); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: no PyTorch reference: %v\n", err)
+		return false
+	}
+	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s cannot import torch (%v); skipping PyTorch\n", python, err)
+		return false
+	}
+	return true
 }
 
 // labMeasure runs this command as a child measuring the lab on one model;

@@ -137,13 +137,7 @@ func TestConvDeterministic(t *testing.T) {
 				first = got
 				continue
 			}
-			for i := range got {
-				for j := range got[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-						t.Fatalf("%+v GOMAXPROCS=%d: output %d differs at %d: %v vs %v", s, procs, i, j, got[i][j], first[i][j])
-					}
-				}
-			}
+			sameBits(t, fmt.Sprintf("%+v GOMAXPROCS=%d", s, procs), got, first)
 		}
 	}
 }

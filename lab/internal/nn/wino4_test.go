@@ -360,13 +360,7 @@ func TestWino4Deterministic(t *testing.T) {
 				first = got
 				continue
 			}
-			for i := range got {
-				for j := range got[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-						t.Fatalf("%v GOMAXPROCS=%d: output %d differs at %d", kn.isa, procs, i, j)
-					}
-				}
-			}
+			sameBits(t, fmt.Sprintf("%v GOMAXPROCS=%d", kn.isa, procs), got, first)
 		}
 	}
 }
@@ -492,11 +486,17 @@ func TestGemmConvDeterministic(t *testing.T) {
 			first = got
 			continue
 		}
-		for i := range got {
-			for j := range got[i] {
-				if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-					t.Fatalf("GOMAXPROCS=%d: output %d differs at %d", procs, i, j)
-				}
+		sameBits(t, fmt.Sprintf("GOMAXPROCS=%d", procs), got, first)
+	}
+}
+
+// sameBits fails the test unless got and want are equal bit for bit.
+func sameBits(t *testing.T, what string, got, want [][]float32) {
+	t.Helper()
+	for i := range got {
+		for j := range got[i] {
+			if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+				t.Fatalf("%s: output %d differs at %d: %v vs %v", what, i, j, got[i][j], want[i][j])
 			}
 		}
 	}
