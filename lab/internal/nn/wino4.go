@@ -1,8 +1,6 @@
 package nn
 
-import (
-	"golab/internal/cpu"
-)
+import "golab/internal/cpu"
 
 // Winograd F(4×4, 3×3) on channel-minor data. Each 4×4 block of output
 // ("tile") comes from a 6×6 block of input through
@@ -19,9 +17,10 @@ import (
 // The data are laid out with channels last (NHWC) so that every transform
 // is vertical SIMD over channels, 16 (AVX-512) or 8 (AVX2) at a time, and
 // the products run on golab's own micro-kernels, whose operands the
-// transforms write directly in the layout the kernels stream. The
-// convolution's NCHW input is transposed (and zero-padded) into
-// channels-last once per pass, and the output transposed back.
+// transforms write directly in the layout the kernels stream. Each image
+// of the convolution's NCHW input is transposed (and zero-padded) into a
+// channels-last strip in the cache, and its output transposed back from
+// another (see wino4).
 //
 // The matrices are Lavin and Gray's ("Fast Algorithms for Convolutional
 // Neural Networks", 2016), interpolation points 0, ±1, ±2 and ∞:
