@@ -1,6 +1,10 @@
 // Command bench times golab's training step and evaluation beside the
 // PyTorch reference, in one run on the same machine, and prints one JSON
-// line per measurement and then the ratios (`make bench`).
+// line per measurement and then the ratios (`make bench`). It starts with
+// the machine's float32 peak per instruction set on 1 and 2 threads, and
+// gives every measurement its GFLOP/s and fraction of that peak (peak.go).
+// With -assignment it projects the assignment's five training runs instead
+// (assignment.go, `make assignment-time`).
 //
 // For each model (cnn = CNNModel, dropout = DropoutCNN(0.5), improved =
 // ImprovedCNN), batch 32:
