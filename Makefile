@@ -7,6 +7,7 @@
 #   make kernel     build the kernel and install its kernelspec
 #   make notebooks  run every notebook headless (QUICK=1: a subset and 1 epoch)
 #   make bench      speed benchmarks beside the PyTorch reference, with ratios
+#   make assignment-time  the whole assignment's training time, projected, beside PyTorch's
 #
 # Go 1.26 and 1.27 both work; for 1.27 run with GOTOOLCHAIN=go1.27.3.
 
@@ -65,7 +66,7 @@ endif
 endif
 BIN       := $(CURDIR)/bin
 
-.PHONY: all lab lab-check python-env python-check lock test kernel notebooks bench deps vet gotest test-go127
+.PHONY: all lab lab-check python-env python-check lock test kernel notebooks bench assignment-time deps vet gotest test-go127
 
 all: kernel
 
@@ -188,6 +189,16 @@ gotest: torch-env
 ## passes options, e.g. BENCH_FLAGS="-rounds 5 -steps 50 -models cnn".
 bench: torch-env torch-pypi-env
 	$(GO) run ./bench -torch-python "$(TORCH_PYTHON)" -torch-pypi-python "$(TORCH_PYPI_PYTHON)" $(BENCH_FLAGS)
+
+## assignment-time: the five training runs of the assignment (CNNModel 20
+## epochs, DropoutCNN p = 0.2, 0.5, 0.8 for 20, 29 and 20, ImprovedCNN 15),
+## each projected from a measured sample of its training steps and
+## validation on CIFAR-10, in golab and in golab's PyTorch reference on
+## Debian's PyTorch and, when .venv-torch-pypi (or $TORCH_PYPI_PYTHON)
+## exists, on the newest from PyPI, and the totals; BENCH_FLAGS as for
+## bench, e.g. "-steps 100 -rounds 2".
+assignment-time: torch-env
+	$(GO) run ./bench -assignment -torch-python "$(TORCH_PYTHON)" $(if $(wildcard $(TORCH_PYPI_PYTHON)),-torch-pypi-python "$(TORCH_PYPI_PYTHON)") $(BENCH_FLAGS)
 
 ## ---- kernel (kernel/README.md) ----------------------------------------------
 # make kernel                         build bin/golab-kernel and install the "golab"

@@ -11,9 +11,11 @@ import (
 )
 
 // evalBatch is the batch size of evaluation graphs: large enough to keep the
-// kernels busy, small enough that ImprovedCNN's activations stay well under
-// 100 MB.
-const evalBatch = 100
+// kernels busy (the Winograd engine works image by image, and the filter
+// transforms are shared by the batch), small enough that the two
+// activation buffers an evaluation graph needs (kernelOp's arena) stay
+// small: about 10 MB for ImprovedCNN.
+const evalBatch = 50
 
 // Result holds a model's figures on a set of images.
 type Result struct {

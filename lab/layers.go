@@ -184,6 +184,7 @@ func (c *conv2d) buildAct(b *builder, x *G.Node, act *activation, pooled bool) (
 				k.BackwardFilter(out, dbuf, in[0], in[1])
 				return nil
 			})
+			dw.into = c.weight.gradTensor()
 			if grads[1], err = dw.apply(grad, inputs[0]); err != nil {
 				return nil, err
 			}
@@ -194,6 +195,7 @@ func (c *conv2d) buildAct(b *builder, x *G.Node, act *activation, pooled bool) (
 					copy(out, dbuf)
 					return nil
 				})
+				db.into = c.b.gradTensor()
 				if grads[2], err = db.apply(grads[1]); err != nil {
 					return nil, err
 				}
@@ -201,7 +203,7 @@ func (c *conv2d) buildAct(b *builder, x *G.Node, act *activation, pooled bool) (
 			return grads, nil
 		}
 	}
-	return op.apply(inputs...)
+	return b.apply(op, inputs...)
 }
 
 // ---- MaxPool2d ----
@@ -242,8 +244,13 @@ func (p *maxPool2d) buildAfterAct(b *builder, x *G.Node, act *activation) (*G.No
 	if err != nil {
 		return nil, fmt.Errorf("lab: layer %s: %w", p.name, err)
 	}
+	train := b.train
 	op := newOp("maxpool "+p.name, []int{4}, tensor.Shape{xs[0], xs[1], k.OutH(), k.OutW()}, func(out []float32, in [][]float32) error {
-		k.Forward(out, in[0])
+		if train {
+			k.Forward(out, in[0])
+		} else {
+			k.ForwardEval(out, in[0]) // no backward pass: no argmax to keep
+		}
 		return nil
 	})
 	if b.train {
@@ -265,7 +272,7 @@ func (p *maxPool2d) buildAfterAct(b *builder, x *G.Node, act *activation) (*G.No
 			return G.Nodes{n}, err
 		}
 	}
-	return op.apply(x)
+	return b.apply(op, x)
 }
 
 // ---- ReLU and LeakyReLU ----
@@ -316,7 +323,7 @@ func (a *leakyReLU) build(b *builder, x *G.Node) (*G.Node, error) {
 			return G.Nodes{n}, err
 		}
 	}
-	return op.apply(x)
+	return b.apply(op, x)
 }
 
 // ---- Dropout and Dropout2d ----
@@ -377,7 +384,9 @@ func (d *dropout) build(b *builder, x *G.Node) (*G.Node, error) {
 	p := float32(d.p)
 	src := b.drop
 	op := newOp("dropout "+d.name, []int{xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-		nn.DropoutMask(mask, p, src.draw)
+		// One seed per step from the model's dropout stream, which Train
+		// reseeds per epoch; the mask fills in parallel from it.
+		nn.DropoutMaskSeeded(mask, p, src.seed())
 		nn.ScaleGroups(out, in[0], mask, group)
 		return nil
 	})
@@ -387,10 +396,11 @@ func (d *dropout) build(b *builder, x *G.Node) (*G.Node, error) {
 			nn.ScaleGroups(out, in[0], mask, group)
 			return nil
 		})
+		dx.inPlace = true // the gradient of the dropout's output has no other reader
 		n, err := dx.apply(grad)
 		return G.Nodes{n}, err
 	}
-	return op.apply(x)
+	return b.apply(op, x)
 }
 
 // ---- BatchNorm2d ----
@@ -430,47 +440,78 @@ func (n *batchNorm2d) setup(in []int, m *Model) ([]int, error) {
 	return in, nil
 }
 
-func (n *batchNorm2d) build(b *builder, x *G.Node) (*G.Node, error) {
+func (n *batchNorm2d) build(b *builder, x *G.Node) (*G.Node, error) { return n.buildAct(b, x, nil) }
+
+// buildAct adds the normalization to the graph, with the (Leaky)ReLU after
+// it fused in when act is not nil: one op, one output buffer, one pass
+// over the activations each way instead of two.
+func (n *batchNorm2d) buildAct(b *builder, x *G.Node, act *activation) (*G.Node, error) {
 	xs := x.Shape()
 	k := &nn.BatchNorm{N: xs[0], C: xs[1], HW: xs[2] * xs[3], Eps: float32(n.eps), Momentum: float32(n.momentum)}
 	rm, rv := n.runMean.Data(), n.runVar.Data()
 	inputs := G.Nodes{x, b.param(n.gamma), b.param(n.beta)}
+	name := "batchnorm " + n.name
+	if act != nil {
+		name += "+relu"
+	}
 	if !b.train {
-		op := newOp("batchnorm "+n.name, []int{4, 1, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-			k.ForwardEval(out, in[0], in[1], in[2], rm, rv)
+		op := newOp(name, []int{4, 1, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
+			if act != nil {
+				k.ForwardEvalLeakyReLU(out, in[0], in[1], in[2], rm, rv, act.slope)
+			} else {
+				k.ForwardEval(out, in[0], in[1], in[2], rm, rv)
+			}
 			return nil
 		})
-		return op.apply(inputs...)
+		return b.apply(op, inputs...)
 	}
-	op := newOp("batchnorm "+n.name, []int{4, 1, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-		k.ForwardTrain(out, in[0], in[1], in[2], rm, rv)
+	op := newOp(name, []int{4, 1, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
+		if act != nil {
+			k.ForwardTrainLeakyReLU(out, in[0], in[1], in[2], rm, rv, act.slope)
+		} else {
+			k.ForwardTrain(out, in[0], in[1], in[2], rm, rv)
+		}
 		return nil
 	})
 	op.wrt = []bool{b.needsGrad(x), true, true}
-	op.grads = func(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	op.grads = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		// One pass computes all three gradients; two small ops hand over
 		// the parameter gradients and run after it.
 		dgamma, dbeta := make([]float32, n.c), make([]float32, n.c)
-		dx := newOp("batchnorm dx "+n.name, []int{4, 4, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-			k.Backward(out, dgamma, dbeta, in[0], in[1], in[2])
-			return nil
-		})
-		dxn, err := dx.apply(grad, inputs[0], inputs[1])
+		var dxn *G.Node
+		var err error
+		if act != nil {
+			dx := newOp(name+" dx", []int{4, 4, 4, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
+				k.BackwardLeakyReLU(out, dgamma, dbeta, in[0], in[1], in[2], in[3], act.slope)
+				return nil
+			})
+			// The gradient of the activation's output has no other reader;
+			// BackwardLeakyReLU works element by element, so in place.
+			dx.inPlace = true
+			dxn, err = dx.apply(grad, output, inputs[0], inputs[1])
+		} else {
+			dx := newOp(name+" dx", []int{4, 4, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
+				k.Backward(out, dgamma, dbeta, in[0], in[1], in[2])
+				return nil
+			})
+			dxn, err = dx.apply(grad, inputs[0], inputs[1])
+		}
 		if err != nil {
 			return nil, err
 		}
-		hand := func(name string, src []float32) (*G.Node, error) {
+		hand := func(name string, src []float32, prm *Param) (*G.Node, error) {
 			o := newOp(name, []int{4}, tensor.Shape{n.c}, func(out []float32, _ [][]float32) error {
 				copy(out, src)
 				return nil
 			})
+			o.into = prm.gradTensor()
 			return o.apply(dxn)
 		}
-		dg, err := hand("batchnorm dgamma "+n.name, dgamma)
+		dg, err := hand("batchnorm dgamma "+n.name, dgamma, n.gamma)
 		if err != nil {
 			return nil, err
 		}
-		db, err := hand("batchnorm dbeta "+n.name, dbeta)
+		db, err := hand("batchnorm dbeta "+n.name, dbeta, n.beta)
 		if err != nil {
 			return nil, err
 		}
@@ -479,7 +520,7 @@ func (n *batchNorm2d) build(b *builder, x *G.Node) (*G.Node, error) {
 		}
 		return G.Nodes{dxn, dg, db}, nil
 	}
-	return op.apply(inputs...)
+	return b.apply(op, inputs...)
 }
 
 // ---- Flatten ----
@@ -517,7 +558,7 @@ func (f *flatten) build(b *builder, x *G.Node) (*G.Node, error) {
 			return G.Nodes{n}, err
 		}
 	}
-	return op.apply(x)
+	return b.apply(op, x)
 }
 
 // ---- Linear ----
@@ -590,6 +631,7 @@ func (l *linear) build(b *builder, x *G.Node) (*G.Node, error) {
 				k.Backward(nil, out, nil, in[0], in[1], nil)
 				return nil
 			})
+			dw.into = l.weight.gradTensor()
 			if grads[1], err = dw.apply(grad, inputs[0]); err != nil {
 				return nil, err
 			}
@@ -597,11 +639,12 @@ func (l *linear) build(b *builder, x *G.Node) (*G.Node, error) {
 				k.Backward(nil, nil, out, in[0], nil, nil)
 				return nil
 			})
+			db.into = l.b.gradTensor()
 			if grads[2], err = db.apply(grad); err != nil {
 				return nil, err
 			}
 			return grads, nil
 		}
 	}
-	return op.apply(x, b.param(l.weight), b.param(l.b))
+	return b.apply(op, x, b.param(l.weight), b.param(l.b))
 }

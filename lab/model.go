@@ -18,6 +18,10 @@ type Param struct {
 	Shape     []int
 	Trainable bool // false for buffers, which the optimizer leaves alone
 	Value     *tensor.Dense
+
+	// grad is the gradient, written by the gradient op of every training
+	// graph of the model (one step's at a time) and read by the optimizer.
+	grad *tensor.Dense
 }
 
 // Data returns the parameter's values, shared by every graph of the model.
@@ -189,7 +193,8 @@ func commas(n int) string {
 // than the model, so that nothing in a graph leads back to the model.
 type dropSource struct{ rng *rand.Rand }
 
-func (d *dropSource) draw() float32 { return d.rng.Float32() }
+// seed draws the seed of one step's dropout masks.
+func (d *dropSource) seed() uint64 { return d.rng.Uint64() }
 
 func (d *dropSource) reseed(seed, stream uint64) { d.rng = rand.New(rand.NewPCG(seed, stream)) }
 
@@ -306,7 +311,10 @@ func (m *Model) compile(train bool, batch int) (*program, error) {
 	if _, err := G.Grad(loss, p.params...); err != nil {
 		return nil, fmt.Errorf("lab: differentiating %s: %w", m.Name, err)
 	}
-	p.vm = newTapeMachine(g, G.BindDualValues(p.params...))
+	// No dual values: the gradient ops write into the parameters' own
+	// gradient tensors (Param.grad), which all graphs share, so gorgonia
+	// neither keeps a copy of each parameter nor adds the gradients up.
+	p.vm = newTapeMachine(g)
 	return p, nil
 }
 
@@ -345,15 +353,25 @@ func (m *Model) trainable() []*Param {
 	return out
 }
 
-// buildLayers adds the layers to the graph. A convolution followed by a
-// ReLU or LeakyReLU becomes one op, which saves a pass over the largest
-// activations forward and backward; when a max-pooling comes next, the
+// buildLayers adds the layers to the graph. A convolution or a batch
+// normalization followed by a ReLU or LeakyReLU becomes one op, which
+// saves a pass over the largest activations forward and backward, and an
+// activation's buffer; when a max-pooling comes after a convolution's, the
 // pooling's backward pass applies the activation's gradient too. The model
 // still lists (and prints) the layers one by one.
 func (m *Model) buildLayers(b *builder, x *G.Node) (*G.Node, error) {
 	h := x
 	var err error
 	for i := 0; i < len(m.layers); i++ {
+		if bn, ok := m.layers[i].(*batchNorm2d); ok && i+1 < len(m.layers) && !m.unfused {
+			if relu, ok := m.layers[i+1].(*leakyReLU); ok {
+				if h, err = bn.buildAct(b, h, &activation{slope: relu.slope}); err != nil {
+					return nil, err
+				}
+				i++
+				continue
+			}
+		}
 		conv, isConv := m.layers[i].(*conv2d)
 		var relu *leakyReLU
 		if isConv && i+1 < len(m.layers) && !m.unfused {

@@ -32,9 +32,38 @@ type kernelOp struct {
 	// alias, when set, makes the op a view: its output shares the data of
 	// input 0 (flatten).
 	alias bool
+	// inPlace, when set, makes the op write its output over input 0, of
+	// the same shape, and return it: for gradient ops whose input gradient
+	// no other op reads (the gradient of a layer's output, when the layer
+	// is its only reader), which saves an activation-sized buffer.
+	inPlace bool
+	// arena, for the ops of an evaluation graph (builder.apply), holds the
+	// two buffers the chain of ops alternates between: each op's output is
+	// read only by the next one, so op i can write where op i−2 did. An
+	// evaluation graph then needs two activations' memory, not all of them.
+	arena *chainArena
+	slot  int
+	// into, when set, is the op's output tensor, shared with other graphs:
+	// a parameter's gradient (Param.grad).
+	into *tensor.Dense
 
 	out    *tensor.Dense
 	scalar []float32
+}
+
+// chainArena is the pair of output buffers of an evaluation graph's ops.
+type chainArena struct {
+	need [2]int
+	buf  [2][]float32
+}
+
+// buffer returns slot's buffer, made on first use at the largest size an
+// op of the slot needs (all ops are applied before any runs).
+func (a *chainArena) buffer(slot int) []float32 {
+	if a.buf[slot] == nil {
+		a.buf[slot] = make([]float32, a.need[slot])
+	}
+	return a.buf[slot]
 }
 
 var opIDs atomic.Uint64
@@ -49,6 +78,28 @@ func (op *kernelOp) apply(inputs ...*G.Node) (*G.Node, error) {
 		return nil, fmt.Errorf("lab: op %s takes %d inputs, got %d", op.name, len(op.in), len(inputs))
 	}
 	return G.ApplyOp(op, inputs...)
+}
+
+// apply adds a layer's forward op to the graph. In an evaluation graph
+// (the model's layers in a chain, nothing kept for a backward pass) the op
+// writes its output into the chain's arena, in the other slot than the op
+// before it; a view (flatten) stays in its input's slot.
+func (b *builder) apply(op *kernelOp, inputs ...*G.Node) (*G.Node, error) {
+	if !b.train && op.shape != nil {
+		prev, ok := inputs[0].Op().(*kernelOp)
+		switch {
+		case ok && prev.arena != nil && op.alias:
+			op.arena, op.slot = prev.arena, prev.slot
+		case ok && prev.arena != nil:
+			op.arena, op.slot = prev.arena, 1-prev.slot
+		default:
+			op.arena = &chainArena{}
+		}
+		if !op.alias {
+			op.arena.need[op.slot] = max(op.arena.need[op.slot], op.shape.TotalSize())
+		}
+	}
+	return op.apply(inputs...)
 }
 
 func (op *kernelOp) Arity() int { return len(op.in) }
@@ -108,8 +159,21 @@ func (op *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
 	if op.alias {
 		return tensor.New(tensor.WithShape(op.shape...), tensor.WithBacking(in[0])), nil
 	}
+	if op.inPlace {
+		if err := op.run(in[0], in); err != nil {
+			return nil, err
+		}
+		return vals[0], nil
+	}
 	if op.out == nil {
-		op.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(op.shape...))
+		if op.into != nil {
+			op.out = op.into
+		} else if op.arena != nil {
+			buf := op.arena.buffer(op.slot)
+			op.out = tensor.New(tensor.WithShape(op.shape...), tensor.WithBacking(buf[:op.shape.TotalSize()]))
+		} else {
+			op.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(op.shape...))
+		}
 	}
 	if err := op.run(op.out.Data().([]float32), in); err != nil {
 		return nil, err
@@ -134,7 +198,7 @@ func float32s(v G.Value) ([]float32, error) {
 	return nil, fmt.Errorf("want a float32 tensor, got %T", v)
 }
 
-func (op *kernelOp) ReturnsPtr() bool     { return op.alias }
+func (op *kernelOp) ReturnsPtr() bool     { return op.alias || op.inPlace }
 func (op *kernelOp) CallsExtern() bool    { return false }
 func (op *kernelOp) OverwritesInput() int { return -1 }
 func (op *kernelOp) WriteHash(h hash.Hash) {

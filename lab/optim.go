@@ -56,8 +56,7 @@ type sgd struct {
 	v     [][]float32
 }
 
-// Step applies one update from the gradients gorgonia accumulated, then
-// zeroes them for the next step.
+// Step applies one update from the gradients of the last training pass.
 func (s *sgd) Step(model []G.ValueGrad) error {
 	if len(model) != len(s.v) {
 		return fmt.Errorf("lab: optimizer built for %d tensors got %d", len(s.v), len(model))
@@ -68,7 +67,7 @@ func (s *sgd) Step(model []G.ValueGrad) error {
 		if err != nil {
 			return err
 		}
-		nn.SGDMomentum(w, s.v[i], g, lr, mu, true)
+		nn.SGDMomentum(w, s.v[i], g, lr, mu, false)
 	}
 	return nil
 }
@@ -158,7 +157,6 @@ func (a *adam) Step(model []G.ValueGrad) error {
 			v[j] = b2*v[j] + (1-b2)*gj*gj
 			denom := float32(math.Sqrt(float64(v[j])))/sqrtC2 + eps
 			w[j] -= stepSize * m[j] / denom
-			g[j] = 0
 		}
 	}
 	return nil
@@ -229,6 +227,35 @@ func checkState(st, want map[string][]float32) error {
 		return errors.New(joinMax(problems, 3))
 	}
 	return nil
+}
+
+// paramGrad hands a parameter and its gradient (Param.grad) to a solver.
+type paramGrad struct{ p *Param }
+
+func (v paramGrad) Value() G.Value { return v.p.Value }
+
+func (v paramGrad) Grad() (G.Value, error) {
+	if v.p.grad == nil {
+		return nil, fmt.Errorf("lab: parameter %s has no gradient yet", v.p.Name)
+	}
+	return v.p.grad, nil
+}
+
+// paramGrads wraps parameters for a solver's Step.
+func paramGrads(ps []*Param) []G.ValueGrad {
+	out := make([]G.ValueGrad, len(ps))
+	for i, p := range ps {
+		out[i] = paramGrad{p}
+	}
+	return out
+}
+
+// gradTensor returns the parameter's gradient tensor, made on first use.
+func (p *Param) gradTensor() *tensor.Dense {
+	if p.grad == nil {
+		p.grad = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(p.Shape...))
+	}
+	return p.grad
 }
 
 // weightGrad returns the float32 data of a parameter and of its gradient.

@@ -10,11 +10,13 @@ see README.md beside this file).
       seed's log lines; --save-weights F writes a safetensors checkpoint that
       golab's model.Load reads; --logits-of FILE prints the logits after
       training.
-  torchref.py bench-train --model cnn --steps 30
-      the median time of a training step at batch 32 on synthetic images, as
-      one JSON line (make bench).
-  torchref.py bench-eval --model cnn --images 2000
-      evaluation time, eval mode and no_grad, batches of 500, as one JSON line.
+  torchref.py bench-train --model cnn --steps 30 [--data DIR] [--p 0.5]
+      the median time of a training step at batch 32 on synthetic images (on
+      CIFAR-10's training split with --data), as one JSON line (make bench,
+      make assignment-time).
+  torchref.py bench-eval --model cnn --images 2000 [--data DIR]
+      evaluation time, eval mode and no_grad, batches of 500, as one JSON
+      line; with --data, of CIFAR-10's 1,000 validation images.
   torchref.py logits --images FILE cnn=W.safetensors [dropout=W2 ...]
       the logits of given weights on the images of a CIFAR-10 binary file,
       one JSON line per weights file (the parity tests).
@@ -173,9 +175,23 @@ def synthetic(n, seed=1):
             torch.randint(0, 10, (n,), generator=g))
 
 
+def bench_images(a, n):
+    """The images a bench times: with --data, CIFAR-10's training images (the
+    seeded split's 49,000, in that order) and its validation images, as
+    lab.Split(1000, 0) holds them out; else n synthetic images for both."""
+    if not a.data:
+        pixels, labels = synthetic(n)
+        return (pixels, labels), (pixels, labels)
+    pixels, labels = cifar.read_batches(a.data, cifar.TRAIN_FILES)
+    train_pos, val_pos = cifar.split(len(labels), 1000, 0)
+    train_pos, val_pos = torch.tensor(train_pos), torch.tensor(val_pos)
+    return (pixels[train_pos], labels[train_pos]), (pixels[val_pos], labels[val_pos])
+
+
 def bench_train(a):
     """Median wall time of a training step (forward, backward, SGD update) at
-    batch a.batch on synthetic images, after a.warmup untimed steps."""
+    batch a.batch after a.warmup untimed steps, on synthetic images or, with
+    --data, on CIFAR-10's training split."""
     set_threads(a.threads)
     torch.manual_seed(0)
     model = models.build(a.model, a.p)
@@ -183,7 +199,7 @@ def bench_train(a):
     opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
     crit = nn.CrossEntropyLoss()
     norm = cifar.Normalizer()
-    pixels, labels = synthetic(4096)
+    (pixels, labels), _ = bench_images(a, 4096)
     times = []
     for s in range(a.warmup + a.steps):
         i = (s * a.batch) % (len(labels) - a.batch)
@@ -198,32 +214,40 @@ def bench_train(a):
     ms = 1000 * statistics.median(times)
     print(json.dumps({"impl": impl(), "model": a.model, "measure": "train_step", "batch": a.batch,
                       "threads": torch.get_num_threads(), "ms_per_step": round(ms, 3),
-                      "images_per_s": round(1000 * a.batch / ms, 1)}))
+                      "images_per_s": round(1000 * a.batch / ms, 1), "data": data_name(a)}))
 
 
 def bench_eval(a):
     """Evaluation as lab.Evaluate scores a set: eval mode, no_grad, batches of
-    a.batch, argmax; the median of a.rounds passes over a.images images."""
+    a.batch, argmax; the median of a.rounds passes over a.images synthetic
+    images or, with --data, over the first a.images of CIFAR-10's 1,000
+    validation images (lab.Train's validation after each epoch)."""
     set_threads(a.threads)
     torch.manual_seed(0)
     model = models.build(a.model, a.p)
     model.eval()
     norm = cifar.Normalizer()
-    pixels, _ = synthetic(a.images)
+    _, (pixels, _) = bench_images(a, a.images)
+    pixels = pixels[:a.images]
+    images = len(pixels)
     passes = []
     with torch.no_grad():
         model(norm(pixels[:a.batch]))  # warm up
         for _ in range(a.rounds):
             t = time.perf_counter()
-            for i in range(0, a.images, a.batch):
+            for i in range(0, images, a.batch):
                 model(norm(pixels[i:i + a.batch])).argmax(1)
             passes.append(time.perf_counter() - t)
     ms = 1000 * statistics.median(passes)
-    batches = (a.images + a.batch - 1) // a.batch
+    batches = (images + a.batch - 1) // a.batch
     print(json.dumps({"impl": impl(), "model": a.model, "measure": "eval", "batch": a.batch,
                       "threads": torch.get_num_threads(), "ms_per_step": round(ms / batches, 3),
-                      "images_per_s": round(1000 * a.images / ms, 1),
-                      "ms_per_1000_images": round(1000 * ms / a.images, 3)}))
+                      "images_per_s": round(1000 * images / ms, 1),
+                      "ms_per_1000_images": round(1000 * ms / images, 3), "images": images, "data": data_name(a)}))
+
+
+def data_name(a):
+    return "cifar-10" if a.data else "synthetic"
 
 
 # ---- parity helpers ----------------------------------------------------------------
@@ -285,15 +309,17 @@ def main(argv=None):
     p.add_argument("--loader", choices=("auto", "official", "own"), default="auto")
     p.set_defaults(func=train)
 
-    p = sub.add_parser("bench-train", help="time training steps on synthetic images")
+    p = sub.add_parser("bench-train", help="time training steps on synthetic images (or CIFAR-10's with --data)")
     common(p)
+    p.add_argument("--data", help="CIFAR-10's folder: time steps on its training split instead of synthetic images")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch", type=int, default=32)
     p.set_defaults(func=bench_train)
 
-    p = sub.add_parser("bench-eval", help="time evaluation on synthetic images")
+    p = sub.add_parser("bench-eval", help="time evaluation on synthetic images (or CIFAR-10's validation images with --data)")
     common(p)
+    p.add_argument("--data", help="CIFAR-10's folder: score its 1,000 validation images instead of synthetic ones")
     p.add_argument("--images", type=int, default=2000)
     p.add_argument("--batch", type=int, default=500)
     p.add_argument("--rounds", type=int, default=1)

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"golab/lab"
@@ -32,14 +34,32 @@ func main() {
 	limit := flag.Int("limit", 0, "train on only this many images (0: all 49,000)")
 	runs := flag.String("runs", "", "run folder: save every epoch and resume")
 	dir := flag.String("data", "", "CIFAR-10 folder (default $CIFAR10_DIR or the cache)")
+	memprofile := flag.String("memprofile", "", "write a heap profile here at the end")
 	flag.Parse()
-	if err := run(*model, *p, *epochs, *batch, *lr, *momentum, *seed, *limit, *runs, *dir); err != nil {
+	err := run(*model, *p, *epochs, *batch, *lr, *momentum, *seed, *limit, *runs, *dir, *memprofile)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "labtrain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, p float64, epochs, batch int, lr, momentum float64, seed uint64, limit int, runs, dir string) error {
+// writeHeapProfile writes the live heap, after a collection, to path:
+// called while the model and its graphs are live, it shows where a run's
+// memory goes.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func run(name string, p float64, epochs, batch int, lr, momentum float64, seed uint64, limit int, runs, dir, memprofile string) error {
 	var m *lab.Model
 	var err error
 	switch name {
@@ -86,6 +106,11 @@ func run(name string, p float64, epochs, batch int, lr, momentum float64, seed u
 	acc, err := lab.Accuracy(m, test)
 	if err != nil {
 		return err
+	}
+	if memprofile != "" {
+		if err := writeHeapProfile(memprofile); err != nil {
+			return err
+		}
 	}
 	best, bestEpoch := h.BestValAcc()
 	fmt.Printf("Test accuracy: %.1f %%\n", acc)

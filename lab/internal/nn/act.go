@@ -1,5 +1,7 @@
 package nn
 
+import "math/rand/v2"
+
 // LeakyReLU writes y = x for x > 0 and slope·x otherwise. Slope 0 is ReLU.
 // y and x may be the same slice.
 func LeakyReLU(y, x []float32, slope float32) {
@@ -36,6 +38,33 @@ func ScaleGroups(y, x, scale []float32, group int) {
 			ys := y[g*group : (g+1)*group]
 			for i, v := range xs {
 				ys[i] = v * s
+			}
+		}
+	})
+}
+
+// DropoutMaskSeeded fills mask with 0 (probability p) or 1/(1−p), like
+// DropoutMask, from the random streams of seed: the mask is cut into
+// fixed chunks, each drawn from its own PCG stream (seed, chunk), so the
+// chunks fill in parallel and the mask depends on seed alone, not on the
+// number of threads.
+func DropoutMaskSeeded(mask []float32, p float32, seed uint64) {
+	const chunk = 4096
+	keep := 1 / (1 - p)
+	// Drop when a uniform 32-bit draw falls below p·2³².
+	thr := uint64(float64(p) * (1 << 32))
+	n := (len(mask) + chunk - 1) / chunk
+	parallel(n, func(_, lo, hi int) {
+		var src rand.PCG
+		for c := lo; c < hi; c++ {
+			src.Seed(seed, uint64(c))
+			m := mask[c*chunk : min(len(mask), (c+1)*chunk)]
+			for i := 0; i < len(m); i += 2 {
+				u := src.Uint64()
+				m[i] = keep * float32(b2u(u&0xffffffff >= thr))
+				if i+1 < len(m) {
+					m[i+1] = keep * float32(b2u(u>>32 >= thr))
+				}
 			}
 		}
 	})

@@ -17,30 +17,47 @@ type BatchNorm struct {
 // ForwardTrain normalizes x with its own per-channel statistics into y and
 // updates runMean and runVar in place.
 func (b *BatchNorm) ForwardTrain(y, x, gamma, beta, runMean, runVar []float32) {
+	b.forwardTrain(y, x, gamma, beta, runMean, runVar, false, 0)
+}
+
+// ForwardTrainLeakyReLU is ForwardTrain followed by LeakyReLU(slope)
+// (slope 0: ReLU), in one pass over each channel: the layers' fused op.
+// Its gradient is BackwardLeakyReLU.
+func (b *BatchNorm) ForwardTrainLeakyReLU(y, x, gamma, beta, runMean, runVar []float32, slope float32) {
+	b.forwardTrain(y, x, gamma, beta, runMean, runVar, true, slope)
+}
+
+func (b *BatchNorm) forwardTrain(y, x, gamma, beta, runMean, runVar []float32, act bool, slope float32) {
 	b.mean = grow(b.mean, b.C)
 	b.invstd = grow(b.invstd, b.C)
 	m := float64(b.N * b.HW)
 	parallel(b.C, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			b.trainChannel(y, x, gamma, beta, runMean, runVar, c, m)
+			if act {
+				b.activate(y, c, slope)
+			}
 		}
 	})
+}
+
+// activate applies LeakyReLU(slope) to channel c of y in place.
+func (b *BatchNorm) activate(y []float32, c int, slope float32) {
+	for n := range b.N {
+		ys := y[(n*b.C+c)*b.HW : (n*b.C+c+1)*b.HW]
+		addLeaky(ys, ys, 0, slope)
+	}
 }
 
 func (b *BatchNorm) trainChannel(y, x, gamma, beta, runMean, runVar []float32, c int, m float64) {
 	var sum float64
 	for n := range b.N {
-		for _, v := range x[(n*b.C+c)*b.HW : (n*b.C+c+1)*b.HW] {
-			sum += float64(v)
-		}
+		sum += sum64(x[(n*b.C+c)*b.HW : (n*b.C+c+1)*b.HW])
 	}
 	mean := sum / m
 	var ss float64
 	for n := range b.N {
-		for _, v := range x[(n*b.C+c)*b.HW : (n*b.C+c+1)*b.HW] {
-			d := float64(v) - mean
-			ss += d * d
-		}
+		ss += sqdev64(x[(n*b.C+c)*b.HW:(n*b.C+c+1)*b.HW], mean)
 	}
 	variance := ss / m
 	invstd := 1 / math.Sqrt(variance+float64(b.Eps))
@@ -57,10 +74,22 @@ func (b *BatchNorm) trainChannel(y, x, gamma, beta, runMean, runVar []float32, c
 
 // ForwardEval normalizes x with the running statistics into y.
 func (b *BatchNorm) ForwardEval(y, x, gamma, beta, runMean, runVar []float32) {
+	b.forwardEval(y, x, gamma, beta, runMean, runVar, false, 0)
+}
+
+// ForwardEvalLeakyReLU is ForwardEval followed by LeakyReLU(slope).
+func (b *BatchNorm) ForwardEvalLeakyReLU(y, x, gamma, beta, runMean, runVar []float32, slope float32) {
+	b.forwardEval(y, x, gamma, beta, runMean, runVar, true, slope)
+}
+
+func (b *BatchNorm) forwardEval(y, x, gamma, beta, runMean, runVar []float32, act bool, slope float32) {
 	parallel(b.C, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			invstd := float32(1 / math.Sqrt(float64(runVar[c])+float64(b.Eps)))
 			b.affine(y, x, c, runMean[c], invstd, gamma[c], beta[c])
+			if act {
+				b.activate(y, c, slope)
+			}
 		}
 	})
 }
@@ -70,11 +99,55 @@ func (b *BatchNorm) affine(y, x []float32, c int, mean, invstd, gamma, beta floa
 	shift := beta - mean*scale
 	for n := range b.N {
 		lo, hi := (n*b.C+c)*b.HW, (n*b.C+c+1)*b.HW
-		ys := y[lo:hi]
-		for i, v := range x[lo:hi] {
-			ys[i] = v*scale + shift
+		ys, xs := y[lo:hi], x[lo:hi]
+		if k := len(xs) &^ 7; hasAVX2 && k > 0 {
+			scaleShiftAVX2(&ys[0], &xs[0], k, scale, shift)
+			ys, xs = ys[k:], xs[k:]
+		}
+		for i, v := range xs {
+			ys[i] = float32(v*scale) + shift
 		}
 	}
+}
+
+// sum64 is Σ x in float64.
+func sum64(x []float32) float64 {
+	var s float64
+	if k := len(x) &^ 7; hasAVX2 && k > 0 {
+		s = sum64AVX2(&x[0], k)
+		x = x[k:]
+	}
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
+// sqdev64 is Σ (x − mean)² in float64.
+func sqdev64(x []float32, mean float64) float64 {
+	var s float64
+	if k := len(x) &^ 7; hasAVX2 && k > 0 {
+		s = sqdev64AVX2(&x[0], k, mean)
+		x = x[k:]
+	}
+	for _, v := range x {
+		d := float64(v) - mean
+		s += d * d
+	}
+	return s
+}
+
+// sum32 is Σ x in float32, in 8 lanes where there is AVX2.
+func sum32(x []float32) float32 {
+	var s float32
+	if k := len(x) &^ 7; hasAVX2 && k > 0 {
+		s = sum32AVX2(&x[0], k)
+		x = x[k:]
+	}
+	for _, v := range x {
+		s += v
+	}
+	return s
 }
 
 // Backward computes dx, dgamma and dbeta from dy for the last ForwardTrain.
@@ -87,13 +160,35 @@ func (b *BatchNorm) Backward(dx, dgamma, dbeta, dy, x, gamma []float32) {
 	})
 }
 
+// BackwardLeakyReLU computes dx, dgamma and dbeta for the last
+// ForwardTrainLeakyReLU, whose output was y, from dy, the gradient with
+// respect to y: the activation's gradient goes into dx first, and the
+// normalization's gradient is computed from there in place.
+func (b *BatchNorm) BackwardLeakyReLU(dx, dgamma, dbeta, dy, y, x, gamma []float32, slope float32) {
+	m := float64(b.N * b.HW)
+	parallel(b.C, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			for n := range b.N {
+				lo, hi := (n*b.C+c)*b.HW, (n*b.C+c+1)*b.HW
+				leakyGrad(dx[lo:hi], dy[lo:hi], y[lo:hi], slope)
+			}
+			b.backwardChannel(dx, dgamma, dbeta, dx, x, gamma, c, m)
+		}
+	})
+}
+
 func (b *BatchNorm) backwardChannel(dx, dgamma, dbeta, dy, x, gamma []float32, c int, m float64) {
 	mean, invstd := b.mean[c], b.invstd[c]
 	var sdy, sdyx float64
 	for n := range b.N {
 		lo, hi := (n*b.C+c)*b.HW, (n*b.C+c+1)*b.HW
-		xs := x[lo:hi]
-		for i, g := range dy[lo:hi] {
+		xs, gs := x[lo:hi], dy[lo:hi]
+		if k := len(xs) &^ 7; hasAVX2 && k > 0 {
+			a, b := bnBackSumsAVX2(&gs[0], &xs[0], k, mean, invstd)
+			sdy, sdyx = sdy+a, sdyx+b
+			xs, gs = xs[k:], gs[k:]
+		}
+		for i, g := range gs {
 			sdy += float64(g)
 			sdyx += float64(g) * float64((xs[i]-mean)*invstd)
 		}
@@ -107,9 +202,13 @@ func (b *BatchNorm) backwardChannel(dx, dgamma, dbeta, dy, x, gamma []float32, c
 	for n := range b.N {
 		lo, hi := (n*b.C+c)*b.HW, (n*b.C+c+1)*b.HW
 		xs, gs, ds := x[lo:hi], dy[lo:hi], dx[lo:hi]
+		if n := len(xs) &^ 7; hasAVX2 && n > 0 {
+			bnBackDxAVX2(&ds[0], &gs[0], &xs[0], n, mean, invstd, k, a, bb)
+			xs, gs, ds = xs[n:], gs[n:], ds[n:]
+		}
 		for i, g := range gs {
 			xhat := (xs[i] - mean) * invstd
-			ds[i] = k * (g - a - xhat*bb)
+			ds[i] = k * ((g - a) - float32(xhat*bb))
 		}
 	}
 }

@@ -93,23 +93,24 @@ func BenchmarkConvPaths(b *testing.B) {
 	}
 }
 
-// BenchmarkWinograd compares each layer's passes with Winograd where
-// useWinograd allows it ("wino") and with im2col+sgemm only ("gemm").
+// BenchmarkWinograd compares each layer's passes with im2col+sgemm only
+// ("gemm"), Winograd F(2×2, 3×3) where useWinograd allows it ("f2") and
+// F(4×4, 3×3) where useWino4 does ("f4"), in CPU time.
 func BenchmarkWinograd(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
-	defer func(on bool) { winogradOn = on }(winogradOn)
+	defer func(on, on4 bool) { winogradOn, wino4On = on, on4 }(winogradOn, wino4On)
 	for _, l := range modelConvs {
 		s := l.s
 		x, w, bias, dy := convData(r, s)
 		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
-		for _, on := range []bool{false, true} {
-			winogradOn = on
+		for _, v := range []struct {
+			name    string
+			on, on4 bool
+		}{{"gemm", false, false}, {"f2", true, false}, {"f4", true, true}} {
+			winogradOn, wino4On = v.on, v.on4
 			c, _ := NewConv(s)
 			c.BackwardData(dx, dy, w) // make the back convolution under this setting
-			name := l.name + "/gemm"
-			if on {
-				name = l.name + "/wino"
-			}
+			name := l.name + "/" + v.name
 			b.Run(name+"/forward", func(b *testing.B) {
 				timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) })
 			})

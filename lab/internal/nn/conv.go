@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"golab/lab/internal/blas"
+)
 
 // ConvShape is the geometry of a 2-D convolution: a batch of N images of C
 // channels, H×W pixels, convolved with K filters of C×R×S, with the same
@@ -62,7 +66,9 @@ type Conv struct {
 	parts [][]float32 // per shard but the first: partial dw and db
 	wt    []float32   // flipped, transposed filters for BackwardData
 	back  *Conv       // the convolution BackwardData runs, for stride 1; made on first use
-	wino  *winograd   // for 3×3 stride-1 shapes where Winograd pays
+	wino  *winograd   // F(2×2, 3×3), for 3×3 stride-1 shapes where it pays
+	w4    *wino4      // F(4×4, 3×3) on the assembly kernels, where they run
+	gc    *gemmConv   // im2col on the assembly kernels, for deep filters on small outputs
 }
 
 // Tuning of the unrolled matrices, measured on CNNModel, DropoutCNN and
@@ -119,8 +125,18 @@ func NewConv(s ConvShape) (*Conv, error) {
 		c.ws = c.wp
 	}
 	c.cols = oh * c.ws
-	if useWinograd(s) {
+	kn := w4Active()
+	switch {
+	case useWino4(s, kn):
+		c.w4 = newWino4(s, kn)
+	case useWinograd(s):
 		c.wino = newWinograd(s)
+	case useGemmConv(s, kn) && !blas.IsOpenBLAS():
+		// With OpenBLAS, im2col and its sgemm are faster on these layers
+		// (DropoutCNN's conv6, its three passes alternating, 2026-11-29: 41
+		// against 49 ms of CPU); without it, the micro-kernels are about
+		// twice the pure-Go sgemm.
+		c.gc = newGemmConv(s, kn)
 	}
 	c.group = 1
 	if !c.direct() {
@@ -200,9 +216,17 @@ func (c *Conv) ForwardLeakyReLU(y, x, w, b []float32, slope float32) {
 }
 
 func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
+	if c.w4 != nil {
+		c.w4.forward(y, x, w, b, false, act, slope)
+		return
+	}
 	if c.wino != nil {
 		c.wino.transformFilters(w)
 		c.wino.forward(y, x, b, act, slope)
+		return
+	}
+	if c.gc != nil {
+		c.gc.forward(y, x, w, b, act, slope)
 		return
 	}
 	oh, ow := c.OutH(), c.OutW()
@@ -290,9 +314,14 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 func (c *Conv) BackwardData(dx, dy, w []float32) {
 	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S {
 		bs := ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad}
-		if winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
+		if useWino4(bs, w4Active()) || winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
 			c.back, _ = NewConv(bs)
 		}
+	}
+	if c.back != nil && c.back.w4 != nil {
+		// The engine flips and swaps the filters as it transforms them.
+		c.back.w4.forward(dx, dy, w, nil, true, false, 0)
+		return
 	}
 	if c.back != nil {
 		// dx = conv(dy padded by R−1−Pad, w flipped in space, K and C swapped).
@@ -310,6 +339,10 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 			}
 		})
 		c.back.Forward(dx, dy, c.wt, nil)
+		return
+	}
+	if c.gc != nil {
+		c.gc.backwardData(dx, dy, w)
 		return
 	}
 	oh, ow := c.OutH(), c.OutW()
@@ -353,8 +386,16 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 // groups in order into its own buffer, and the shards are added in order,
 // so the result does not depend on the number of threads.
 func (c *Conv) BackwardFilter(dw, db, dy, x []float32) {
+	if c.w4 != nil {
+		c.w4.backwardFilter(dw, db, dy, x)
+		return
+	}
 	if c.wino != nil {
 		c.wino.backwardFilter(dw, db, dy, x)
+		return
+	}
+	if c.gc != nil {
+		c.gc.backwardFilter(dw, db, dy, x)
 		return
 	}
 	oh, ow := c.OutH(), c.OutW()
@@ -436,19 +477,7 @@ func gather(dst []float32, ld int, src []float32, oh, ow, ws int) {
 // rowSums adds the sum of each row of the len(db)×p matrix m to db.
 func rowSums(db, m []float32, p int) {
 	for k := range db {
-		var s0, s1, s2, s3 float32
-		row := m[k*p : (k+1)*p]
-		i := 0
-		for ; i+4 <= len(row); i += 4 {
-			s0 += row[i]
-			s1 += row[i+1]
-			s2 += row[i+2]
-			s3 += row[i+3]
-		}
-		for ; i < len(row); i++ {
-			s0 += row[i]
-		}
-		db[k] += (s0 + s1) + (s2 + s3)
+		db[k] += sum32(m[k*p : (k+1)*p])
 	}
 }
 

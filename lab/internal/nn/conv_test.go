@@ -120,6 +120,8 @@ func TestConvDeterministic(t *testing.T) {
 		{N: 11, C: 5, H: 9, W: 9, K: 7, R: 3, S: 3, Stride: 1},
 		{N: 11, C: 16, H: 12, W: 12, K: 24, R: 3, S: 3, Stride: 1}, // Winograd
 		{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1},    // grouped images
+		{N: 11, C: 32, H: 5, W: 5, K: 64, R: 3, S: 3, Stride: 1},   // im2col on the micro-kernels
+		{N: 5, C: 32, H: 14, W: 14, K: 64, R: 3, S: 3, Stride: 1},  // F(4×4, 3×3)
 	} {
 		x, w, b, dy := convData(r, s)
 		var first [][]float32
@@ -135,13 +137,7 @@ func TestConvDeterministic(t *testing.T) {
 				first = got
 				continue
 			}
-			for i := range got {
-				for j := range got[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-						t.Fatalf("%+v GOMAXPROCS=%d: output %d differs at %d: %v vs %v", s, procs, i, j, got[i][j], first[i][j])
-					}
-				}
-			}
+			sameBits(t, fmt.Sprintf("%+v GOMAXPROCS=%d", s, procs), got, first)
 		}
 	}
 }
@@ -250,6 +246,26 @@ func TestLinearBlocksMatchReference(t *testing.T) {
 						t.Fatalf("%+v GOMAXPROCS=%d: output %d differs at %d", l, procs, i, j)
 					}
 				}
+			}
+		}
+	}
+}
+
+// ForwardEval gives Forward's maxima, NaN included.
+func TestMaxPoolForwardEval(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, g := range [][6]int{{2, 3, 28, 28, 2, 2}, {3, 5, 5, 7, 2, 2}, {2, 2, 9, 9, 3, 2}, {4, 2, 10, 10, 2, 2}} {
+		n, c, h, w, size, stride := g[0], g[1], g[2], g[3], g[4], g[5]
+		p, _ := NewMaxPool(n, c, h, w, size, stride)
+		x := randSlice(r, n*c*h*w)
+		x[len(x)/2] = float32(math.NaN())
+		x[len(x)/3] = float32(math.Inf(-1))
+		y, ye := make([]float32, n*c*p.OutH()*p.OutW()), make([]float32, n*c*p.OutH()*p.OutW())
+		p.Forward(y, x)
+		p.ForwardEval(ye, x)
+		for i := range y {
+			if !(y[i] == ye[i] || (y[i] != y[i] && ye[i] != ye[i])) {
+				t.Fatalf("%v: eval y[%d] = %v, want %v", g, i, ye[i], y[i])
 			}
 		}
 	}

@@ -13,13 +13,26 @@
 // fixed order).
 //
 // Speed: work is split over GOMAXPROCS goroutines, by images or by fixed
-// blocks; matrix products go to package blas (OpenBLAS, one thread each).
-// A 3×3 stride-1 convolution with enough channels runs Winograd F(2×2, 3×3)
-// forward, for the filter gradient and (through the flipped convolution)
-// for the input gradient; others unroll images (im2col, several small
-// images per product) for one sgemm. On amd64 the Winograd transforms,
-// bias and activation, the activation gradient, 2×2 max pooling and the
-// SGD update have AVX2 assembly, with Go versions under the purego tag or
-// on CPUs without AVX2. Every fast path is tested against a naive float64
-// reference (ref_test.go and the tests beside each kernel).
+// blocks; matrix products go to golab's micro-kernels or to package blas
+// (OpenBLAS, one thread each). The code path of each kernel is chosen at
+// run time from the instruction set (package golab/internal/cpu: AVX-512,
+// AVX2, or Go; GOLAB_ISA lowers it, so every path can be tested on one
+// machine):
+//
+//   - 3×3 stride-1 convolutions with channels in whole vectors and outputs
+//     of 8×8 or more run Winograd F(4×4, 3×3) (wino4.go) forward, for the
+//     filter gradient and, through the flipped convolution, for the input
+//     gradient: channels-last strips per image, transforms and 12×32
+//     (AVX-512) or 6×16 (AVX2) matrix-product micro-kernels in assembly,
+//     within a documented error bound (TestWino4Error);
+//   - deep filters on small outputs (DropoutCNN's conv6) run im2col on the
+//     same micro-kernels (gemmconv.go);
+//   - without assembly, or for other shapes: Winograd F(2×2, 3×3) where it
+//     pays (winograd.go), else im2col + sgemm (conv.go);
+//   - bias and activation, their gradients, pooling, batch normalization,
+//     bias sums and the SGD update have AVX2 assembly.
+//
+// Temporary buffers come from one pool (scratch.go). Every fast path is
+// tested against a naive float64 reference (ref_test.go and the tests
+// beside each kernel), and the assembly kernels against their Go versions.
 package nn

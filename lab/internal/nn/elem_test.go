@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -128,5 +129,55 @@ func TestPoolAVX2Runs(t *testing.T) {
 	in[5] = float32(math.Inf(1))
 	if n := pool2x2AVX2(&out[0], &am[0], &in[0], &in[w], ow, 0, w); n != 0 {
 		t.Fatalf("kernel took a group with +Inf: did %d", n)
+	}
+}
+
+// The seeded masks drop the right share, scale the rest, and do not
+// depend on the number of threads.
+func TestDropoutMaskSeeded(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, p := range []float32{0.05, 0.5, 0.8} {
+		var first []float32
+		for _, procs := range []int{1, 2, 5} {
+			runtime.GOMAXPROCS(procs)
+			mask := make([]float32, 100001)
+			DropoutMaskSeeded(mask, p, 12345)
+			if first == nil {
+				first = mask
+				dropped := 0
+				for _, v := range mask {
+					switch v {
+					case 0:
+						dropped++
+					case 1 / (1 - p):
+					default:
+						t.Fatalf("p %v: mask value %v", p, v)
+					}
+				}
+				// Binomial: within 5 standard deviations.
+				n := float64(len(mask))
+				sd := math.Sqrt(n * float64(p) * (1 - float64(p)))
+				if d := float64(dropped) - n*float64(p); math.Abs(d) > 5*sd {
+					t.Errorf("p %v: dropped %d of %d", p, dropped, len(mask))
+				}
+				continue
+			}
+			for i := range mask {
+				if mask[i] != first[i] {
+					t.Fatalf("p %v GOMAXPROCS=%d: mask differs at %d", p, procs, i)
+				}
+			}
+		}
+		other := make([]float32, 100001)
+		DropoutMaskSeeded(other, p, 12346)
+		same := 0
+		for i := range other {
+			if other[i] == first[i] {
+				same++
+			}
+		}
+		if same == len(other) {
+			t.Errorf("p %v: another seed gives the same mask", p)
+		}
 	}
 }

@@ -174,7 +174,7 @@ func (nt *net) forward(train bool) float64 {
 				copy(l.out, x)
 				break
 			}
-			DropoutMask(l.mask, l.p, nt.rng.Float32)
+			DropoutMaskSeeded(l.mask, l.p, nt.rng.Uint64())
 			ScaleGroups(l.out, x, l.mask, len(l.out)/len(l.mask))
 		case kFC:
 			l.fc.Forward(l.out, x, l.w, l.b)

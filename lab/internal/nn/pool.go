@@ -56,6 +56,36 @@ func (p *MaxPool) Forward(y, x []float32) {
 	})
 }
 
+// ForwardEval writes the window maxima of x into y, as Forward, without
+// recording where they came from: for evaluation, which has no backward
+// pass. NaN propagates.
+func (p *MaxPool) ForwardEval(y, x []float32) {
+	oh, ow := p.OutH(), p.OutW()
+	parallel(p.N*p.C, func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			in := x[pl*p.H*p.W : (pl+1)*p.H*p.W]
+			out := y[pl*oh*ow : (pl+1)*oh*ow]
+			if p.Size != 2 || p.Stride != 2 {
+				var am [1]int32
+				for i := range oh {
+					for j := range ow {
+						p.poolPlaneAt(out[i*ow+j:], am[:], in, i, j)
+					}
+				}
+				continue
+			}
+			for i := range oh {
+				r0 := in[2*i*p.W : 2*i*p.W+2*ow]
+				r1 := in[(2*i+1)*p.W : (2*i+1)*p.W+2*ow]
+				o := out[i*ow : (i+1)*ow]
+				for j := range o {
+					o[j] = max(max(r0[2*j], r0[2*j+1]), max(r1[2*j], r1[2*j+1]))
+				}
+			}
+		}
+	})
+}
+
 // pool2x2 is the 2×2, stride 2 case. It has no data-dependent branches:
 // on activations each comparison is a coin toss.
 func pool2x2(out []float32, am []int32, in []float32, oh, ow, w int) {
@@ -97,25 +127,30 @@ func pool2x2(out []float32, am []int32, in []float32, oh, ow, w int) {
 func (p *MaxPool) poolPlane(out []float32, am []int32, in []float32, oh, ow int) {
 	for i := range oh {
 		for j := range ow {
-			best := float32(math.Inf(-1))
-			at := int32((i*p.Stride)*p.W + j*p.Stride)
-		window:
-			for r := range p.Size {
-				base := (i*p.Stride+r)*p.W + j*p.Stride
-				for q := range p.Size {
-					v := in[base+q]
-					if v > best || v != v {
-						best, at = v, int32(base+q)
-						if v != v {
-							break window
-						}
-					}
-				}
-			}
-			out[i*ow+j] = best
-			am[i*ow+j] = at
+			p.poolPlaneAt(out[i*ow+j:], am[i*ow+j:], in, i, j)
 		}
 	}
+}
+
+// poolPlaneAt writes the maximum of output (i, j)'s window into out[0]
+// and its offset in the plane into am[0].
+func (p *MaxPool) poolPlaneAt(out []float32, am []int32, in []float32, i, j int) {
+	best := float32(math.Inf(-1))
+	at := int32((i*p.Stride)*p.W + j*p.Stride)
+	for r := range p.Size {
+		base := (i*p.Stride+r)*p.W + j*p.Stride
+		for q := range p.Size {
+			v := in[base+q]
+			if v > best || v != v {
+				best, at = v, int32(base+q)
+				if v != v {
+					out[0], am[0] = best, at
+					return
+				}
+			}
+		}
+	}
+	out[0], am[0] = best, at
 }
 
 // Backward routes dy to the positions of the maxima found by the last

@@ -2,6 +2,8 @@
 
 package nn
 
+import "golab/internal/cpu"
+
 // AVX2 kernels in winograd_amd64.s. They process 8 tiles at a time; the
 // callers do the rest in Go.
 
@@ -14,27 +16,12 @@ func winoOutputAVX2(y0, y1, m *float32, kl int, n int, bias float32, act int, sl
 //go:noescape
 func winoGradAVX2(m *float32, kl int, g0, g1 *float32, n int)
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv0() (eax uint32)
-
-// hasAVX2 reports whether the CPU and OS support AVX2.
-var hasAVX2 = func() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const osxsave, avx = 1 << 27, 1 << 28
-	if ecx1&osxsave == 0 || ecx1&avx == 0 {
-		return false
-	}
-	if xgetbv0()&6 != 6 { // the OS saves XMM and YMM state
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}()
+// hasAVX2 and hasAVX512 say which assembly kernels run: what the CPU has,
+// lowered by GOLAB_ISA (package cpu). Tests set them to cover each path.
+var (
+	hasAVX2   = cpu.Level >= cpu.AVX2
+	hasAVX512 = cpu.Level >= cpu.AVX512
+)
 
 //go:noescape
 func winoInput4(v *float32, cl int, r0, r1, r2, r3 *float32)
@@ -59,3 +46,21 @@ func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool)
 
 //go:noescape
 func pool2x2AVX2(out *float32, am *int32, r0, r1 *float32, n int, base, w int32) int
+
+//go:noescape
+func sum64AVX2(x *float32, n int) float64
+
+//go:noescape
+func sqdev64AVX2(x *float32, n int, mean float64) float64
+
+//go:noescape
+func scaleShiftAVX2(y, x *float32, n int, scale, shift float32)
+
+//go:noescape
+func bnBackSumsAVX2(dy, x *float32, n int, mean, invstd float32) (sdy, sdyx float64)
+
+//go:noescape
+func bnBackDxAVX2(dx, dy, x *float32, n int, mean, invstd, k, a, b float32)
+
+//go:noescape
+func sum32AVX2(x *float32, n int) float32

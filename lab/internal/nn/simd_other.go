@@ -4,7 +4,7 @@ package nn
 
 // Without assembly the Winograd transforms run in Go only.
 
-var hasAVX2 = false
+var hasAVX2, hasAVX512 = false, false
 
 func winoInputAVX2(v *float32, cl int, r0, r1, r2, r3 *float32, n int) {
 	panic("nn: no AVX2 kernels in this build")
@@ -49,3 +49,23 @@ func sgdAVX2(w, v, grad *float32, n int, lr, momentum float32, zero bool) {
 func pool2x2AVX2(out *float32, am *int32, r0, r1 *float32, n int, base, w int32) int {
 	panic("nn: no AVX2 kernels in this build")
 }
+
+func sum64AVX2(x *float32, n int) float64 { panic("nn: no AVX2 kernels in this build") }
+
+func sqdev64AVX2(x *float32, n int, mean float64) float64 {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func scaleShiftAVX2(y, x *float32, n int, scale, shift float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func bnBackSumsAVX2(dy, x *float32, n int, mean, invstd float32) (sdy, sdyx float64) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func bnBackDxAVX2(dx, dy, x *float32, n int, mean, invstd, k, a, b float32) {
+	panic("nn: no AVX2 kernels in this build")
+}
+
+func sum32AVX2(x *float32, n int) float32 { panic("nn: no AVX2 kernels in this build") }

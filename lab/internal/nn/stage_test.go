@@ -144,3 +144,72 @@ func BenchmarkPool2x2(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWino4Stages times the stages of the F(4×4, 3×3) engine's
+// passes on one layer, single-threaded, over the whole batch: the filter
+// transforms, the input strips and transform, the products, the output
+// transform and strips, and the gradient strips and transform.
+func BenchmarkWino4Stages(b *testing.B) {
+	kn := w4Active()
+	if kn == nil {
+		b.Skip("no assembly kernels")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, name := range []string{"drop4_64x26x26_k128", "drop5_128x12x12_k256", "imp4_256x12x12_k128"} {
+		var s ConvShape
+		for _, l := range modelConvs {
+			if l.name == name {
+				s = l.s
+			}
+		}
+		x, w, bias, dy := convData(r, s)
+		y := make([]float32, len(dy))
+		wg := newWino4(s, kn)
+		wg.transformFilters(w, false)
+		vs, ms := wg.strides()
+		bufs := wg.buffers(1)
+		v, m, strip, ostrip := bufs.v[0], bufs.m[0], bufs.strip[0], bufs.ostrip[0]
+		c, k := s.C, s.K
+		per := wg.th * wg.tw
+		images := func(f func(n int)) func() {
+			return func() {
+				for n := range s.N {
+					f(n)
+				}
+			}
+		}
+		tiles := s.N * per
+		flops := 2 * float64(36*tiles*s.C*s.K)
+		rs := 4 * wg.tw * k
+		b.Run(name+"/filters", func(b *testing.B) { timeCPU(b, func() { wg.transformFilters(w, false) }) })
+		b.Run(name+"/filters_flipped", func(b *testing.B) { timeCPU(b, func() { wg.transformFilters(w, true) }) })
+		b.Run(name+"/input_strips", func(b *testing.B) { timeCPU(b, images(func(n int) { wg.fillInput(strip, x, n) })) })
+		b.Run(name+"/input", func(b *testing.B) {
+			timeCPU(b, images(func(n int) { wg.inputImage(v[(n%wg.imgs)*per*c:], vs, strip) }))
+		})
+		b.Run(name+"/products", func(b *testing.B) {
+			timeCPU(b, func() {
+				for bl := range wg.blocks() {
+					n0, n1 := wg.blockImages(bl)
+					wg.products(m, ms, v, vs, (n1-n0)*per)
+				}
+			})
+			b.ReportMetric(flops*float64(b.N)/1e9/(b.Elapsed().Seconds()), "GFLOP/s")
+		})
+		b.Run(name+"/output", func(b *testing.B) {
+			timeCPU(b, images(func(n int) { wg.outputImage(ostrip, m[(n%wg.imgs)*per*kn.nr:], ms, bias, 1, 0) }))
+		})
+		b.Run(name+"/output_strips", func(b *testing.B) { timeCPU(b, images(func(n int) { wg.flushOutput(y, ostrip, n) })) })
+		b.Run(name+"/grad_strips", func(b *testing.B) { timeCPU(b, images(func(n int) { wg.fillGrad(ostrip, dy, n) })) })
+		b.Run(name+"/grad", func(b *testing.B) {
+			timeCPU(b, images(func(n int) {
+				mn := m[(n%wg.imgs)*per*k:]
+				for ti := range wg.th {
+					for tj := range wg.tw {
+						kn.grad(mn[(ti*wg.tw+tj)*k:], ms, ostrip[(4*ti*4*wg.tw+4*tj)*k:], rs, k)
+					}
+				}
+			}))
+		})
+	}
+}
