@@ -63,7 +63,7 @@ func labChild(model string, steps, evalImages int, cpuprofile string) error {
 	pos := make([]int, batch)
 	var b lab.Batch
 	times := make([]float64, 0, steps)
-	for s := range steps + 3 { // 3 warm-up steps, as torch_ref.py's 5 are not timed
+	for s := range steps + 3 { // 3 untimed warm-up steps, as torchref.py bench-train takes
 		if s == 3 && cpuprofile != "" {
 			f, err := os.Create(cpuprofile)
 			if err != nil {

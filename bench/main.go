@@ -13,8 +13,11 @@
 //   - ./lab/internal/nn (with -kernels): the same networks on the numerical
 //     kernels alone, without gorgonia (BenchmarkTrainStep and BenchmarkEval
 //     there), the floor the lab's ops can reach;
-//   - PyTorch: torch_ref.py --synthetic --model M --bench-steps N, and
-//     torch_eval.py beside this file for evaluation.
+//   - PyTorch: golab's reference, bench/torchref/torchref.py bench-train
+//     and bench-eval, once with -torch-python (Debian's PyTorch, with
+//     -threads or GOMAXPROCS threads, as golab) and once with
+//     -torch-pypi-python when given (the newest PyTorch from PyPI, eager,
+//     with its default threads unless -threads is set).
 //
 // The machine may be shared, so the runs alternate for -rounds rounds and
 // the ratios compare the fastest round of each, and the medians.
@@ -23,6 +26,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -36,9 +40,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golab/bench/torchref"
 )
 
-// measurement is one JSON line. The first six keys are torch_ref.py's.
+// measurement is one JSON line. The first six keys are torchref.py's.
 type measurement struct {
 	Impl       string  `json:"impl"`
 	Model      string  `json:"model"`
@@ -64,10 +70,9 @@ func main() {
 	kernels := flag.Bool("kernels", true, "also time the kernels alone (./lab/internal/nn benchmarks)")
 	child := flag.String("child", "", "measure the lab on this model in this process only (no PyTorch, no ratios)")
 	cpuprofile := flag.String("cpuprofile", "", "with -child: write a CPU profile of the training steps here")
-	torchRef := flag.String("torch", "../shared/bench/torch_ref.py", "path of torch_ref.py; empty to skip PyTorch")
-	torchEval := flag.String("torch-eval", "bench/torch_eval.py", "path of torch_eval.py")
-	python := flag.String("python", "/usr/bin/python3", "a Python with torch")
-	threads := flag.Int("threads", 0, "threads for both sides (GOMAXPROCS, torch --threads); 0: Go's default and torch_ref.py's 2")
+	python := flag.String("torch-python", "", "a Python with PyTorch (Debian's); default $TORCH_PYTHON or the first Python found with torch; \"none\" skips PyTorch")
+	pypiPython := flag.String("torch-pypi-python", "", "a second Python, with the newest PyTorch from PyPI (make bench: .venv-torch-pypi)")
+	threads := flag.Int("threads", 0, "threads for all sides (GOMAXPROCS, torch.set_num_threads); 0: Go's default, as many for -torch-python, PyTorch's default for -torch-pypi-python")
 	flag.Parse()
 
 	if *child != "" {
@@ -86,17 +91,54 @@ func main() {
 		os.Setenv("GOMAXPROCS", strconv.Itoa(*threads))
 		runtime.GOMAXPROCS(*threads)
 	}
-	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, pkgs, *torchRef, *torchEval, *python, *threads); err != nil {
+	sides, err := torchSides(*python, *pypiPython, *threads)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if err := run(strings.Split(*models, ","), *steps, *evalBatches, *evalImages, *rounds, pkgs, sides); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []string, torchRef, torchEval, python string, threads int) error {
-	var torchThreads []string
-	if threads > 0 {
-		torchThreads = []string{"--threads", strconv.Itoa(threads)}
+// torchSide is one PyTorch to time: a Python and the threads to give it
+// (0: PyTorch's default).
+type torchSide struct {
+	python  string
+	threads int
+}
+
+// torchSides returns the PyTorch installations to time. Debian's (or any
+// found) gets as many threads as Go; the PyPI one keeps its default unless
+// threads is set.
+func torchSides(python, pypiPython string, threads int) ([]torchSide, error) {
+	var sides []torchSide
+	switch python {
+	case "none":
+	case "":
+		py, err := torchref.FindPython("torch")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: skipping Debian's PyTorch: %v\n", err)
+			break
+		}
+		python = py
+		fallthrough
+	default:
+		sides = append(sides, torchSide{python, cmp.Or(threads, runtime.GOMAXPROCS(0))})
 	}
+	if pypiPython != "" {
+		sides = append(sides, torchSide{pypiPython, threads})
+	}
+	for _, s := range sides {
+		if out, err := exec.Command(s.python, "-c", "import torch").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("%s cannot import torch: %v: %s", s.python, err, tail(string(out)))
+		}
+	}
+	return sides, nil
+}
+
+func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []string, sides []torchSide) error {
 	tmp, err := os.MkdirTemp("", "golab-bench")
 	if err != nil {
 		return err
@@ -123,17 +165,6 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 	if err != nil {
 		return err
 	}
-	torchOK := torchRef != ""
-	if torchOK {
-		if _, err := os.Stat(torchRef); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: no PyTorch reference: %v\n", err)
-			torchOK = false
-		} else if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %s cannot import torch (%v); skipping PyTorch\n", python, err)
-			torchOK = false
-		}
-	}
-
 	fmt.Printf("# machine: %s, %d CPUs, load average %s at start\n", cpuModel(), runtime.NumCPU(), loadAvg())
 	defer func() { fmt.Printf("# load average %s at end\n", loadAvg()) }()
 	if l, ok := load1(); ok && l > 0.5*float64(runtime.NumCPU()) {
@@ -173,24 +204,24 @@ func run(models []string, steps, evalBatches, evalImages, rounds int, pkgs []str
 					MsPerStep: round3(ms / 2), ImagesPerS: round1(1e6 / ms), Measure: "eval", MsPer1000: ms,
 					PeakRSSMB: rss, Round: r, Source: b.pkg, BlasImpl: blas, goSide: true})
 			}
-			if !torchOK {
-				continue
+			for _, s := range sides {
+				th := []string{"--model", model, "--threads", strconv.Itoa(s.threads)}
+				m, err := torchJSON(s.python, append([]string{"bench-train", "--steps", strconv.Itoa(steps)}, th...)...)
+				if err != nil {
+					return fmt.Errorf("torchref.py bench-train %s: %w", model, err)
+				}
+				m.Round, m.Source = r, "bench/torchref"
+				emit(m)
+				m, err = torchJSON(s.python, append([]string{"bench-eval", "--images", strconv.Itoa(evalImages), "--rounds", "1"}, th...)...)
+				if err != nil {
+					return fmt.Errorf("torchref.py bench-eval %s: %w", model, err)
+				}
+				m.Round, m.Source = r, "bench/torchref"
+				emit(m)
 			}
-			m, err := torchJSON(python, torchRef, append([]string{"--synthetic", "--model", model, "--bench-steps", strconv.Itoa(steps)}, torchThreads...)...)
-			if err != nil {
-				return fmt.Errorf("torch_ref %s: %w", model, err)
-			}
-			m.Measure, m.Round, m.Source = "train_step", r, torchRef
-			emit(m)
-			m, err = torchJSON(python, torchEval, append([]string{"--torch-ref", torchRef, "--model", model, "--images", strconv.Itoa(evalImages), "--rounds", "1"}, torchThreads...)...)
-			if err != nil {
-				return fmt.Errorf("torch_eval %s: %w", model, err)
-			}
-			m.Round, m.Source = r, "bench/torch_eval.py"
-			emit(m)
 		}
 	}
-	if torchOK {
+	if len(sides) > 0 {
 		printRatios(all, models)
 	}
 	return nil
@@ -248,10 +279,10 @@ func goBench(bin, bench, model string, n int, metric string) (float64, float64, 
 	return v, rss, blas, nil
 }
 
-func torchJSON(python, script string, args ...string) (measurement, error) {
-	out, err := exec.Command(python, append([]string{script}, args...)...).CombinedOutput()
+func torchJSON(python string, args ...string) (measurement, error) {
+	out, err := torchref.Run(python, args...)
 	if err != nil {
-		return measurement{}, fmt.Errorf("%v: %s", err, tail(string(out)))
+		return measurement{}, err
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var m measurement
@@ -261,37 +292,49 @@ func torchJSON(python, script string, args ...string) (measurement, error) {
 	return m, nil
 }
 
-// printRatios prints, per model, source and measure, Go over PyTorch for the
-// fastest round of each and for the medians.
+// printRatios prints, for each PyTorch measured, per model, Go source and
+// measure, Go over PyTorch for the fastest round of each and for the
+// medians.
 func printRatios(all []measurement, models []string) {
 	fmt.Println()
 	fmt.Println("ratios, Go / PyTorch (lower is faster; best of rounds, then median of rounds):")
 	goals := map[string]float64{"cnn/train_step": 1.0, "dropout/train_step": 1.2, "improved/train_step": 1.2, "cnn/eval": 1.0, "dropout/eval": 1.0, "improved/eval": 1.0}
-	var sources []string
+	var sources, torches []string
 	for _, m := range all {
 		if m.goSide && !slices.Contains(sources, m.Source) {
 			sources = append(sources, m.Source)
 		}
+		if !m.goSide && !slices.Contains(torches, torchName(m)) {
+			torches = append(torches, torchName(m))
+		}
 	}
-	for _, model := range models {
-		for _, measure := range []string{"train_step", "eval"} {
-			torch := values(all, model, measure, func(m measurement) bool { return !m.goSide })
-			for _, src := range sources {
-				g := values(all, model, measure, func(m measurement) bool { return m.goSide && m.Source == src })
-				if len(g) == 0 || len(torch) == 0 {
-					continue
+	for _, tn := range torches {
+		fmt.Printf(" against %s:\n", tn)
+		for _, model := range models {
+			for _, measure := range []string{"train_step", "eval"} {
+				torch := values(all, model, measure, func(m measurement) bool { return !m.goSide && torchName(m) == tn })
+				for _, src := range sources {
+					g := values(all, model, measure, func(m measurement) bool { return m.goSide && m.Source == src })
+					if len(g) == 0 || len(torch) == 0 {
+						continue
+					}
+					best, med := slices.Min(g)/slices.Min(torch), median(g)/median(torch)
+					goal := goals[model+"/"+measure]
+					verdict := "meets"
+					if best > goal {
+						verdict = "MISSES"
+					}
+					fmt.Printf("  %-9s %-10s %-18s best %.2fx  median %.2fx  (go %.1f ms, torch %.1f ms)  goal ≤ %.1fx: %s\n",
+						model, measure, src, best, med, slices.Min(g), slices.Min(torch), goal, verdict)
 				}
-				best, med := slices.Min(g)/slices.Min(torch), median(g)/median(torch)
-				goal := goals[model+"/"+measure]
-				verdict := "meets"
-				if best > goal {
-					verdict = "MISSES"
-				}
-				fmt.Printf("  %-9s %-10s %-18s best %.2fx  median %.2fx  (go %.1f ms, torch %.1f ms)  goal ≤ %.1fx: %s\n",
-					model, measure, src, best, med, slices.Min(g), slices.Min(torch), goal, verdict)
 			}
 		}
 	}
+}
+
+// torchName names the PyTorch of a measurement: its version and threads.
+func torchName(m measurement) string {
+	return fmt.Sprintf("%s, %d threads", m.Impl, m.Threads)
 }
 
 // values are the per-step (train) or per-1000-image (eval) times.

@@ -3,6 +3,8 @@ package lab
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"golab/lab/internal/plural"
 )
 
 // CIFAR-10 image geometry: 3 channels of 32×32 pixels, stored channel-major
@@ -17,15 +19,35 @@ const (
 // Dataset is a set of labelled CIFAR-10-shaped images. Pixels stay uint8;
 // normalization is applied per batch when a Batch is made, so a whole set is
 // never copied to float. A Dataset made by Subset, Split or Normalize is a
-// view that shares the pixels of its parent.
+// view that shares the pixels of its parent. The pixels of a set from
+// LoadCIFAR may live in a read-only memory-mapped file shared with other
+// processes (see LoadCIFARWith).
 type Dataset struct {
 	Name    string   // "train", "test", "validation", ...
 	Classes []string // class names, indexed by label
 
-	pixels []byte  // all images of the parent set, ImageBytes each
-	labels []uint8 // all labels of the parent set
-	index  []int   // the images of this view; nil means all, in order
+	pixels pixelStore // all images of the parent set
+	labels []uint8    // all labels of the parent set
+	index  []int      // the images of this view; nil means all, in order
 	norm   *Normalization
+}
+
+// pixelStore locates image j of a set: the images lie in chunks of perChunk
+// records each, stride bytes apart, skip bytes into their record. A set
+// made by NewDataset is one chunk of bare images; one from LoadCIFAR keeps
+// each batch file's records as they are on disk (a label byte, then the
+// image), so the file itself can be mapped.
+type pixelStore struct {
+	chunks   [][]byte
+	perChunk int
+	stride   int
+	skip     int
+}
+
+func (p *pixelStore) image(j int) []byte {
+	c, r := j/p.perChunk, j%p.perChunk
+	off := r*p.stride + p.skip
+	return p.chunks[c][off : off+ImageBytes : off+ImageBytes]
 }
 
 // Normalization is a per-channel affine transform: x' = (x/255 - Mean) / Std.
@@ -40,14 +62,15 @@ func NewDataset(name string, classes []string, pixels []byte, labels []uint8) (*
 		return nil, fmt.Errorf("lab: NewDataset %q: %d pixel bytes is not a whole number of %d-byte images", name, len(pixels), ImageBytes)
 	}
 	if n := len(pixels) / ImageBytes; n != len(labels) {
-		return nil, fmt.Errorf("lab: NewDataset %q: %d images but %d labels", name, n, len(labels))
+		return nil, fmt.Errorf("lab: NewDataset %q: %s but %s", name, plural.N(n, "image"), plural.N(len(labels), "label"))
 	}
 	for i, l := range labels {
 		if int(l) >= len(classes) {
-			return nil, fmt.Errorf("lab: NewDataset %q: label %d of image %d is outside the %d classes", name, l, i, len(classes))
+			return nil, fmt.Errorf("lab: NewDataset %q: label %d of image %d is outside the %s", name, l, i, plural.Of(len(classes), "class", "classes"))
 		}
 	}
-	return &Dataset{Name: name, Classes: classes, pixels: pixels, labels: labels}, nil
+	store := pixelStore{chunks: [][]byte{pixels}, perChunk: max(len(labels), 1), stride: ImageBytes}
+	return &Dataset{Name: name, Classes: classes, pixels: store, labels: labels}, nil
 }
 
 // Len is the number of images in the set.
@@ -68,8 +91,7 @@ func (d *Dataset) at(i int) int {
 // Image returns the raw pixels of image i (ImageBytes, channel-major). The
 // slice aliases the set: do not modify it.
 func (d *Dataset) Image(i int) []byte {
-	j := d.at(i)
-	return d.pixels[j*ImageBytes : (j+1)*ImageBytes : (j+1)*ImageBytes]
+	return d.pixels.image(d.at(i))
 }
 
 // Label returns the class of image i.
@@ -99,7 +121,7 @@ func (d *Dataset) Subset(name string, positions []int) (*Dataset, error) {
 	idx := make([]int, len(positions))
 	for k, i := range positions {
 		if i < 0 || i >= d.Len() {
-			return nil, fmt.Errorf("lab: Subset %q: position %d is outside the set of %d images", name, i, d.Len())
+			return nil, fmt.Errorf("lab: Subset %q: position %d is outside the set of %s", name, i, plural.N(d.Len(), "image"))
 		}
 		idx[k] = d.at(i)
 	}
@@ -122,7 +144,7 @@ func (d *Dataset) Head(n int) *Dataset {
 func (d *Dataset) Split(valSize int, seed uint64) (train, val *Dataset, err error) {
 	n := d.Len()
 	if valSize <= 0 || valSize >= n {
-		return nil, nil, fmt.Errorf("lab: Split: validation size %d must be between 1 and %d (the set has %d images)", valSize, n-1, n)
+		return nil, nil, fmt.Errorf("lab: Split: validation size %d must be between 1 and %d (the set has %s)", valSize, n-1, plural.N(n, "image"))
 	}
 	perm := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(n)
 	vi, ti := make([]int, valSize), make([]int, n-valSize)

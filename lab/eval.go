@@ -7,6 +7,7 @@ import (
 
 	"golab/lab/host"
 	"golab/lab/internal/nn"
+	"golab/lab/internal/plural"
 )
 
 // evalBatch is the batch size of evaluation graphs: large enough to keep the
@@ -126,7 +127,7 @@ func (m *Model) evaluate(ctx context.Context, d *Dataset, keep bool) (evalResult
 	correct := 0
 	for lo := 0; lo < n; lo += evalBatch {
 		if err := ctx.Err(); err != nil {
-			return r, fmt.Errorf("lab: evaluation interrupted after %d of %d images: %w", lo, n, err)
+			return r, fmt.Errorf("lab: evaluation interrupted after %d of %s: %w", lo, plural.N(n, "image"), err)
 		}
 		hi := min(lo+evalBatch, n)
 		ps := pos[:hi-lo]

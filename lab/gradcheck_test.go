@@ -28,7 +28,7 @@ func randomBatch(n int, seed uint64) *Batch {
 // from the logits, which keeps finite differences precise.
 func lossAt(t *testing.T, m *Model, p *program, b *Batch) float64 {
 	t.Helper()
-	m.dropRNG = rand.New(rand.NewPCG(42, 42))
+	m.drop.reseed(42, 42)
 	if err := p.run(b); err != nil {
 		t.Fatal(err)
 	}

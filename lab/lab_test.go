@@ -412,3 +412,25 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("negative learning rate: %v", err)
 	}
 }
+
+func TestProgramCacheIsBounded(t *testing.T) {
+	m := smallModel(t, 1)
+	for n := 1; n <= 3*maxPrograms; n++ {
+		if _, err := Logits(m, randomBatch(n, uint64(n))); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.programs) > maxPrograms {
+			t.Fatalf("after Logits on %d batch sizes the model holds %d graphs, more than %d", n, len(m.programs), maxPrograms)
+		}
+	}
+	// The graph in use stays; the least recently used goes.
+	if _, err := Logits(m, randomBatch(2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.programs[progKey{false, 2}]; !ok {
+		t.Error("the graph just used was evicted")
+	}
+	if _, ok := m.programs[progKey{false, 3*maxPrograms - maxPrograms + 1}]; ok {
+		t.Error("the least recently used graph was kept")
+	}
+}

@@ -375,8 +375,9 @@ func (d *dropout) build(b *builder, x *G.Node) (*G.Node, error) {
 	}
 	mask := make([]float32, xs.TotalSize()/group)
 	p := float32(d.p)
+	src := b.drop
 	op := newOp("dropout "+d.name, []int{xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-		nn.DropoutMask(mask, p, b.m.dropoutDraw)
+		nn.DropoutMask(mask, p, src.draw)
 		nn.ScaleGroups(out, in[0], mask, group)
 		return nil
 	})

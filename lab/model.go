@@ -40,11 +40,12 @@ type Model struct {
 	params []*Param
 
 	initRNG *rand.Rand
-	dropRNG *rand.Rand
+	drop    *dropSource
 
 	mu       sync.Mutex
-	programs map[progKey]*program
-	unfused  bool // build every layer as its own op (tests compare the two)
+	programs map[progKey]*program // compiled graphs, at most maxPrograms
+	uses     uint64               // clock of program uses, for evicting the least recent
+	unfused  bool                 // build every layer as its own op (tests compare the two)
 }
 
 // InputShape is the per-image input of every model: CIFAR-10's 3×32×32.
@@ -64,6 +65,7 @@ func BuildCNN(name string, seed uint64, layers ...Layer) (*Model, error) {
 		Seed:    seed,
 		layers:  layers,
 		initRNG: rand.New(rand.NewPCG(seed, 0x1a1e)),
+		drop:    &dropSource{rng: rand.New(rand.NewPCG(seed, 0xd209))},
 	}
 	seen := map[string]bool{}
 	shape := InputShape
@@ -181,15 +183,15 @@ func commas(n int) string {
 	return s
 }
 
-// dropoutDraw is the uniform source of every dropout layer of the model.
-// Train reseeds it at each epoch from the run's seed, so a run resumed at
-// epoch k draws the same masks as one that never stopped.
-func (m *Model) dropoutDraw() float32 {
-	if m.dropRNG == nil {
-		m.dropRNG = rand.New(rand.NewPCG(m.Seed, 0xd209))
-	}
-	return m.dropRNG.Float32()
-}
+// dropSource is the uniform source of every dropout layer of a model. Train
+// reseeds it at each epoch from the run's seed, so a run resumed at epoch k
+// draws the same masks as one that never stopped. The graphs hold it rather
+// than the model, so that nothing in a graph leads back to the model.
+type dropSource struct{ rng *rand.Rand }
+
+func (d *dropSource) draw() float32 { return d.rng.Float32() }
+
+func (d *dropSource) reseed(seed, stream uint64) { d.rng = rand.New(rand.NewPCG(seed, stream)) }
 
 // ---- graphs ----
 
@@ -198,11 +200,17 @@ type progKey struct {
 	batch int
 }
 
+// maxPrograms bounds the graphs a model keeps: a training run uses up to
+// four (training and evaluation, at the batch size and at the odd size of
+// a set's tail), and Logits on batches of other sizes adds more.
+const maxPrograms = 6
+
 // program is one compiled gorgonia graph of the model: for training (with
 // loss and gradients) or for evaluation, at one batch size. All programs of
 // a model bind the same parameter tensors, so a step taken in one is seen by
 // every other.
 type program struct {
+	used   uint64 // the model's use clock at the last use
 	g      *G.ExprGraph
 	vm     G.VM
 	x, y   *tensor.Dense // bound inputs: images and (training) labels
@@ -211,8 +219,10 @@ type program struct {
 	params G.Nodes // trainable parameter nodes, in m.params order
 }
 
+// builder is what a layer needs to add itself to a graph. It holds nothing
+// that leads back to the model: the graph's ops keep what they capture.
 type builder struct {
-	m      *Model
+	drop   *dropSource
 	g      *G.ExprGraph
 	train  bool
 	input  *G.Node
@@ -233,21 +243,26 @@ func (b *builder) param(p *Param) *G.Node {
 func (b *builder) needsGrad(x *G.Node) bool { return b.train && x != b.input }
 
 // program returns the compiled graph for a mode and batch size, building it
-// on first use. Callers hold m.mu.
+// on first use. The model owns its graphs, which go with it when it is
+// garbage; it keeps at most maxPrograms, dropping the least recently used.
+// Callers hold m.mu.
 func (m *Model) program(train bool, batch int) (*program, error) {
+	m.uses++
 	key := progKey{train, batch}
 	if p, ok := m.programs[key]; ok {
+		p.used = m.uses
 		return p, nil
 	}
-	if len(m.programs) >= 8 {
-		// Odd batch sizes (the tail of a set) each get a graph; keep
-		// only a few of those around.
-		for k := range m.programs {
-			if k.batch != batch {
-				delete(m.programs, k)
-				break
+	for len(m.programs) >= maxPrograms {
+		var oldest progKey
+		first := true
+		for k, p := range m.programs {
+			if first || p.used < m.programs[oldest].used {
+				oldest, first = k, false
 			}
 		}
+		m.programs[oldest].vm.Close()
+		delete(m.programs, oldest)
 	}
 	p, err := m.compile(train, batch)
 	if err != nil {
@@ -256,6 +271,7 @@ func (m *Model) program(train bool, batch int) (*program, error) {
 	if m.programs == nil {
 		m.programs = map[progKey]*program{}
 	}
+	p.used = m.uses
 	m.programs[key] = p
 	return p, nil
 }
@@ -265,14 +281,14 @@ func (m *Model) compile(train bool, batch int) (*program, error) {
 	p := &program{g: g}
 	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, Channels, Height, Width))
 	x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, Channels, Height, Width), G.WithName("x"), G.WithValue(p.x))
-	b := &builder{m: m, g: g, train: train, input: x, params: map[*Param]*G.Node{}}
+	b := &builder{drop: m.drop, g: g, train: train, input: x, params: map[*Param]*G.Node{}}
 	h, err := m.buildLayers(b, x)
 	if err != nil {
 		return nil, err
 	}
 	p.logits = h
 	if !train {
-		p.vm = G.NewTapeMachine(g)
+		p.vm = newTapeMachine(g)
 		return p, nil
 	}
 	p.y = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch))
@@ -290,7 +306,7 @@ func (m *Model) compile(train bool, batch int) (*program, error) {
 	if _, err := G.Grad(loss, p.params...); err != nil {
 		return nil, fmt.Errorf("lab: differentiating %s: %w", m.Name, err)
 	}
-	p.vm = G.NewTapeMachine(g, G.BindDualValues(p.params...))
+	p.vm = newTapeMachine(g, G.BindDualValues(p.params...))
 	return p, nil
 }
 

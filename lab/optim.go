@@ -1,8 +1,10 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -80,10 +82,11 @@ func (s *sgd) state() map[string][]float32 {
 }
 
 func (s *sgd) setState(st map[string][]float32) error {
+	if err := checkState(st, s.state()); err != nil {
+		return err
+	}
 	for i, n := range s.names {
-		if err := restore(s.v[i], st, "momentum_buffer."+n); err != nil {
-			return err
-		}
+		copy(s.v[i], st["momentum_buffer."+n])
 	}
 	return nil
 }
@@ -171,18 +174,17 @@ func (a *adam) state() map[string][]float32 {
 }
 
 func (a *adam) setState(st map[string][]float32) error {
-	s, ok := st["step"]
-	if !ok || len(s) != 1 {
-		return fmt.Errorf("lab: optimizer state has no step count")
+	if err := checkState(st, a.state()); err != nil {
+		return err
 	}
-	a.steps = float64(s[0])
+	steps := float64(st["step"][0])
+	if steps < 0 || steps != math.Trunc(steps) {
+		return fmt.Errorf("its step count %v is not a whole number of steps", steps)
+	}
+	a.steps = steps
 	for i, n := range a.names {
-		if err := restore(a.m[i], st, "exp_avg."+n); err != nil {
-			return err
-		}
-		if err := restore(a.v[i], st, "exp_avg_sq."+n); err != nil {
-			return err
-		}
+		copy(a.m[i], st["exp_avg."+n])
+		copy(a.v[i], st["exp_avg_sq."+n])
 	}
 	return nil
 }
@@ -195,15 +197,37 @@ func names(params []*Param) []string {
 	return out
 }
 
-func restore(dst []float32, st map[string][]float32, name string) error {
-	src, ok := st[name]
-	if !ok {
-		return fmt.Errorf("lab: optimizer state has no tensor %q", name)
+// checkState makes sure a saved optimizer state holds exactly the tensors
+// of want, each of the same size and finite, before any of it is used.
+func checkState(st, want map[string][]float32) error {
+	var missing, wrong, extra []string
+	for name, w := range want {
+		v, ok := st[name]
+		switch {
+		case !ok:
+			missing = append(missing, fmt.Sprintf("it has no tensor %q", name))
+		case len(v) != len(w):
+			wrong = append(wrong, fmt.Sprintf("its tensor %q has %d values, the model needs %d", name, len(v), len(w)))
+		default:
+			for _, x := range v {
+				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+					wrong = append(wrong, fmt.Sprintf("its tensor %q holds %v", name, x))
+					break
+				}
+			}
+		}
 	}
-	if len(src) != len(dst) {
-		return fmt.Errorf("lab: optimizer state tensor %q has %d values, the model needs %d", name, len(src), len(dst))
+	for name := range st {
+		if _, ok := want[name]; !ok {
+			extra = append(extra, fmt.Sprintf("its tensor %q is not part of this optimizer's state", name))
+		}
 	}
-	copy(dst, src)
+	slices.Sort(missing)
+	slices.Sort(wrong)
+	slices.Sort(extra)
+	if problems := slices.Concat(wrong, missing, extra); len(problems) > 0 {
+		return errors.New(joinMax(problems, 3))
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golab/lab/host"
 	"golab/lab/internal/blas"
+	"golab/lab/internal/plural"
 )
 
 // Config sets up a training run. The zero value gives the assignment's
@@ -118,12 +119,12 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 		if run, err = openRun(cfg, m, train, val, true); err != nil {
 			return nil, err
 		}
-		done, err := run.resume(m, opt, h, cfg)
-		if err != nil {
+		defer run.close()
+		if _, err := run.resume(m, opt, h); err != nil {
 			return nil, err
 		}
-		if done {
-			cfg.Monitor.Log(fmt.Sprintf("Run %s has finished %d epochs: loaded its weights and History (set Retrain to train it again).", run.dir, len(h.Epochs)))
+		if len(h.Epochs) >= cfg.Epochs {
+			cfg.Monitor.Log(fmt.Sprintf("Run %s has finished %s: loaded its weights and History (set Retrain to train it again).", run.dir, plural.N(len(h.Epochs), "epoch")))
 			cfg.Monitor.End(h, nil)
 			return h, nil
 		}
@@ -138,7 +139,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	cfg.Monitor.Begin(RunInfo{Label: m.Label, Epochs: cfg.Epochs, StartEpoch: len(h.Epochs), StepsPerEpoch: steps,
 		BatchSize: cfg.BatchSize, TrainImages: n, ValImages: valN, Engine: Engine()})
 	if run != nil && len(h.Epochs) > 0 {
-		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d of %d.", run.dir, len(h.Epochs), cfg.Epochs))
+		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d (%s of %d done).", run.dir, len(h.Epochs), plural.N(len(h.Epochs), "epoch"), cfg.Epochs))
 	}
 	err = m.trainEpochs(train, val, cfg, opt, h, run, steps)
 	cfg.Monitor.End(h, err)
@@ -149,7 +150,10 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 // configuration (cfg.RunDir must be set), without training: the model gets
 // the weights of the run's last saved epoch, and the History of its saved
 // epochs is returned, which may be fewer than cfg.Epochs if the run is not
-// finished. With no epoch saved it returns an error wrapping ErrNoRun.
+// finished. With no epoch saved it returns an error wrapping ErrNoRun; a
+// run folder that cannot be read back gives one wrapping ErrDamagedRun,
+// and the model is left unchanged. LoadRun never changes a run folder
+// beyond removing what a crash left behind: Retrain is for Train.
 func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if m == nil || train == nil {
 		return nil, errors.New("lab: LoadRun needs a model and the training set of the run")
@@ -168,9 +172,14 @@ func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer run.close()
 	h := &History{Model: m.Name, Label: m.Label}
-	if _, err := run.resume(m, opt, h, cfg); err != nil {
+	found, err := run.resume(m, opt, h)
+	if err != nil {
 		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("lab: %w in %s (train it first)", ErrNoRun, run.dir)
 	}
 	return h, nil
 }
@@ -186,12 +195,12 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 		// Shuffle and dropout draw from streams fixed by (seed, epoch), so
 		// a resumed run continues exactly as an uninterrupted one.
 		order := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(n)
-		m.dropRNG = rand.New(rand.NewPCG(cfg.Seed^0xd209, uint64(epoch)))
+		m.drop.reseed(cfg.Seed^0xd209, uint64(epoch))
 		var sumLoss float64
 		var correct, seen int
 		for step := range steps {
 			if err := cfg.Context.Err(); err != nil {
-				return fmt.Errorf("lab: training interrupted in epoch %d at step %d; the History holds the %d finished epochs and the model the weights after the last completed step: %w", epoch, step, len(h.Epochs), err)
+				return fmt.Errorf("lab: training interrupted in epoch %d at step %d; the History holds %s and the model the weights after the last completed step: %w", epoch, step, plural.N(len(h.Epochs), "finished epoch"), err)
 			}
 			lo, hi := step*cfg.BatchSize, min((step+1)*cfg.BatchSize, n)
 			pos := positions[:hi-lo]
@@ -202,7 +211,7 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 				return fmt.Errorf("lab: epoch %d, step %d: %w", epoch, step, err)
 			}
 			if !finite(loss) {
-				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds the %d finished epochs", loss, epoch, step, len(h.Epochs))
+				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds %s", loss, epoch, step, plural.N(len(h.Epochs), "finished epoch"))
 			}
 			sumLoss += loss * float64(len(pos))
 			correct += ok
@@ -270,8 +279,9 @@ func TextMonitor(w io.Writer) Monitor { return textMonitor{w} }
 type textMonitor struct{ w io.Writer }
 
 func (t textMonitor) Begin(info RunInfo) {
-	fmt.Fprintf(t.w, "Training %s: %d epochs of %d steps (batch %d, %d training and %d validation images) on %s\n",
-		info.Label, info.Epochs, info.StepsPerEpoch, info.BatchSize, info.TrainImages, info.ValImages, info.Engine)
+	fmt.Fprintf(t.w, "Training %s: %s of %s (batch %d, %d training and %s) on %s\n",
+		info.Label, plural.N(info.Epochs, "epoch"), plural.N(info.StepsPerEpoch, "step"), info.BatchSize, info.TrainImages,
+		plural.N(info.ValImages, "validation image"), info.Engine)
 }
 func (t textMonitor) Step(Progress)    {}
 func (t textMonitor) Log(line string)  { fmt.Fprintln(t.w, line) }

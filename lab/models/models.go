@@ -1,6 +1,6 @@
 // Package models holds the assignment's networks, layer for layer as the
 // seed report prints them, with PyTorch's parameter names so that weights
-// move freely between the lab and the PyTorch reference (torch_ref.py).
+// move freely between the lab and PyTorch (golab's reference: bench/torchref).
 package models
 
 import (

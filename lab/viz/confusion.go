@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg/draw"
+
+	"golab/lab/internal/plural"
 )
 
 // ConfusionMatrix counts, for each true class (row), how often each class
@@ -186,7 +188,7 @@ func (n blues) Colors() []color.Color {
 func (m *ConfusionMatrix) paint(f *frame) error {
 	n := len(m.Counts)
 	grid := fractions{m}
-	p := newPlot(fmt.Sprintf("Confusion matrix: accuracy %.1f%% on %d images", m.Accuracy(), m.total()))
+	p := newPlot(fmt.Sprintf("Confusion matrix: accuracy %.1f%% on %s", m.Accuracy(), plural.N(m.total(), "image")))
 	p.Title.TextStyle.Font.Size = 12
 	hm := plotter.NewHeatMap(grid, blues(64))
 	hm.Min, hm.Max = 0, 1

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"golab/lab"
+	"golab/lab/internal/plural"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -90,7 +91,7 @@ func (c *Curves) String() string {
 		if i > 0 {
 			b.WriteString(";")
 		}
-		fmt.Fprintf(&b, " %s, %d epochs", runName(h, i), len(h.Epochs))
+		fmt.Fprintf(&b, " %s, %s", runName(h, i), plural.N(len(h.Epochs), "epoch"))
 		if acc, ep := h.BestValAcc(); ep >= 0 {
 			fmt.Fprintf(&b, ", best val acc %.1f%% (epoch %d)", acc, ep)
 		}
@@ -119,8 +120,11 @@ func titleRoom(title string) int {
 // trace is the live view's running loss and accuracy within the current
 // epoch, and the x range the run will cover.
 type trace struct {
-	x, loss, acc []float64 // x in epochs from the start of the run
-	epochs       int       // the run's length, for a fixed x axis
+	// x runs from e-1 to e during epoch e (epochs count from 0, as
+	// everywhere), so that the running values end where the epoch's point
+	// is drawn, at x = e.
+	x, loss, acc []float64
+	epochs       int // the run's length, for a fixed x axis
 }
 
 // curvePlots builds the loss and accuracy panels for hs; tr adds the live
@@ -213,8 +217,9 @@ func curvePlots(hs []*lab.History, tr *trace) (loss, acc *plot.Plot, legend []st
 			legend = append(legend, "train, running")
 		}
 		if tr.epochs > 0 {
+			// Epoch 0's running values lie left of its point.
 			for _, p := range []*plot.Plot{loss, acc} {
-				p.X.Min, p.X.Max = 0, float64(tr.epochs)
+				p.X.Min, p.X.Max = -1, float64(tr.epochs-1)
 			}
 		}
 	}
@@ -234,10 +239,11 @@ func curvePlots(hs []*lab.History, tr *trace) (loss, acc *plot.Plot, legend []st
 	return loss, acc, legend, nil
 }
 
-// epochSeries returns a run's per-epoch values, x counting epochs trained.
+// epochSeries returns a run's per-epoch values, x the epoch's number
+// (from 0, as in History.Table and the log lines).
 func epochSeries(h *lab.History) (xs, trainLoss, valLoss, trainAcc, valAcc []float64) {
 	for _, e := range h.Epochs {
-		xs = append(xs, float64(e.Epoch+1))
+		xs = append(xs, float64(e.Epoch))
 		trainLoss = append(trainLoss, e.TrainLoss)
 		valLoss = append(valLoss, e.ValLoss)
 		trainAcc = append(trainAcc, e.TrainAcc)
@@ -295,7 +301,9 @@ func padRange(a *plot.Axis, frac float64) {
 	a.Max += d * frac
 }
 
-// epochTicks marks whole epochs, at a step that keeps about ten ticks.
+// epochTicks marks whole epochs from 0, at a step that keeps about ten
+// ticks; the axis may start below 0 (the live view's epoch 0, a single
+// point), where there is no epoch to mark.
 func epochTicks(lo, hi float64) []plot.Tick {
 	step := 1.0
 	for _, st := range []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000} {
@@ -305,7 +313,7 @@ func epochTicks(lo, hi float64) []plot.Tick {
 		}
 	}
 	var ticks []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+	for v := math.Max(0, math.Ceil(lo/step)*step); v <= hi; v += step {
 		ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
 	}
 	return ticks

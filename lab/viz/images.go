@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"golab/lab"
+	"golab/lab/internal/plural"
 
 	"gonum.org/v1/plot/text"
 )
@@ -205,7 +206,7 @@ func (g *ImageGrid) String() string {
 		return g.err.Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "ImageGrid: %d images", len(g.pix))
+	fmt.Fprintf(&b, "ImageGrid: %s", plural.N(len(g.pix), "image"))
 	wrong := 0
 	for i, l := range g.labels {
 		if i == 0 {

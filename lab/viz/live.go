@@ -14,6 +14,7 @@ import (
 
 	"golab/lab"
 	"golab/lab/host"
+	"golab/lab/internal/plural"
 )
 
 func init() {
@@ -122,7 +123,7 @@ func (m *LiveView) String() string {
 	if m.ended {
 		state = "ended"
 	}
-	return fmt.Sprintf("LiveView %s: %s, display %s, %d updates", m.title(), state, m.id, m.stats.Displays)
+	return fmt.Sprintf("LiveView %s: %s, display %s, %s", m.title(), state, m.id, plural.N(m.stats.Displays, "update"))
 }
 
 // Begin starts the view for a run.
@@ -180,7 +181,7 @@ func (m *LiveView) record(p lab.Progress) {
 	if p.Step%every != every-1 && p.Step+1 != m.info.StepsPerEpoch {
 		return
 	}
-	x := float64(p.Epoch) + float64(p.Step+1)/float64(max(m.info.StepsPerEpoch, p.Step+1))
+	x := float64(p.Epoch-1) + float64(p.Step+1)/float64(max(m.info.StepsPerEpoch, p.Step+1))
 	m.trace.x = append(m.trace.x, x)
 	m.trace.loss = append(m.trace.loss, p.RunningLoss)
 	m.trace.acc = append(m.trace.acc, p.RunningAcc)
@@ -400,9 +401,10 @@ func (m *LiveView) epochText() string {
 	if !m.haveProg {
 		return "starting"
 	}
-	s := fmt.Sprintf("epoch %d", m.prog.Epoch+1)
+	// Epochs count from 0, as in the log lines, the table and the curves.
+	s := fmt.Sprintf("epoch %d", m.prog.Epoch)
 	if m.info.Epochs > 0 {
-		s += fmt.Sprintf("/%d", m.info.Epochs)
+		s += fmt.Sprintf(" of 0–%d", m.info.Epochs-1)
 	}
 	return s
 }
@@ -451,7 +453,7 @@ const liveStyle = `font-family:-apple-system,'Segoe UI',Roboto,'Liberation Sans'
 
 func htmlBar(label string, f float64, right string, c string) string {
 	return fmt.Sprintf(`<div style="display:flex;align-items:center;gap:8px;margin:2px 0">`+
-		`<span style="width:96px">%s</span>`+
+		`<span style="width:130px">%s</span>`+
 		`<div style="flex:1;height:10px;background:#e8e8e8;border-radius:5px;overflow:hidden">`+
 		`<div style="width:%.1f%%;height:100%%;background:%s"></div></div>`+
 		`<span style="width:150px;text-align:right;font-variant-numeric:tabular-nums">%s</span></div>`,
@@ -525,9 +527,9 @@ func (m *LiveView) summaryLine(err error) string {
 		fmt.Fprintf(&b, " (resumed at epoch %d)", m.info.StartEpoch)
 	}
 	if err != nil {
-		fmt.Fprintf(&b, ": stopped after %d epochs (%s): %v.", epochs, duration(m.runTime()), err)
+		fmt.Fprintf(&b, ": stopped after %s (%s): %v.", plural.N(epochs, "epoch"), duration(m.runTime()), err)
 	} else {
-		fmt.Fprintf(&b, ": %d epochs in %s.", epochs, duration(m.runTime()))
+		fmt.Fprintf(&b, ": %s in %s.", plural.N(epochs, "epoch"), duration(m.runTime()))
 	}
 	if m.hist != nil {
 		if acc, ep := m.hist.BestValAcc(); ep >= 0 {
@@ -570,11 +572,11 @@ func (m *LiveView) finalHTML(pngData []byte, err error) string {
 			base64.StdEncoding.EncodeToString(pngData))
 	}
 	b.WriteString(`<details><summary style="cursor:pointer">per-epoch table and log`)
-	fmt.Fprintf(&b, ` (%d lines)</summary><pre style="font-size:11px">`, len(m.logs))
+	fmt.Fprintf(&b, ` (%s)</summary>`, plural.N(len(m.logs), "line"))
 	if m.hist != nil && len(m.hist.Epochs) > 0 {
-		b.WriteString(html.EscapeString(m.hist.Table()))
-		b.WriteString("\n")
+		b.WriteString(m.hist.HTML())
 	}
+	b.WriteString(`<pre style="font-size:11px">`)
 	for _, l := range m.logs {
 		b.WriteString(html.EscapeString(l))
 		b.WriteString("\n")

@@ -3,6 +3,7 @@ package viz
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
@@ -98,12 +99,12 @@ func TestLiveViewUpdatesOneDisplayInPlace(t *testing.T) {
 		}
 	}
 	mid := calls[len(calls)/2].bundle["text/html"].(string)
-	for _, want := range []string{"steps/s", "left", "running loss", "epoch 2/3", "data:image/png;base64,"} {
+	for _, want := range []string{"steps/s", "left", "running loss", "epoch 1 of 0–2", "data:image/png;base64,"} {
 		if !strings.Contains(mid, want) {
 			t.Errorf("an update during the run lacks %q", want)
 		}
 	}
-	if plain := calls[len(calls)/2].bundle["text/plain"].(string); !strings.Contains(plain, "epoch 2/3") {
+	if plain := calls[len(calls)/2].bundle["text/plain"].(string); !strings.Contains(plain, "epoch 1 of 0–2") {
 		t.Errorf("text/plain during the run = %q; want the epoch", plain)
 	}
 
@@ -288,4 +289,101 @@ func TestLiveViewToleratesMissingInfo(t *testing.T) {
 	if _, ok := fh.calls[len(fh.calls)-1].bundle["image/png"]; !ok {
 		t.Error("the final update lacks the curves")
 	}
+}
+
+// Epochs count from 0 everywhere golab shows one: the seed's log lines, the
+// History's table, BestValAcc, the live view's progress and summary, and
+// the curves' x axis, where epoch e's point is at x = e and its running
+// values lead up to it.
+func TestOneEpochNumbering(t *testing.T) {
+	m, fh, clock := hostedView(t)
+	const epochs, steps = 3, 40
+	info := lab.RunInfo{Label: "CNNModel", Epochs: epochs, StepsPerEpoch: steps, BatchSize: 32, TrainImages: steps * 32}
+	m.Begin(info)
+	h := &lab.History{Model: "CNNModel", Label: "CNNModel"}
+	var logs []string
+	for e := range epochs {
+		for s := range steps {
+			clock.advance(100 * time.Millisecond)
+			m.Step(lab.Progress{Epoch: e, Step: s, RunningLoss: 2, RunningAcc: 20, EpochTime: time.Duration(s+1) * 100 * time.Millisecond})
+			if s == 0 {
+				logs = append(logs, lab.StepLog{Epoch: e, Step: s, RunningLoss: 2, RunningAcc: 20}.String())
+			}
+		}
+		if got, want := m.trace.x[len(m.trace.x)-1], float64(e); got != want {
+			t.Errorf("epoch %d's running values end at x = %g, want %g (where its point is drawn)", e, got, want)
+		}
+		if e == 0 && m.trace.x[0] >= 0 {
+			t.Errorf("epoch 0's running values start at x = %g; they lead up to x = 0", m.trace.x[0])
+		}
+		if s := m.statusText(); !strings.Contains(s, fmt.Sprintf("epoch %d of 0–%d", e, epochs-1)) {
+			t.Errorf("the progress during epoch %d reads %q", e, s)
+		}
+		valAcc := []float64{30, 50, 40}[e]
+		h.Epochs = append(h.Epochs, lab.EpochStats{Epoch: e, TrainLoss: 2, ValLoss: 2, TrainAcc: 20, ValAcc: valAcc, Seconds: 4})
+		m.Epoch(h)
+	}
+	m.End(h, nil)
+
+	if logs[0] != "epoch: 0, steps: 0, train_loss: 2.000, running_acc: 20.0 %" {
+		t.Errorf("the first log line is %q; the seed's format starts at epoch 0", logs[0])
+	}
+	acc, best := h.BestValAcc()
+	if acc != 50 || best != 1 {
+		t.Fatalf("BestValAcc() = %g, %d; want 50, 1", acc, best)
+	}
+	rows := strings.Split(strings.TrimSpace(h.Table()), "\n")[2:]
+	for e, r := range rows {
+		if f := strings.Fields(r); f[0] != fmt.Sprint(e) {
+			t.Errorf("table row %d starts with %q, want %d", e, f[0], e)
+		}
+	}
+	final := fh.calls[len(fh.calls)-1].bundle["text/plain"].(string)
+	if !strings.Contains(final, "3 epochs in") || !strings.Contains(final, "Best validation accuracy 50.0% (epoch 1)") {
+		t.Errorf("the live view's summary does not name epoch 1 as the best:\n%s", final)
+	}
+	if html := h.HTML(); !strings.Contains(html, "<td><b>1</b></td>") {
+		t.Errorf("History.HTML does not mark epoch 1 as the best:\n%s", html)
+	}
+	loss, _ := PlotCurves(h).Plots()
+	if loss.X.Min != 0 || loss.X.Max != float64(epochs-1) {
+		t.Errorf("the curves' x axis runs from %g to %g, want 0 to %d", loss.X.Min, loss.X.Max, epochs-1)
+	}
+	for _, tk := range epochTicks(-1, 19) {
+		if tk.Value < 0 {
+			t.Errorf("tick %g below epoch 0", tk.Value)
+		}
+	}
+	if ticks := epochTicks(-1, 4); ticks[0].Value != 0 || ticks[0].Label != "0" {
+		t.Errorf("the first tick of the live view's axis is %+v, want epoch 0", ticks[0])
+	}
+}
+
+func TestOneEpochIsSingular(t *testing.T) {
+	h := &lab.History{Label: "x", Epochs: []lab.EpochStats{{Epoch: 0, ValAcc: 10}}}
+	if s := PlotCurves(h).String(); strings.Contains(s, "1 epochs") || !strings.Contains(s, "1 epoch") {
+		t.Errorf("Curves.String() = %q", s)
+	}
+	m, fh, _ := hostedView(t)
+	m.Begin(lab.RunInfo{Label: "x", Epochs: 1, StepsPerEpoch: 1})
+	m.Step(lab.Progress{Epoch: 0, Step: 0, RunningLoss: 2, RunningAcc: 10, EpochTime: time.Millisecond})
+	m.Log("one line")
+	m.Epoch(h)
+	m.End(h, nil)
+	last := fh.calls[len(fh.calls)-1].bundle
+	for _, k := range []string{"text/plain", "text/html"} {
+		if s := last[k].(string); strings.Contains(s, "1 epochs") || strings.Contains(s, "1 lines") || !strings.Contains(s, "1 epoch in") {
+			t.Errorf("%s of a 1-epoch run:\n%s", k, s)
+		}
+	}
+}
+
+// hostedView returns a live view on a fake kernel host and clock.
+func hostedView(t *testing.T) (*LiveView, *fakeHost, *fakeClock) {
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	fh := &fakeHost{clock: clock}
+	useHost(t, fh)
+	m := LiveMonitor()
+	m.now = clock.now
+	return m, fh, clock
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"golab/lab"
+	"golab/lab/internal/plural"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -385,7 +386,7 @@ func ProbBars(probs [][]float32, truth []int, classes []string, images [][]byte)
 	d, err := checkProbs(probs, truth, classes)
 	if err == nil && images != nil {
 		if len(images) != len(probs) {
-			err = fmt.Errorf("%d images for %d rows of probabilities; give one per row, or nil", len(images), len(probs))
+			err = fmt.Errorf("%s for %s of probabilities; give one per row, or nil", plural.N(len(images), "image"), plural.N(len(probs), "row"))
 		}
 		for i, img := range images {
 			if err == nil && len(img) != lab.ImageBytes {

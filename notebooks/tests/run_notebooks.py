@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Execute golab's notebooks headless through nbclient and check them.
 
 Each notebook is executed top to bottom in the golab kernel, from the
@@ -6,11 +6,12 @@ notebooks folder (so relative paths such as the run folders resolve as they
 do for a user), and the executed copy is written to --out; the committed
 notebooks are never modified. With --check, the run fails unless every
 notebook executes without a cell error, shows at least the image/png outputs
-its exercise calls for (MIN_PNG) and prints the lines it must (MUST_PRINT).
+its exercise calls for (MIN_PNG), prints the lines it must (MUST_PRINT) and
+never a count of one with a plural noun ("1 epochs").
 
 QUICK=1 in the environment, or --quick, makes the notebooks use a subset of
-the data and one epoch. Needs Debian's python3-nbclient: run it with
-/usr/bin/python3.
+the data and one epoch. Needs nbclient: run it with the project's Python
+(.venv/bin/python; make notebooks does).
 """
 
 import argparse
@@ -18,6 +19,7 @@ import base64
 import glob
 import json
 import os
+import re
 import struct
 import sys
 import time
@@ -53,6 +55,11 @@ MUST_PRINT = {
 }
 
 
+# A count of one with a plural noun ("1 epochs", "1 images"): QUICK mode
+# trains for one epoch, so it would show here.
+ONE_PLURAL = re.compile(r"(?<![\d.,])1 (epochs|steps|images|lines|updates|runs|files|labels|rows)\b")
+
+
 def png_size(data):
     """Returns the width and height in a PNG's header, or None if data is not a PNG."""
     if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
@@ -79,6 +86,7 @@ def inspect(nb):
         elif kind in ("display_data", "execute_result"):
             data = out.get("data", {})
             text.append(str(data.get("text/plain", "")))
+            text.append(str(data.get("text/html", "")))
             if "image/png" in data:
                 raw = base64.b64decode(data["image/png"])
                 size = png_size(raw)
@@ -126,6 +134,8 @@ def check(result):
     for line in MUST_PRINT.get(name, []):
         if line not in result["text"]:
             why.append(f"does not print {line!r}")
+    for m in ONE_PLURAL.finditer(result["text"]):
+        why.append(f"prints {m.group(0)!r}: {result['text'][max(0, m.start() - 60):m.end() + 20]!r}")
     return why
 
 

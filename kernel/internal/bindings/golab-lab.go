@@ -29,6 +29,7 @@ func init() {
 	m["Dropout"] = reflect.ValueOf(lab.Dropout)
 	m["Dropout2d"] = reflect.ValueOf(lab.Dropout2d)
 	m["Engine"] = reflect.ValueOf(lab.Engine)
+	m["ErrDamagedRun"] = reflect.ValueOf(&lab.ErrDamagedRun).Elem()
 	m["ErrNoRun"] = reflect.ValueOf(&lab.ErrNoRun).Elem()
 	m["Evaluate"] = reflect.ValueOf(lab.Evaluate)
 	m["Flatten"] = reflect.ValueOf(lab.Flatten)

@@ -24,7 +24,9 @@ static int golab_open(const char *path) {
 	// OpenBLAS 0.3.21 does not know CPUs newer than its release (Sapphire and
 	// Emerald Rapids among them) and falls back to its SSE3 Prescott kernels,
 	// 4x slower. Unless the user chose a core, pick one from the CPU's features
-	// before the library's constructor reads OPENBLAS_CORETYPE.
+	// before the library's constructor reads OPENBLAS_CORETYPE. (x86 only:
+	// the builtins do not exist on arm64, Apple Silicon included.)
+#if defined(__x86_64__) || defined(__i386__)
 	if (getenv("OPENBLAS_CORETYPE") == NULL) {
 		__builtin_cpu_init();
 		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -34,6 +36,7 @@ static int golab_open(const char *path) {
 			setenv("OPENBLAS_CORETYPE", "Haswell", 0);
 		}
 	}
+#endif
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
 		return 1;
@@ -74,6 +77,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"unsafe"
 )
@@ -81,8 +85,9 @@ import (
 type openBLAS struct{ desc string }
 
 // candidates are the libraries loadOpenBLAS tries, in order: the one
-// GOLAB_OPENBLAS names, the system's, and a conda environment's (conda does
-// not put its lib folder on the loader's path).
+// GOLAB_OPENBLAS names, the system's, a conda environment's (conda does
+// not put its lib folder on the loader's path) and Homebrew's on macOS
+// (keg-only, so not on the loader's path either).
 var candidates = func() []string {
 	var c []string
 	if p := os.Getenv("GOLAB_OPENBLAS"); p != "" {
@@ -91,6 +96,9 @@ var candidates = func() []string {
 	c = append(c, "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib")
 	if p := os.Getenv("CONDA_PREFIX"); p != "" {
 		c = append(c, filepath.Join(p, "lib", "libopenblas.so.0"), filepath.Join(p, "lib", "libopenblas.dylib"))
+	}
+	if runtime.GOOS == "darwin" {
+		c = append(c, "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", "/usr/local/opt/openblas/lib/libopenblas.dylib")
 	}
 	return c
 }
@@ -110,7 +118,7 @@ func loadOpenBLAS() (backend, error) {
 		}
 	}
 	if loaded == "" {
-		return nil, errors.New("libopenblas.so.0 not found; install libopenblas0 (Debian), openblas (conda) or set GOLAB_OPENBLAS to the library's path")
+		return nil, errors.New("libopenblas.so.0 not found; install libopenblas0 (Debian), openblas (conda, Homebrew) or set GOLAB_OPENBLAS to the library's path")
 	}
 	C.golab_set_threads(1)
 	cfg := strings.Fields(C.GoString(C.golab_config()))

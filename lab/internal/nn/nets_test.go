@@ -254,7 +254,7 @@ var modelNames = []string{"cnn", "dropout", "improved"}
 
 // BenchmarkTrainStep times one training step (forward, backward, SGD
 // update) of each model at batch 32 on the kernels alone. ms/step is the
-// median over the steps, as torch_ref.py reports it; the bench driver
+// median over the steps, as bench/torchref reports it; the bench driver
 // (go run ./bench) reads it.
 func BenchmarkTrainStep(b *testing.B) {
 	b.Logf("blas: %s", blas.Impl())
@@ -275,7 +275,7 @@ func BenchmarkTrainStep(b *testing.B) {
 }
 
 // BenchmarkEval times evaluation of each model on batches of 500, as
-// torch_ref.py's accuracy does; ms/1000img is the median per batch, scaled.
+// torchref.py bench-eval does; ms/1000img is the median per batch, scaled.
 func BenchmarkEval(b *testing.B) {
 	b.Logf("blas: %s", blas.Impl())
 	for _, m := range modelNames {
