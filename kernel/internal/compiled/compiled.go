@@ -127,18 +127,22 @@ func unavailable(format string, args ...any) error {
 	return &UnavailableError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// Builder builds and loads plugins for one kernel process.
+// Builder builds and loads plugins for a session.
 type Builder struct {
 	cfg Config
-
-	mu     sync.Mutex
-	loaded map[string]*Plugin // by key
 }
 
 // New returns a builder for cfg.
 func New(cfg Config) *Builder {
-	return &Builder{cfg: cfg, loaded: map[string]*Plugin{}}
+	return &Builder{cfg: cfg}
 }
+
+// The plugins this process loaded, by key: a plugin cannot be loaded twice
+// (not even from another file), and need not be.
+var (
+	mu     sync.Mutex
+	loaded = map[string]*Plugin{}
+)
 
 // Config returns the builder's configuration.
 func (b *Builder) Config() Config { return b.cfg }
@@ -191,9 +195,9 @@ func (b *Builder) Build(ctx context.Context, u Unit, log io.Writer) (*Plugin, er
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if p := b.loaded[key]; p != nil {
+	mu.Lock()
+	defer mu.Unlock()
+	if p := loaded[key]; p != nil {
 		q := *p
 		q.Built, q.Took = false, time.Since(start)
 		return &q, nil
@@ -217,7 +221,7 @@ func (b *Builder) Build(ctx context.Context, u Unit, log io.Writer) (*Plugin, er
 		return nil, err
 	}
 	p.Key, p.Built, p.Took = key, built, time.Since(start)
-	b.loaded[key] = p
+	loaded[key] = p
 	return p, nil
 }
 

@@ -103,7 +103,7 @@ func (s *Session) compileMarked(ctx context.Context, c *cellCode) error {
 	}
 	// The plugin's functions become a package of bindings, imported under
 	// a hidden name; each marked declaration calls its function there.
-	pkgPath := "golab.compiled/k" + pl.Key[:16]
+	pkgPath := compiledPkgPrefix + pl.Key[:16]
 	pkgName := "__golabc_" + pl.Key[:16]
 	syms := map[string]reflect.Value{
 		"Enter": reflect.ValueOf(s.Context),
@@ -159,6 +159,10 @@ func (s *Session) warnCompiledCallers(c *cellCode) {
 			continue
 		}
 		cc := s.compiledCalls[f]
+		if e := s.lookup(f); e == nil || e.cell != cc.cell {
+			delete(s.compiledCalls, f) // its cell failed
+			continue
+		}
 		for _, g := range cc.calls {
 			if c.declares(g) {
 				fmt.Fprintf(s.stderr, "golab: %s (compiled in %s) still calls the %s compiled with it; run %s again to compile it with the new %s\n", f, cc.cell, g, cc.cell, g)
@@ -166,6 +170,10 @@ func (s *Session) warnCompiledCallers(c *cellCode) {
 		}
 	}
 }
+
+// compiledPkgPrefix starts the path of a compiled cell's plugin and of its
+// bindings (see compiled.Builder.build).
+const compiledPkgPrefix = "golab.compiled/k"
 
 // exportedName is the name a compiled function is bound under: exported,
 // as the interpreter reads only exported names of compiled packages.
@@ -417,4 +425,25 @@ func (s *Session) sourceError(se *compiled.SourceError, src string) error {
 		e.Traceback = append(e.Traceback, fmt.Sprintf("%d:%d: %s", m.Line, m.Col, m.Msg))
 	}
 	return e
+}
+
+// compiledCellFrames names the frames of compiled cell functions
+// ("golab.compiled/k….boom(...)  cell.go:3") by function, cell and line.
+func (s *Session) compiledCellFrames(frames []string) []string {
+	for i, f := range frames {
+		fields := strings.Fields(f)
+		if len(fields) != 2 || !strings.HasPrefix(fields[0], compiledPkgPrefix) || !strings.HasPrefix(fields[1], compiled.CellFile+":") {
+			continue
+		}
+		fn := strings.TrimSuffix(fields[0][strings.LastIndex(fields[0], "/")+1:], "(...)")
+		_, fn, _ = strings.Cut(fn, ".") // the package's name
+		line := strings.TrimPrefix(fields[1], compiled.CellFile+":")
+		top, _, _ := strings.Cut(fn, ".") // a function literal: boom.func1
+		where := "line " + line
+		if e := s.lookup(top); e != nil && e.cell != s.cell {
+			where = e.cell + " line " + line
+		}
+		frames[i] = fmt.Sprintf("  %s  %s", fn, where)
+	}
+	return frames
 }

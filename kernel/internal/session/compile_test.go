@@ -91,8 +91,13 @@ func sumsq(xs ...int) int {
 		s += sq(x)
 	}
 	return s
+}
+
+//golab:compile
+func at(s []int, i int) int {
+	return s[i]
 }`, "")
-	if out := ts.out.take(); !strings.Contains(out, "golab: compiled where, sum, total, sq, sumsq in ") {
+	if out := ts.out.take(); !strings.Contains(out, "golab: compiled where, sum, total, sq, sumsq, at in ") {
 		t.Fatalf("no compile line: %q", out)
 	}
 	got, err := ts.exec("where()")
@@ -103,6 +108,11 @@ func sumsq(xs ...int) int {
 	ts.ok("total(2, \"x\", 1, 2, 3)", "12")
 	ts.ok("xs := []float64{1, 2}\ntotal(1, \"\", xs...)", "3")
 	ts.ok("sumsq(1, 2, 3)", "14")
+	// A panic in compiled code names the function and its line in the cell.
+	e := ts.fails("at([]int{1}, 5)", "RuntimeError", "runtime error: index out of range [5] with length 1")
+	if tb := strings.Join(e.Traceback, "\n"); !strings.Contains(tb, "compiled frames, innermost first:\n  at  In[1] line 49") {
+		t.Errorf("traceback:\n%s", tb)
+	}
 
 	// Callers, interpreted, see a redefinition; the compiled caller from
 	// the first cell keeps the sq compiled with it, and the session says so.
