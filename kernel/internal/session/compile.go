@@ -8,6 +8,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"go/types"
+	"path"
 	"reflect"
 	"slices"
 	"sort"
@@ -431,13 +432,17 @@ func (s *Session) sourceError(se *compiled.SourceError, src string) error {
 // ("golab.compiled/k….boom(...)  cell.go:3") by function, cell and line.
 func (s *Session) compiledCellFrames(frames []string) []string {
 	for i, f := range frames {
+		// Go 1.27 writes the file of a //line directive as a full path.
 		fields := strings.Fields(f)
-		if len(fields) != 2 || !strings.HasPrefix(fields[0], compiledPkgPrefix) || !strings.HasPrefix(fields[1], compiled.CellFile+":") {
+		if len(fields) != 2 || !strings.HasPrefix(fields[0], compiledPkgPrefix) {
+			continue
+		}
+		file, line, ok := cutLast(fields[1], ":")
+		if !ok || path.Base(file) != compiled.CellFile {
 			continue
 		}
 		fn := strings.TrimSuffix(fields[0][strings.LastIndex(fields[0], "/")+1:], "(...)")
-		_, fn, _ = strings.Cut(fn, ".") // the package's name
-		line := strings.TrimPrefix(fields[1], compiled.CellFile+":")
+		_, fn, _ = strings.Cut(fn, ".")   // the package's name
 		top, _, _ := strings.Cut(fn, ".") // a function literal: boom.func1
 		where := "line " + line
 		if e := s.lookup(top); e != nil && e.cell != s.cell {
@@ -446,4 +451,12 @@ func (s *Session) compiledCellFrames(frames []string) []string {
 		frames[i] = fmt.Sprintf("  %s  %s", fn, where)
 	}
 	return frames
+}
+
+// cutLast cuts s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
