@@ -409,23 +409,11 @@ func (s *Session) notCompilable(c *cellCode, fn string, obj types.Object) string
 // sourceError reports a build failure in the cell's code at the cell's
 // line:col.
 func (s *Session) sourceError(se *compiled.SourceError, src string) error {
-	list := se.List
-	sort.SliceStable(list, func(i, j int) bool {
-		if list[i].Line != list[j].Line {
-			return list[i].Line < list[j].Line
-		}
-		return list[i].Col < list[j].Col
-	})
-	first := list[0]
-	msg := fmt.Sprintf("%d:%d: %s", first.Line, first.Col, first.Msg)
-	if n := len(list) - 1; n > 0 {
-		msg += fmt.Sprintf(" (and %d more)", n)
+	var list []located
+	for _, m := range se.List {
+		list = append(list, located{m.Line, m.Col, m.Msg})
 	}
-	e := s.newError("CompileError", msg, first.Line, first.Col, src)
-	for _, m := range list[1:] {
-		e.Traceback = append(e.Traceback, fmt.Sprintf("%d:%d: %s", m.Line, m.Col, m.Msg))
-	}
-	return e
+	return s.locatedErrors(list, src)
 }
 
 // compiledCellFrames names the frames of compiled cell functions
