@@ -39,6 +39,11 @@ import (
 // //line directive gives each function its line and column in the cell.
 const CellFile = "cell.go"
 
+// PathPrefix starts the package path of every plugin (its module path,
+// followed by a part of its key): function names in stack traces start
+// with it.
+const PathPrefix = "golab.compiled/k"
+
 // Import is one import of a compiled unit.
 type Import struct {
 	Name, Path string // Name "_" imports for effect only
@@ -96,11 +101,12 @@ func (u Unit) Source() string {
 
 // Plugin is a loaded plugin.
 type Plugin struct {
-	Key   string                   // content key (hex)
-	Path  string                   // the shared object in the cache
-	Funcs map[string]reflect.Value // the unit's functions by name
-	Built bool                     // built now (false: taken from the cache)
-	Took  time.Duration            // time to build (or find) and load it
+	Key     string                   // content key (hex)
+	Path    string                   // the shared object in the cache
+	PkgPath string                   // the plugin's package path
+	Funcs   map[string]reflect.Value // the unit's functions by name
+	Built   bool                     // built now (false: taken from the cache)
+	Took    time.Duration            // time to build (or find) and load it
 }
 
 // Message is a compiler message at a position of the cell.
@@ -220,7 +226,7 @@ func (b *Builder) Build(ctx context.Context, u Unit, log io.Writer) (*Plugin, er
 		os.Remove(so)
 		return nil, err
 	}
-	p.Key, p.Built, p.Took = key, built, time.Since(start)
+	p.Key, p.PkgPath, p.Built, p.Took = key, pkgPath(key), built, time.Since(start)
 	loaded[key] = p
 	return p, nil
 }
@@ -236,7 +242,7 @@ func (b *Builder) build(ctx context.Context, key, src, so string, log io.Writer)
 		return unavailable("cannot write to the plugin cache %s: %v", c.CacheDir, err)
 	}
 	defer os.RemoveAll(dir)
-	mod, err := c.goMod("golab.compiled/k" + key[:16])
+	mod, err := c.goMod(pkgPath(key))
 	if err != nil {
 		return err
 	}
@@ -277,6 +283,9 @@ func (b *Builder) build(ctx context.Context, key, src, so string, log io.Writer)
 	}
 	return nil
 }
+
+// pkgPath is the package path of the plugin of key.
+func pkgPath(key string) string { return PathPrefix + key[:16] }
 
 // msgRE is a compiler message in the cell.
 var msgRE = regexp.MustCompile(`^(?:\./)?` + regexp.QuoteMeta(CellFile) + `:(\d+):(\d+): (.*)$`)

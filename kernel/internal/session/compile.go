@@ -104,7 +104,7 @@ func (s *Session) compileMarked(ctx context.Context, c *cellCode) error {
 	}
 	// The plugin's functions become a package of bindings, imported under
 	// a hidden name; each marked declaration calls its function there.
-	pkgPath := compiledPkgPrefix + pl.Key[:16]
+	pkgPath := pl.PkgPath
 	pkgName := "__golabc_" + pl.Key[:16]
 	syms := map[string]reflect.Value{
 		"Enter": reflect.ValueOf(s.Context),
@@ -171,10 +171,6 @@ func (s *Session) warnCompiledCallers(c *cellCode) {
 		}
 	}
 }
-
-// compiledPkgPrefix starts the path of a compiled cell's plugin and of its
-// bindings (see compiled.Builder.build).
-const compiledPkgPrefix = "golab.compiled/k"
 
 // exportedName is the name a compiled function is bound under: exported,
 // as the interpreter reads only exported names of compiled packages.
@@ -422,7 +418,7 @@ func (s *Session) compiledCellFrames(frames []string) []string {
 	for i, f := range frames {
 		// Go 1.27 writes the file of a //line directive as a full path.
 		fields := strings.Fields(f)
-		if len(fields) != 2 || !strings.HasPrefix(fields[0], compiledPkgPrefix) {
+		if len(fields) != 2 || !strings.HasPrefix(fields[0], compiled.PathPrefix) {
 			continue
 		}
 		file, line, ok := cutLast(fields[1], ":")

@@ -43,7 +43,8 @@ func where() string {
 	return runtime.FuncForPC(pc).Name()
 }`
 
-const compiledPrefix = "golab.compiled/k"
+// compiledPrefix starts the names of compiled functions.
+const compiledPrefix = compiled.PathPrefix
 
 func TestCompiledFunctions(t *testing.T) {
 	ts := compiledSession(t)
