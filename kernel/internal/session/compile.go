@@ -62,15 +62,13 @@ func (s *Session) compileMarked(ctx context.Context, c *cellCode) error {
 	unit := compiled.Unit{}
 	imports := map[string]string{}
 	calls := map[string][]string{}
-	shift := len("package main\n") + len(s.lineDirective())
 	for _, fd := range marked {
 		cs, err := s.checkCompilable(c, fd, names, imports)
 		if err != nil {
 			return err
 		}
 		calls[fd.Name.Name] = cs
-		start := s.fset.File(fd.Pos()).Offset(fd.Pos()) - shift
-		end := s.fset.File(fd.End()).Offset(fd.End()) - shift
+		start, end := s.cellOffset(fd.Pos()), s.cellOffset(fd.End())
 		pos := s.fset.Position(fd.Pos())
 		_, line, _ := s.locate(pos.Line)
 		unit.Funcs = append(unit.Funcs, compiled.Func{Name: fd.Name.Name, Source: c.src[start:end], Line: line, Col: pos.Column})
@@ -288,7 +286,6 @@ func (s *Session) markedFuncs(c *cellCode) ([]*ast.FuncDecl, error) {
 			return nil, s.newError("CompileError", fmt.Sprintf("%d:%d: unknown directive %s: the kernel knows %s, on the line above a func declaration", d.line, d.col, d.text, compileDirective), d.line, d.col, c.src)
 		}
 	}
-	shift := len("package main\n") + len(s.lineDirective())
 	used := map[int]bool{}
 	var out []*ast.FuncDecl
 	if c.decls != nil {
@@ -301,7 +298,7 @@ func (s *Session) markedFuncs(c *cellCode) ([]*ast.FuncDecl, error) {
 			for _, cm := range fd.Doc.List {
 				if strings.TrimRight(cm.Text, " \t\r") == compileDirective {
 					mark = cm
-					used[s.fset.File(cm.Pos()).Offset(cm.Pos())-shift] = true
+					used[s.cellOffset(cm.Pos())] = true
 				}
 			}
 			if mark == nil {
@@ -322,6 +319,13 @@ func (s *Session) markedFuncs(c *cellCode) ([]*ast.FuncDecl, error) {
 		}
 	}
 	return out, nil
+}
+
+// cellOffset is the offset in the running cell's source of pos, a
+// position in its declarations (parsed after "package main\n" and the line
+// directive; see parseCell).
+func (s *Session) cellOffset(pos token.Pos) int {
+	return s.fset.File(pos).Offset(pos) - len("package main\n") - len(s.lineDirective())
 }
 
 // checkCompilable reports what in fd a plugin cannot hold: the session's
