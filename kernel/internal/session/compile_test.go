@@ -98,8 +98,10 @@ func sumsq(xs ...int) int {
 func at(s []int, i int) int {
 	return s[i]
 }`, "")
-	if out := ts.out.take(); !strings.Contains(out, "golab: compiled where, sum, total, sq, sumsq, at in ") {
-		t.Fatalf("no compile line: %q", out)
+	// "golab: compiled where, sum, ... in 2.1 s" unless the plugin is in
+	// the cache (the same cell run by the same test binary before).
+	if out := ts.out.take(); out != "" && !strings.HasPrefix(out, "golab: compiled where, sum, total, sq, sumsq, at in ") {
+		t.Fatalf("declaring compiled functions printed %q", out)
 	}
 	got, err := ts.exec("where()")
 	if err != nil || !strings.HasPrefix(got, compiledPrefix) || !strings.HasSuffix(got, ".where") {
@@ -122,7 +124,7 @@ func at(s []int, i int) int {
 	cube := "//golab:compile\nfunc sq(x int) int { return x * x * x }"
 	ts.ok(cube, "")
 	out := ts.out.take()
-	if !strings.Contains(out, "golab: compiled sq in ") || !strings.Contains(out, "sumsq (compiled in In[1]) still calls the sq compiled with it") {
+	if strings.Contains(out, "interpreted") || !strings.Contains(out, "golab: sumsq (compiled in In[1]) still calls the sq compiled with it; run In[1] again to compile it with the new sq\n") {
 		t.Fatalf("redefining sq printed %q", out)
 	}
 	ts.ok("twice(3)", "54")
