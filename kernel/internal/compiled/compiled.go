@@ -303,7 +303,7 @@ func buildError(out string, err error) error {
 			list = append(list, Message{l, c, m[3]})
 			continue
 		}
-		if line != "" && !strings.HasPrefix(line, "# ") {
+		if line != "" && !strings.HasPrefix(line, "# ") && !strings.HasPrefix(line, "go: downloading ") {
 			other = append(other, strings.TrimSpace(line))
 		}
 	}
@@ -316,7 +316,13 @@ func buildError(out string, err error) error {
 	if len(other) > 3 {
 		other = append(other[:3], "...")
 	}
-	return unavailable("building the plugin failed: %s", strings.Join(other, "; "))
+	msg := strings.Join(other, "; ")
+	if strings.Contains(msg, "GOPROXY=off") {
+		// The kernel never downloads: its modules must be in the module
+		// cache, as they were when it was built.
+		return unavailable("the Go module cache lacks modules the kernel was built with (emptied since, or another user's GOPATH): %s", other[0])
+	}
+	return unavailable("building the plugin failed: %s", msg)
 }
 
 // open loads the plugin at so and looks up the unit's functions.

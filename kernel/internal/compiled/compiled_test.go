@@ -58,11 +58,15 @@ func TestBuildError(t *testing.T) {
 	out := "# golab.compiled/k1\ncell.go:6:7: stack frame too large (>1GB)\n./cell.go:9:2: undefined: x\n"
 	err := buildError(out, errors.New("exit status 1"))
 	var se *SourceError
+	var un *UnavailableError
 	if !errors.As(err, &se) || len(se.List) != 2 || se.List[0] != (Message{6, 7, "stack frame too large (>1GB)"}) || se.List[1].Line != 9 {
 		t.Fatalf("got %#v", err)
 	}
+	err = buildError("main.go:5:2: gonum.org/v1/gonum@v0.17.0: module lookup disabled by GOPROXY=off\n", errors.New("exit status 1"))
+	if !errors.As(err, &un) || !strings.Contains(un.Reason, "the Go module cache lacks modules the kernel was built with") {
+		t.Fatalf("got %#v", err)
+	}
 	err = buildError("go: golab@v0.0.0: missing go.sum entry\n", errors.New("exit status 1"))
-	var un *UnavailableError
 	if !errors.As(err, &un) || !strings.Contains(un.Reason, "missing go.sum entry") {
 		t.Fatalf("got %#v", err)
 	}
