@@ -94,12 +94,13 @@ type Session struct {
 	cellNames map[int]string // cell number -> name
 	remnant   bool           // an interrupted run may still be inside compiled code
 	pending   func()         // records an interrupted cell once its run has left compiled code
-	// compiledCalls: compiled functions that call others of their plugin.
-	compiledCalls map[string]compiledCaller
-	cell          string
+	cell      string
 
 	runMu  sync.Mutex
 	runCtx context.Context // what compiled code sees while a run goes on; see execute
+
+	// compiledCalls: compiled functions that call others of their plugin.
+	compiledCalls map[string]compiledCaller
 }
 
 // New starts a session: an interpreter with the standard library of the Go
