@@ -413,8 +413,71 @@ func (im *Importer) namedType(t reflect.Type) types.Type {
 	n.SetUnderlying(im.structure(t).Underlying())
 	if t.Kind() != reflect.Interface {
 		im.addMethods(n, t)
+		im.addUnexportedMethods(n, t)
 	}
 	return n
+}
+
+// addUnexportedMethods gives n the unexported methods of the interfaces of
+// its own package it implements (lab.SGD implements lab.Optimizer, whose
+// newSolver method reflect does not list on SGD): reflect knows that t
+// implements them, go/types needs the methods.
+func (im *Importer) addUnexportedMethods(n *types.Named, t reflect.Type) {
+	syms := im.symbols[t.PkgPath()]
+	if syms == nil {
+		return
+	}
+	have := map[string]bool{}
+	for i := 0; i < n.NumMethods(); i++ {
+		have[n.Method(i).Name()] = true
+	}
+	names := make([]string, 0, len(syms))
+	for name := range syms {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := syms[name]
+		if !v.IsValid() || v.Kind() != reflect.Ptr || !v.IsNil() || v.CanAddr() {
+			continue
+		}
+		it := v.Type().Elem()
+		if it.Kind() != reflect.Interface || it.PkgPath() != t.PkgPath() {
+			continue
+		}
+		var recv types.Type
+		switch {
+		case t.Implements(it):
+			recv = n
+		case reflect.PointerTo(t).Implements(it):
+			recv = types.NewPointer(n)
+		default:
+			continue
+		}
+		for i := 0; i < it.NumMethod(); i++ {
+			m := it.Method(i)
+			if m.PkgPath == "" || have[m.Name] {
+				continue
+			}
+			have[m.Name] = true
+			r := types.NewVar(token.NoPos, n.Obj().Pkg(), "", recv)
+			sig := im.signatureWithRecv(m.Type, r)
+			n.AddMethod(types.NewFunc(token.NoPos, n.Obj().Pkg(), m.Name, sig))
+		}
+	}
+}
+
+// signatureWithRecv converts the type of an interface method (no receiver
+// in its parameters) into a method signature with receiver recv.
+func (im *Importer) signatureWithRecv(t reflect.Type, recv *types.Var) *types.Signature {
+	var params, results []*types.Var
+	for i := 0; i < t.NumIn(); i++ {
+		params = append(params, types.NewParam(token.NoPos, nil, "", im.typ(t.In(i))))
+	}
+	for i := 0; i < t.NumOut(); i++ {
+		results = append(results, types.NewParam(token.NoPos, nil, "", im.typ(t.Out(i))))
+	}
+	return types.NewSignatureType(recv, nil, nil, types.NewTuple(params...), types.NewTuple(results...), t.IsVariadic())
 }
 
 // addMethods gives n the exported methods of t and *t, each with its

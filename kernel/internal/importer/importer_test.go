@@ -56,6 +56,7 @@ import (
 	"math"
 	"gonum.org/v1/gonum/mat"
 	"golab/kernel/display"
+	"golab/lab"
 )
 
 type byLen []string
@@ -88,6 +89,8 @@ func main() {
 	_ = display.HTML("<b>")
 	var s fmt.Stringer = time.Second
 	_ = s
+	// An interface with an unexported method, implemented in its package.
+	_ = lab.Config{Optimizer: lab.SGD{LR: 0.01}}
 	const big = math.MaxInt64
 	var u uint8 = math.MaxUint8
 	_ = u

@@ -152,16 +152,27 @@ func TestInterrupt(t *testing.T) {
 		{"time.Sleep(time.Hour)", 200 * time.Millisecond},
 		{"kerneltest.Spin(time.Minute)", time.Second},
 	} {
-		took, rc := interruptAfter(t, p, c.code, 300*time.Millisecond)
-		t.Logf("%q: reply %v after interrupt_request", c.code, took)
-		if took > c.limit {
-			t.Errorf("%q: reply came %v after interrupt_request, limit %v", c.code, took, c.limit)
+		// The machine is shared: a try that loses the CPU for a while is
+		// retried; a kernel that is slow to stop fails every try.
+		var best time.Duration
+		for try := 0; try < 3; try++ {
+			took, rc := interruptAfter(t, p, c.code, 300*time.Millisecond)
+			t.Logf("%q: reply %v after interrupt_request", c.code, took)
+			if rc["status"] != "error" || rc["ename"] != "Interrupted" {
+				t.Errorf("%q: reply %v", c.code, rc)
+			}
+			if got := p.ok("kept + 1"); got != "8" {
+				t.Fatalf("state after interrupting %q: kept+1 = %q", c.code, got)
+			}
+			if try == 0 || took < best {
+				best = took
+			}
+			if best <= c.limit {
+				break
+			}
 		}
-		if rc["status"] != "error" || rc["ename"] != "Interrupted" {
-			t.Errorf("%q: reply %v", c.code, rc)
-		}
-		if got := p.ok("kept + 1"); got != "8" {
-			t.Fatalf("state after interrupting %q: kept+1 = %q", c.code, got)
+		if best > c.limit {
+			t.Errorf("%q: reply came %v after interrupt_request (best of 3), limit %v", c.code, best, c.limit)
 		}
 	}
 	// A compiled call returns within 1 s even when the next cell follows

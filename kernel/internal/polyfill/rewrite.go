@@ -24,7 +24,9 @@ import (
 //     the loop body as its yield function, break, continue, return and
 //     labelled branches included;
 //   - `a, b = x, y` goes through temporaries (yaegi drops or crashes on
-//     some parallel assignments).
+//     some parallel assignments);
+//   - each iteration of a loop gets its own loop variables, as in Go 1.22
+//     (yaegi shares them).
 type Rewriter struct {
 	Info *types.Info
 	// Type writes a type as syntax the interpreter resolves at pos.
@@ -361,6 +363,9 @@ func (r *Rewriter) stmt(st ast.Stmt) ast.Stmt {
 		r.lits(x.Cond)
 		x.Post = r.stmt(x.Post)
 		x.Body.List = r.list(x.Body.List)
+		if init, ok := x.Init.(*ast.AssignStmt); ok && init.Tok == token.DEFINE {
+			r.perIteration(x.Body, init.Lhs, false)
+		}
 	case *ast.RangeStmt:
 		r.lits(x.X)
 		return r.rangeStmt(x, nil)
@@ -463,7 +468,87 @@ func (r *Rewriter) rangeStmt(rs *ast.RangeStmt, label *ast.Ident) ast.Stmt {
 	case *types.Signature:
 		return r.rangeFunc(rs, label, u)
 	}
+	if rs.Tok == token.DEFINE {
+		r.perIteration(rs.Body, []ast.Expr{rs.Key, rs.Value}, true)
+	}
 	return labeled(rs)
+}
+
+// perIteration gives each iteration of a loop its own copy of the loop's
+// variables, as Go does since 1.22 (yaegi shares one across iterations,
+// so that closures made in the loop all see its last value): the body
+// starts with `v := v`. It does so only where a copy can be told apart: a
+// function literal, a go statement or an address taken in the body. In a
+// three-clause loop whose body assigns a variable, that variable is left
+// shared (the assignment must reach the next iteration).
+func (r *Rewriter) perIteration(body *ast.BlockStmt, vars []ast.Expr, isRange bool) {
+	names := map[string]bool{}
+	for _, v := range vars {
+		if id, ok := v.(*ast.Ident); ok && id != nil && id.Name != "_" {
+			names[id.Name] = true
+		}
+	}
+	if len(names) == 0 || !capturesIn(body) {
+		return
+	}
+	if !isRange {
+		for n := range assignedIn(body) {
+			delete(names, n)
+		}
+	}
+	var copies []ast.Stmt
+	for _, v := range vars {
+		id, ok := v.(*ast.Ident)
+		if !ok || id == nil || !names[id.Name] {
+			continue
+		}
+		pos := body.Lbrace
+		copies = append(copies, &ast.AssignStmt{Lhs: []ast.Expr{ident(id.Name, pos)}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{ident(id.Name, pos)}},
+			&ast.AssignStmt{Lhs: []ast.Expr{ident("_", pos)}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{ident(id.Name, pos)}})
+	}
+	body.List = append(copies, body.List...)
+}
+
+// capturesIn reports whether a loop body can keep a reference to the loop's
+// variables beyond an iteration: a function literal, a go statement or an
+// address taken.
+func capturesIn(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.FuncLit, *ast.GoStmt:
+			found = true
+		case *ast.UnaryExpr:
+			if x.Op == token.AND {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// assignedIn lists the names assigned (=, op=, ++, --) in a loop body.
+func assignedIn(body *ast.BlockStmt) map[string]bool {
+	out := map[string]bool{}
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.AssignStmt:
+			if x.Tok != token.DEFINE {
+				for _, l := range x.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						out[id.Name] = true
+					}
+				}
+			}
+		case *ast.IncDecStmt:
+			if id, ok := x.X.(*ast.Ident); ok {
+				out[id.Name] = true
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // rangeInt turns `L: for k := range x { body }` into

@@ -49,11 +49,7 @@ func (s *Session) build(c *cellCode) (*program, error) {
 	// The cell's imports, then hidden ones added below.
 	if c.imports != nil {
 		for _, imp := range c.imports.Imports {
-			pth, _ := strconv.Unquote(imp.Path.Value)
-			n := s.imp.Name(pth)
-			if imp.Name != nil {
-				n = imp.Name.Name
-			}
+			pth, n := s.importName(imp)
 			if n == "_" {
 				continue
 			}
@@ -150,7 +146,10 @@ func (s *Session) build(c *cellCode) (*program, error) {
 	// errors.As with a target of a type declared in a cell; fmt's
 	// arguments of such types.
 	for _, n := range cellNodes(cellDecls, c) {
-		s.rewriteErrorsAs(n, c, typeOf)
+		if err := s.errorsRewrite(n, c, typeOf); err != nil {
+			return nil, err
+		}
+		ifaceAssign(n, c, typeOf)
 		s.fmtArgs(n, c, p, typeOf)
 		s.wrapVariadic(n, c, typeOf)
 		wrapRecover(n, c.info)
@@ -249,67 +248,7 @@ func (s *Session) sameType(c *cellCode, old, new types.Type) bool {
 	if !types.Identical(old, new) && types.TypeString(old, q) != types.TypeString(new, q) {
 		return false
 	}
-	redeclared := false
-	var walk func(t types.Type)
-	walk = func(t types.Type) {
-		if redeclared {
-			return
-		}
-		if n, ok := t.(*types.Named); ok && isMainType(n.Obj()) && c.declares(n.Obj().Name()) {
-			redeclared = true
-		}
-	}
-	walk(new)
-	return !redeclared && !mentionsRedeclared(c, new)
-}
-
-// mentionsRedeclared reports whether t mentions a notebook type the cell
-// declares again.
-func mentionsRedeclared(c *cellCode, t types.Type) bool {
-	found := false
-	seen := map[types.Type]bool{}
-	var walk func(t types.Type)
-	walk = func(t types.Type) {
-		if found || t == nil || seen[t] {
-			return
-		}
-		seen[t] = true
-		switch t := t.(type) {
-		case *types.Named:
-			if isMainType(t.Obj()) && c.declares(t.Obj().Name()) {
-				found = true
-			}
-			if args := t.TypeArgs(); args != nil {
-				for i := 0; i < args.Len(); i++ {
-					walk(args.At(i))
-				}
-			}
-		case *types.Pointer:
-			walk(t.Elem())
-		case *types.Slice:
-			walk(t.Elem())
-		case *types.Array:
-			walk(t.Elem())
-		case *types.Map:
-			walk(t.Key())
-			walk(t.Elem())
-		case *types.Chan:
-			walk(t.Elem())
-		case *types.Signature:
-			for i := 0; i < t.Params().Len(); i++ {
-				walk(t.Params().At(i).Type())
-			}
-			for i := 0; i < t.Results().Len(); i++ {
-				walk(t.Results().At(i).Type())
-			}
-		case *types.Struct:
-			for i := 0; i < t.NumFields(); i++ {
-				walk(t.Field(i).Type())
-			}
-		}
-	}
-	walk(t)
-	return found
+	return !anyNamed(new, func(n *types.Named) bool { return isMainType(n.Obj()) && c.declares(n.Obj().Name()) })
 }
 
 // hiddenName returns a fresh name no cell can write.
@@ -474,6 +413,9 @@ func (s *Session) buildDecls(c *cellCode, p *program, typeOf func(types.Type, to
 		} else {
 			continue
 		}
+		if len(in.Lhs) == 1 {
+			rhs = ifaceValue(in.Lhs[0].Type(), rhs, c.info.TypeOf(rhs), typeOf)
+		}
 		inits = append(inits, &ast.AssignStmt{Lhs: lhs, TokPos: in.Lhs[0].Pos(), Tok: token.ASSIGN, Rhs: []ast.Expr{rhs}})
 	}
 
@@ -483,15 +425,22 @@ func (s *Session) buildDecls(c *cellCode, p *program, typeOf func(types.Type, to
 		typeNames = append(typeNames, n)
 	}
 	sort.Strings(typeNames)
-	for _, n := range typeNames {
-		*out = append(*out, &ast.GenDecl{TokPos: cellTypes[n].Pos(), Tok: token.TYPE, Specs: []ast.Spec{cellTypes[n]}})
+	// compileType adds a type compiled anew: its declaration, the cell's
+	// methods of it and the stored ones the cell does not replace.
+	compileType := func(n string, decl ast.Decl, stored bool) {
+		if decl != nil {
+			*out = append(*out, decl)
+		}
 		for _, m := range cellMethods[n] {
 			*out = append(*out, m)
 		}
 		p.declared = append(p.declared, n)
 		p.types = append(p.types, n)
-		s.addStoredMethods(p, n, cellMethods[n], redefTypes[n])
+		s.addStoredMethods(p, n, cellMethods[n], stored)
 		delete(cellMethods, n)
+	}
+	for _, n := range typeNames {
+		compileType(n, &ast.GenDecl{TokPos: cellTypes[n].Pos(), Tok: token.TYPE, Specs: []ast.Spec{cellTypes[n]}}, redefTypes[n])
 	}
 	var redef []string
 	for n := range redefTypes {
@@ -505,14 +454,8 @@ func (s *Session) buildDecls(c *cellCode, p *program, typeOf func(types.Type, to
 		if e == nil || e.kind != kindType {
 			continue
 		}
-		p.file = appendDecl(p.file, pos, e.run)
-		for _, m := range cellMethods[n] {
-			*out = append(*out, m)
-		}
-		p.declared = append(p.declared, n)
-		p.types = append(p.types, n)
-		s.addStoredMethods(p, n, cellMethods[n], true)
-		delete(cellMethods, n)
+		p.file = appendDecl(p.file, pos, e.run) // as stored: not rewritten again
+		compileType(n, nil, true)
 		p.changed[n] = true
 	}
 	// Methods added to types that are not compiled anew.
@@ -737,19 +680,7 @@ func (s *Session) renderingTypes(c *cellCode, iface *types.Interface) []ast.Expr
 	}
 	methods := renderMethods()
 	var out []ast.Expr
-	scope := c.pkg.Scope()
-	for _, n := range scope.Names() {
-		tn, ok := scope.Lookup(n).(*types.TypeName)
-		if !ok || !isMainType(tn) || tn.IsAlias() || strings.HasPrefix(n, "__golab") {
-			continue
-		}
-		named, ok := tn.Type().(*types.Named)
-		if !ok || named.TypeParams().Len() > 0 {
-			continue
-		}
-		if _, isIface := named.Underlying().(*types.Interface); isIface {
-			continue
-		}
+	for _, named := range checkTypes(c) {
 		for _, t := range []types.Type{named, types.NewPointer(named)} {
 			if !types.AssertableTo(iface, t) || !types.Implements(t, iface) {
 				continue
@@ -764,7 +695,7 @@ func (s *Session) renderingTypes(c *cellCode, iface *types.Interface) []ast.Expr
 			if !renders {
 				continue
 			}
-			var x ast.Expr = identAt(n, s.base)
+			var x ast.Expr = identAt(named.Obj().Name(), s.base)
 			if _, ptr := t.(*types.Pointer); ptr {
 				x = &ast.StarExpr{Star: s.base, X: x}
 			}
@@ -845,39 +776,6 @@ func cellNodes(decls []ast.Decl, c *cellCode) []ast.Node {
 		out = append(out, c.body)
 	}
 	return out
-}
-
-// rewriteErrorsAs turns errors.As(err, &target), where target's type is
-// declared in a cell, into __golabErrorsAs[T](err, &target): compiled
-// errors.As cannot see the methods of such a type and panics.
-func (s *Session) rewriteErrorsAs(n ast.Node, c *cellCode, typeOf func(types.Type, token.Pos) (ast.Expr, error)) {
-	ast.Inspect(n, func(m ast.Node) bool {
-		call, ok := m.(*ast.CallExpr)
-		if !ok || len(call.Args) != 2 {
-			return true
-		}
-		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok {
-			return true
-		}
-		f, ok := c.info.Uses[sel.Sel].(*types.Func)
-		if !ok || f.Pkg() == nil || f.Pkg().Path() != "errors" || f.Name() != "As" {
-			return true
-		}
-		pt, ok := c.info.TypeOf(call.Args[1]).(*types.Pointer)
-		if !ok || !mentionsMain(pt.Elem()) {
-			return true
-		}
-		if _, isIface := pt.Elem().Underlying().(*types.Interface); isIface {
-			return true
-		}
-		t, err := typeOf(pt.Elem(), call.Pos())
-		if err != nil {
-			return true
-		}
-		call.Fun = &ast.IndexExpr{X: identAt("__golabErrorsAs", sel.Pos()), Lbrack: sel.Pos(), Index: t, Rbrack: sel.Pos()}
-		return true
-	})
 }
 
 // rewriteError reports a construct the interpreter cannot run.

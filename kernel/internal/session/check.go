@@ -110,7 +110,7 @@ func (s *Session) checkImports(c *cellCode) error {
 		if err != nil {
 			return s.errorAt(imp.Pos(), "ImportError", "bad import path "+imp.Path.Value, c.src)
 		}
-		if !s.imp.Has(p) {
+		if !s.imp.Has(p) || internalPackage(p) {
 			return s.errorAt(imp.Pos(), "ImportError", fmt.Sprintf("cannot import %q: the golab kernel has no binding for it. "+
 				"Bind it by adding %q to kernel/internal/bindings/gen (the fixed list), then rebuild the kernel with `make kernel` and restart it", p, p), c.src)
 		}

@@ -441,13 +441,14 @@ func (s *Session) describeMember(x, name string) string {
 }
 
 // describeBound describes a member of a bound package: its signature from
-// the documentation index when there is one, else from reflection.
+// the documentation index when there is one, else from reflection; a member
+// of an interpreted package (slices, maps, iter, cmp) with its doc comment.
 func (s *Session) describeBound(p, name string) (string, bool) {
 	s.mu.RLock()
 	sym, ok := s.symbols[p][name]
 	s.mu.RUnlock()
 	if !ok {
-		return "", false
+		return s.describeInterpreted(p, name)
 	}
 	if d, ok := symbolDoc(p, name); ok {
 		return d, true
@@ -472,4 +473,21 @@ func printNode(n ast.Node) string {
 		return ""
 	}
 	return buf.String()
+}
+
+// describeInterpreted describes a member of an interpreted package from
+// its go/types object.
+func (s *Session) describeInterpreted(p, name string) (string, bool) {
+	if d, ok := symbolDoc(p, name); ok {
+		return d, true
+	}
+	pkg, err := s.imp.Import(p)
+	if err != nil {
+		return "", false
+	}
+	obj := pkg.Scope().Lookup(name)
+	if obj == nil || !obj.Exported() {
+		return "", false
+	}
+	return types.ObjectString(obj, func(q *types.Package) string { return q.Name() }), true
 }

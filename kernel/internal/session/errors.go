@@ -37,18 +37,23 @@ var posRE = regexp.MustCompile(`^golab\.go:(\d+):(\d+): `)
 // line it points at.
 func (s *Session) newError(name, msg string, line, col int, src string) *Error {
 	e := &Error{Name: name, Value: msg, Line: line, Col: col}
-	e.Traceback = []string{name + ": " + msg}
-	if line > 0 {
-		lines := strings.Split(src, "\n")
-		if line <= len(lines) {
-			text := strings.TrimRight(lines[line-1], "\r")
-			e.Traceback = append(e.Traceback, fmt.Sprintf("%4d | %s", line, expandTabs(text)))
-			if col > 0 {
-				e.Traceback = append(e.Traceback, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
-			}
-		}
-	}
+	e.Traceback = append([]string{name + ": " + msg}, sourceLine(src, line, col)...)
 	return e
+}
+
+// sourceLine shows line of src with a caret under column col: the lines
+// a traceback quotes the cell with.
+func sourceLine(src string, line, col int) []string {
+	lines := strings.Split(src, "\n")
+	if line <= 0 || line > len(lines) {
+		return nil
+	}
+	text := strings.TrimRight(lines[line-1], "\r")
+	out := []string{fmt.Sprintf("%4d | %s", line, expandTabs(text))}
+	if col > 0 {
+		out = append(out, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
+	}
+	return out
 }
 
 // errorAt builds an Error at a position of the current cell.
@@ -113,7 +118,13 @@ func (s *Session) wrapErr(err error, src string) error {
 	}
 	var u *unsupportedError
 	if errors.As(err, &u) {
-		return s.newError("CompileError", "the interpreter cannot compile this cell ("+u.msg+"); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", 0, 0, src)
+		if m := posRE.FindStringSubmatch(u.msg); m != nil {
+			if _, line, cur := s.locate(atoi(m[1])); cur {
+				col := atoi(m[2])
+				return s.newError("CompileError", fmt.Sprintf("%d:%d: the interpreter cannot compile this (%s); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", line, col, u.msg[len(m[0]):]), line, col, src)
+			}
+		}
+		return s.newError("CompileError", "the interpreter cannot compile this cell ("+s.relocate(u.msg)+"); the cell is valid Go, but this construct is beyond yaegi: rewrite it, or report it", 0, 0, src)
 	}
 	var list scanner.ErrorList
 	if errors.As(err, &list) {
@@ -208,17 +219,7 @@ func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
 	if line > 0 {
 		e.Value = fmt.Sprintf("%d:%d: %s", line, col, val)
 	}
-	e.Traceback = []string{name + ": " + e.Value}
-	if line > 0 {
-		lines := strings.Split(src, "\n")
-		if line <= len(lines) {
-			text := strings.TrimRight(lines[line-1], "\r")
-			e.Traceback = append(e.Traceback, fmt.Sprintf("%4d | %s", line, expandTabs(text)))
-			if col > 0 {
-				e.Traceback = append(e.Traceback, "     | "+strings.Repeat(" ", visualCol(text, col))+"^")
-			}
-		}
-	}
+	e.Traceback = append([]string{name + ": " + e.Value}, sourceLine(src, line, col)...)
 	if len(frames) > 0 {
 		e.Traceback = append(e.Traceback, "", "interpreted frames, innermost first:")
 		for i, f := range frames {

@@ -70,6 +70,17 @@ func (s *Session) fmtArgs(n ast.Node, c *cellCode, p *program, typeOf func(types
 					continue // a format that is not constant, or an odd one
 				}
 				verb = verbs[k]
+				if verb == 'T' && isInterface(t) {
+					if x := s.dynamicTypeName(c, a, t); x != nil {
+						if lit, ok := call.Args[spec.format].(*ast.BasicLit); ok {
+							if f, ok := replaceVerb(lit.Value, k, 's'); ok {
+								lit.Value = f
+								call.Args[i] = x
+							}
+						}
+					}
+					continue
+				}
 				if verb == 'T' && mentionsMain(t) {
 					// %T of a value of a cell type: yaegi's runtime type has
 					// no name; the format gets the static type's name.
@@ -83,15 +94,21 @@ func (s *Session) fmtArgs(n ast.Node, c *cellCode, p *program, typeOf func(types
 					continue
 				}
 			}
-			call.Args[i] = s.fmtArg(a, t, verb, p, typeOf)
+			call.Args[i] = s.fmtArg(c, a, t, verb, p, typeOf)
 		}
 		return true
 	})
 }
 
 // fmtArg returns the argument as fmt should get it.
-func (s *Session) fmtArg(a ast.Expr, t types.Type, verb rune, p *program, typeOf func(types.Type, token.Pos) (ast.Expr, error)) ast.Expr {
+func (s *Session) fmtArg(c *cellCode, a ast.Expr, t types.Type, verb rune, p *program, typeOf func(types.Type, token.Pos) (ast.Expr, error)) ast.Expr {
 	pos := a.Pos()
+	if iface, ok := t.Underlying().(*types.Interface); ok && strings.ContainsRune("vsq", verb) {
+		// A value of a cell type held in an interface: yaegi hides its
+		// methods; each cell type with a String or Error method is
+		// asserted to, and formatted as itself.
+		return s.formattedDynamic(c, a, iface)
+	}
 	if named, ok := t.(*types.Named); ok && isMainType(named.Obj()) && hasMethod(t, "String", "Error", "Format") {
 		// %d, %f... of a value with a String method print the value.
 		if b, ok := named.Underlying().(*types.Basic); ok && !strings.ContainsRune("vsqxX", verb) {
@@ -176,6 +193,115 @@ func (s *Session) fmtHelper(p *program, elem, key types.Type, iface string, type
 	return many, nil
 }
 
+// formattedDynamic returns a, an interface value, as fmt should see it:
+// `func() any { if x, ok := a.(T); ok { return fmt.Sprint(x) }; ...;
+// return a }()` over the notebook's types that implement iface and print
+// themselves.
+func (s *Session) formattedDynamic(c *cellCode, a ast.Expr, iface *types.Interface) ast.Expr {
+	var cands []types.Type
+	for _, ct := range checkTypes(c) {
+		for _, ty := range []types.Type{ct, types.NewPointer(ct)} {
+			if types.AssertableTo(iface, ty) && types.Implements(ty, iface) && (implements(ty, "String") || implements(ty, "Error")) {
+				cands = append(cands, ty)
+			}
+		}
+	}
+	pos := a.Pos()
+	return assertChain(a, cands, "any", func(x ast.Expr, _ types.Type) ast.Expr {
+		return &ast.CallExpr{Fun: selAt("__golabfmt", "Sprint", pos), Lparen: pos, Args: []ast.Expr{x}, Rparen: pos}
+	}, nil)
+}
+
+// dynamicTypeName returns an expression giving the name of the dynamic
+// type of a, an interface value, as %T prints it: the notebook's types by
+// their name (main.T), others as fmt says; nil when no notebook type can
+// be held in a.
+func (s *Session) dynamicTypeName(c *cellCode, a ast.Expr, t types.Type) ast.Expr {
+	iface, _ := t.Underlying().(*types.Interface)
+	var cands []types.Type
+	for _, ct := range checkTypes(c) {
+		for _, ty := range []types.Type{ct, types.NewPointer(ct)} {
+			if types.AssertableTo(iface, ty) && types.Implements(ty, iface) {
+				cands = append(cands, ty)
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	pos := a.Pos()
+	return assertChain(a, cands, "string", func(_ ast.Expr, ty types.Type) ast.Expr {
+		name := types.TypeString(ty, func(p *types.Package) string { return p.Name() })
+		return &ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: strconv.Quote(name)}
+	}, func(v ast.Expr) ast.Expr {
+		return &ast.CallExpr{Fun: selAt("__golabfmt", "Sprintf", pos), Lparen: pos,
+			Args: []ast.Expr{&ast.BasicLit{ValuePos: pos, Kind: token.STRING, Value: `"%T"`}, v}, Rparen: pos}
+	})
+}
+
+// assertChain builds `func() result { v := a; if x, ok := v.(T1); ok {
+// return then(x, T1) }; ...; return otherwise(v) }()` over the notebook's
+// types (T or *T); otherwise nil returns v itself. With no types it
+// returns a.
+func assertChain(a ast.Expr, cands []types.Type, result string, then func(x ast.Expr, t types.Type) ast.Expr, otherwise func(v ast.Expr) ast.Expr) ast.Expr {
+	if len(cands) == 0 {
+		return a
+	}
+	pos := a.Pos()
+	v := identAt("__golab_cv", pos)
+	body := []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{v}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{a}}}
+	for _, ty := range cands {
+		var te ast.Expr
+		if pt, ok := ty.(*types.Pointer); ok {
+			te = &ast.StarExpr{Star: pos, X: identAt(pt.Elem().(*types.Named).Obj().Name(), pos)}
+		} else {
+			te = identAt(ty.(*types.Named).Obj().Name(), pos)
+		}
+		x := identAt("__golab_cx", pos)
+		body = append(body, &ast.IfStmt{If: pos,
+			Init: &ast.AssignStmt{Lhs: []ast.Expr{x, identAt("__golab_ok", pos)}, TokPos: pos, Tok: token.DEFINE,
+				Rhs: []ast.Expr{&ast.TypeAssertExpr{X: identAt(v.Name, pos), Lparen: pos, Type: te, Rparen: pos}}},
+			Cond: identAt("__golab_ok", pos),
+			Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{identAt("_", pos)}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{identAt(x.Name, pos)}},
+				&ast.ReturnStmt{Return: pos, Results: []ast.Expr{then(identAt(x.Name, pos), ty)}}}, Rbrace: pos}})
+	}
+	var last ast.Expr = identAt(v.Name, pos)
+	if otherwise != nil {
+		last = otherwise(identAt(v.Name, pos))
+	}
+	body = append(body, &ast.ReturnStmt{Return: pos, Results: []ast.Expr{last}})
+	return &ast.CallExpr{Fun: &ast.FuncLit{
+		Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}, Results: &ast.FieldList{List: []*ast.Field{{Type: identAt(result, pos)}}}},
+		Body: &ast.BlockStmt{Lbrace: pos, List: body, Rbrace: pos}}, Lparen: pos, Rparen: pos}
+}
+
+// checkTypes lists the notebook's struct types (not generic) as of the
+// cell's check: those an assertion can tell apart. yaegi represents a
+// named type of another kind by its underlying type, so that a float64
+// would pass for a `type Meters float64`.
+func checkTypes(c *cellCode) []*types.Named {
+	if c.pkg == nil {
+		return nil
+	}
+	var out []*types.Named
+	scope := c.pkg.Scope()
+	for _, n := range scope.Names() {
+		tn, ok := scope.Lookup(n).(*types.TypeName)
+		if !ok || !isMainType(tn) || tn.IsAlias() || strings.HasPrefix(n, "__golab") {
+			continue
+		}
+		named, ok := tn.Type().(*types.Named)
+		if !ok || named.TypeParams().Len() > 0 {
+			continue
+		}
+		if _, isStruct := named.Underlying().(*types.Struct); !isStruct {
+			continue
+		}
+		out = append(out, named)
+	}
+	return out
+}
+
 // hasMethod reports whether t's method set has one of the methods.
 func hasMethod(t types.Type, names ...string) bool {
 	ms := types.NewMethodSet(t)
@@ -212,22 +338,13 @@ func replaceVerb(quoted string, k int, verb byte) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	n := 0
-	for i := 0; i < len(format); i++ {
-		if format[i] != '%' {
-			continue
-		}
-		i++
-		for i < len(format) && strings.IndexByte("+-# 0123456789.", format[i]) >= 0 {
-			i++
-		}
-		if i >= len(format) || format[i] == '%' {
-			continue
+	for n, at := range verbOffsets(format) {
+		if at < 0 {
+			return "", false
 		}
 		if n == k {
-			return strconv.Quote(format[:i] + string(verb) + format[i+1:]), true
+			return strconv.Quote(format[:at] + string(verb) + format[at+1:]), true
 		}
-		n++
 	}
 	return "", false
 }
@@ -236,6 +353,20 @@ func replaceVerb(quoted string, k int, verb byte) (string, bool) {
 // order; nil when the format uses explicit argument indexes or stars.
 func formatVerbs(format string) []rune {
 	var out []rune
+	for _, at := range verbOffsets(format) {
+		if at < 0 {
+			return nil
+		}
+		out = append(out, rune(format[at]))
+	}
+	return out
+}
+
+// verbOffsets lists the offsets of the verbs of a format's arguments (%%
+// left out); -1 for an explicit argument index or a star, after which the
+// arguments cannot be counted.
+func verbOffsets(format string) []int {
+	var out []int
 	for i := 0; i < len(format); i++ {
 		if format[i] != '%' {
 			continue
@@ -251,9 +382,9 @@ func formatVerbs(format string) []rune {
 		case '%':
 			continue
 		case '[', '*':
-			return nil
+			return append(out, -1)
 		}
-		out = append(out, rune(format[i]))
+		out = append(out, i)
 	}
 	return out
 }

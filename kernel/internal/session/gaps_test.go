@@ -176,6 +176,15 @@ func TestInspect(t *testing.T) {
 	if !ok || !strings.Contains(text, "At returns the element") {
 		t.Errorf("Inspect of a method of a compiled type: %v %q", ok, text)
 	}
+	ts.ok("import \"slices\"", "")
+	text, ok = ts.Inspect("slices.Sorted", len("slices.Sorted"))
+	if !ok || !strings.Contains(text, "func slices.Sorted[E cmp.Ordered](seq iter.Seq[E]) []E") {
+		t.Errorf("Inspect of an interpreted package's function: %v %q", ok, text)
+	}
+	if got, _, _ := ts.Complete("slices.Sorted", len("slices.Sorted")); !reflect.DeepEqual(got, []string{"Sorted", "SortedFunc", "SortedStableFunc"}) {
+		t.Errorf("Complete(slices.Sorted) = %v", got)
+	}
+	ts.fails("import \"golab/kernel/runtime\"", "ImportError", "no binding")
 	if _, ok := ts.Inspect("nosuchname", 3); ok {
 		t.Error("Inspect found an unknown name")
 	}

@@ -60,19 +60,8 @@ func mark(pos token.Pos) ast.Stmt {
 // markStatements makes restore the mark: the arguments are still
 // evaluated at the defer statement.
 func deferInterpreted(n ast.Node, info *types.Info, hidden func(string) string) {
-	ast.Inspect(n, func(m ast.Node) bool {
-		var list *[]ast.Stmt
-		switch x := m.(type) {
-		case *ast.BlockStmt:
-			list = &x.List
-		case *ast.CaseClause:
-			list = &x.Body
-		case *ast.CommClause:
-			list = &x.Body
-		default:
-			return true
-		}
-		for i, st := range *list {
+	eachStmtList(n, func(list []ast.Stmt) {
+		for i, st := range list {
 			d, ok := st.(*ast.DeferStmt)
 			if !ok || !interpretedCall(d.Call, info) {
 				continue
@@ -89,10 +78,25 @@ func deferInterpreted(n ast.Node, info *types.Info, hidden func(string) string) 
 			call := &ast.CallExpr{Fun: identAt(fn.Name, pos), Lparen: pos, Args: args, Ellipsis: d.Call.Ellipsis, Rparen: pos}
 			lit := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
 				Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: pos}}
-			(*list)[i] = &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+			list[i] = &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
 				&ast.AssignStmt{Lhs: lhs, TokPos: pos, Tok: token.DEFINE, Rhs: rhs},
 				&ast.DeferStmt{Defer: pos, Call: &ast.CallExpr{Fun: lit, Lparen: pos, Rparen: pos}},
 			}, Rbrace: pos}
+		}
+	})
+}
+
+// eachStmtList calls f with every statement list under n (blocks and the
+// bodies of case and select clauses); f may replace statements in place.
+func eachStmtList(n ast.Node, f func([]ast.Stmt)) {
+	ast.Inspect(n, func(m ast.Node) bool {
+		switch x := m.(type) {
+		case *ast.BlockStmt:
+			f(x.List)
+		case *ast.CaseClause:
+			f(x.Body)
+		case *ast.CommClause:
+			f(x.Body)
 		}
 		return true
 	})
@@ -211,26 +215,14 @@ func canPanic(st ast.Stmt, info *types.Info) bool {
 // a panic in a goroutine a cell starts is reported instead of ending the
 // kernel, and f and its arguments are still evaluated at the go statement.
 func (s *Session) guardGo(n ast.Node) {
-	ast.Inspect(n, func(m ast.Node) bool {
-		var list *[]ast.Stmt
-		switch x := m.(type) {
-		case *ast.BlockStmt:
-			list = &x.List
-		case *ast.CaseClause:
-			list = &x.Body
-		case *ast.CommClause:
-			list = &x.Body
-		default:
-			return true
-		}
-		for i, st := range *list {
+	eachStmtList(n, func(list []ast.Stmt) {
+		for i, st := range list {
 			if g, ok := st.(*ast.GoStmt); ok {
 				if b := s.guardOne(g); b != nil {
-					(*list)[i] = b
+					list[i] = b
 				}
 			}
 		}
-		return true
 	})
 }
 

@@ -68,16 +68,55 @@ func __golabMax[T __golabOrdered](x T, y ...T) T {
 	return m
 }
 
-// __golabErrorsAs is errors.As for a target whose type is declared in a
-// cell: compiled errors.As cannot see the type's methods.
-func __golabErrorsAs[T any](err error, target *T) bool {
-	for _, e := range __golabrt.Chain(err) {
+// __golabErrorsAs and __golabErrorsIs are errors.As and errors.Is where
+// types declared in cells take part (see errorsRewrite): compiled errors
+// cannot see their methods. unwrap unwraps errors of cell types; it
+// reports false for others, which compiled code unwraps.
+func __golabErrorsAs[T any](err error, target *T, unwrap func(error) ([]error, bool)) bool {
+	for _, e := range __golabErrorChain(err, unwrap) {
 		if x, ok := e.(T); ok {
 			*target = x
 			return true
 		}
 	}
 	return false
+}
+
+func __golabErrorsIs(err, target error, unwrap func(error) ([]error, bool)) bool {
+	for _, e := range __golabErrorChain(err, unwrap) {
+		if e == target || __golabrt.Is(e, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// __golabErrorChain lists err and the errors it wraps, depth first, in the
+// order errors.As looks at them.
+func __golabErrorChain(err error, unwrap func(error) ([]error, bool)) []error {
+	var out []error
+	var walk func(e error)
+	walk = func(e error) {
+		for e != nil {
+			out = append(out, e)
+			next, ok := unwrap(e)
+			if !ok {
+				next, ok = __golabrt.Unwrap(e)
+			}
+			if !ok {
+				return
+			}
+			if len(next) != 1 {
+				for _, x := range next {
+					walk(x)
+				}
+				return
+			}
+			e = next[0]
+		}
+	}
+	walk(err)
+	return out
 }
 
 // __golabAt is the position of the last statement that may panic (see
@@ -101,7 +140,8 @@ func runtimeExports(out *outbox) interp.Exports {
 			"Raw":          reflect.ValueOf(func(v interface{}) interface{} { return v }),
 			"GoPanic":      reflect.ValueOf(goPanic),
 			"Zero":         reflect.ValueOf(zeroPointee),
-			"Chain":        reflect.ValueOf(errorChain),
+			"Unwrap":       reflect.ValueOf(unwrapError),
+			"Is":           reflect.ValueOf(isError),
 			"Recovered":    reflect.ValueOf(recovered),
 		},
 		".": {"MapTypes": reflect.ValueOf(renderMapTypes())},
@@ -272,29 +312,23 @@ func recovered(r any) any {
 	return r
 }
 
-// errorChain lists err and the errors it wraps, depth first, in the
-// order errors.As looks at them.
-func errorChain(err error) []error {
-	var out []error
-	var walk func(e error)
-	walk = func(e error) {
-		for e != nil {
-			out = append(out, e)
-			switch u := e.(type) {
-			case interface{ Unwrap() error }:
-				e = u.Unwrap()
-			case interface{ Unwrap() []error }:
-				for _, x := range u.Unwrap() {
-					walk(x)
-				}
-				return
-			default:
-				return
-			}
-		}
+// unwrapError returns what a compiled error wraps: one error, several
+// (errors.Join), or false when it wraps none.
+func unwrapError(err error) ([]error, bool) {
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return []error{u.Unwrap()}, true
+	case interface{ Unwrap() []error }:
+		return u.Unwrap(), true
 	}
-	walk(err)
-	return out
+	return nil, false
+}
+
+// isError reports whether a compiled error says it is target (its Is
+// method), without unwrapping.
+func isError(err, target error) bool {
+	x, ok := err.(interface{ Is(error) bool })
+	return ok && x.Is(target)
 }
 
 // zeroPointee sets the variable p points to to its zero value.

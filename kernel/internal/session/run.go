@@ -90,6 +90,15 @@ func (s *Session) compileFile(ctx context.Context, f *ast.File) error {
 	return err
 }
 
+// importName returns the path of an import and the name it gives.
+func (s *Session) importName(imp *ast.ImportSpec) (path, name string) {
+	path, _ = strconv.Unquote(imp.Path.Value)
+	if imp.Name != nil {
+		return path, imp.Name.Name
+	}
+	return path, s.imp.Name(path)
+}
+
 // runProgram runs the cell function and returns what the cell showed.
 func (s *Session) runProgram(ctx context.Context, c *cellCode, p *program) (*Result, error) {
 	s.out.values = nil
@@ -190,12 +199,7 @@ func (s *Session) commit(c *cellCode, p *program, top int, completed bool) {
 	s.mu.Lock()
 	if c.imports != nil {
 		for _, imp := range c.imports.Imports {
-			pth, _ := strconv.Unquote(imp.Path.Value)
-			n := s.imp.Name(pth)
-			if imp.Name != nil {
-				n = imp.Name.Name
-			}
-			if n != "_" {
+			if pth, n := s.importName(imp); n != "_" {
 				s.imports[n] = pth
 			}
 		}

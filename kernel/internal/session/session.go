@@ -153,9 +153,12 @@ func New(opts Options) (*Session, error) {
 				continue
 			}
 			p, name := path.Dir(key), path.Base(key)
+			all[key] = syms
+			if internalPackage(p) {
+				continue // the kernel's own helpers: not for cells
+			}
 			s.bound[p] = name
 			s.symbols[p] = syms
-			all[key] = syms
 		}
 	}
 	sources := polyfill.Sources()
@@ -170,6 +173,13 @@ func New(opts Options) (*Session, error) {
 		return nil, fmt.Errorf("session: prelude: %w", err)
 	}
 	return s, nil
+}
+
+// internalPackage reports whether a bound package is the kernel's own
+// helper, which cells cannot import: the runtime of the prelude and
+// rewrites, and the compiled parts of the interpreted packages.
+func internalPackage(p string) bool {
+	return p == "golab/kernel/runtime" || strings.HasPrefix(p, "golab/kernel/internal/polyfill/")
 }
 
 // stdlibExports returns the standard library bindings with time.Sleep made

@@ -178,9 +178,15 @@ func signatureSyntax(sig *types.Signature, pos token.Pos, named namer) (*ast.Fun
 // (package main) declared at top level: such a type is written by name so
 // that it resolves to the type's current definition.
 func mentionsMain(t types.Type) bool {
+	return anyNamed(t, func(n *types.Named) bool { return isMainType(n.Obj()) })
+}
+
+// anyNamed reports whether t, or a type it is made of, is a named type
+// for which pred holds.
+func anyNamed(t types.Type, pred func(*types.Named) bool) bool {
 	found := false
-	var walk func(t types.Type)
 	seen := map[types.Type]bool{}
+	var walk func(t types.Type)
 	walk = func(t types.Type) {
 		if found || t == nil || seen[t] {
 			return
@@ -188,7 +194,7 @@ func mentionsMain(t types.Type) bool {
 		seen[t] = true
 		switch t := t.(type) {
 		case *types.Named:
-			if isMainType(t.Obj()) {
+			if pred(t) {
 				found = true
 				return
 			}
