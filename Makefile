@@ -146,7 +146,7 @@ vet:
 # error, never a panic) follows the tests.
 LAB_FUZZTIME ?= 10s
 
-gotest:
+gotest: compile-cache
 	$(GO) test ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(LAB_FUZZTIME) ./lab/internal/safetensors
 
@@ -155,6 +155,7 @@ gotest:
 GO127 ?= go1.27.3
 test-go127:
 	GOTOOLCHAIN=$(GO127) $(GO) version
+	GOTOOLCHAIN=$(GO127) $(MAKE) --no-print-directory compile-cache
 	GOTOOLCHAIN=$(GO127) $(GO) vet ./...
 	GOTOOLCHAIN=$(GO127) $(GO) test -short ./lab/... ./kernel/...
 
@@ -215,7 +216,7 @@ KERNEL_PREFIX := $(if $(JUPYTER_DATA_DIR),user,sys-prefix)
 endif
 KERNEL_FUZZTIME ?= 10s
 
-.PHONY: kernel-bindings test-kernel bench-kernel
+.PHONY: kernel-bindings test-kernel bench-kernel compile-cache
 
 kernel-bindings:
 	cd kernel/internal/bindings && $(GO) generate .
@@ -223,8 +224,16 @@ kernel-bindings:
 # make kernel needs only jupyter_client from $(PYTHON) (the single-user image and
 # the hub install the kernelspec with Pythons of their own); it makes .venv when
 # that is the Python.
+# The binary records the toolchain and the module folder it was built with:
+# functions marked //golab:compile are built into plugins with both (see
+# kernel/internal/compiled). prepare-compile then builds the packages cells can
+# import for dynamic linking, once per toolchain and change of the lab (minutes
+# the first time), so that the first compile in a session takes seconds.
 kernel: kernel-bindings $(filter $(VENV_STAMP),$(PY_ENV))
-	@$(GO) build -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
+	@goroot=$$($(GO) env GOROOT)
+	$(GO) build -ldflags "-X 'golab/kernel/internal/compiled.goRoot=$$goroot' -X 'golab/kernel/internal/compiled.moduleRoot=$(CURDIR)'" \
+	  -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
+	$(BIN)/golab-kernel prepare-compile
 	"$(PYTHON)" -c 'import jupyter_client' 2>/dev/null || { echo "make kernel: $(PYTHON) cannot import jupyter_client, which installs the kernelspec: make it with make python-env (.venv), or install jupyter_client into it"; exit 1; }
 	spec=$$(mktemp -d); trap 'rm -rf "$$spec"' EXIT
 	$(BIN)/golab-kernel kernelspec "$$spec/golab"
@@ -239,6 +248,15 @@ kernel: kernel-bindings $(filter $(VENV_STAMP),$(PY_ENV))
 	# A golab kernelspec found earlier on Jupyter's path (an older install for the
 	# user, say) would hide this one from this Python's Jupyter: say so.
 	"$(PYTHON)" notebooks/tests/lab_check.py --spec-only --kernel "$(BIN)/golab-kernel"
+
+# compile-cache: what make kernel's prepare-compile does, with a throwaway kernel
+# binary: the build cache of the packages plugins import, for the Go in use. The
+# tests of //golab:compile build plugins; without it their first build takes
+# minutes (see kernel/README.md).
+compile-cache:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT
+	$(GO) build -o "$$tmp/golab-kernel" ./kernel/cmd/golab-kernel
+	"$$tmp/golab-kernel" prepare-compile
 
 test-kernel: python-env
 	export JUPYTER_DATA_DIR=$$(mktemp -d) PYDEVD_DISABLE_FILE_VALIDATION=1

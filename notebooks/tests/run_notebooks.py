@@ -45,7 +45,7 @@ MIN_PNG = {
 
 # Lines (substrings of the text output) each notebook must print.
 MUST_PRINT = {
-    "01-dataset": ["Training size:   49000", "Validation size: 1000"],
+    "01-dataset": ["Training size:   49000", "Validation size: 1000", "equal to lab.ChannelStats within 1e-6: true"],
     "02-model": ["Total params: 890,410", "model.NumParams() = 890410"],
     "03-training": ["best validation accuracy:"],
     "04-dropout": ["DropoutCNN p=0.5", "val acc after"],

@@ -2,6 +2,7 @@
 //
 //	golab-kernel -f CONNECTION_FILE    serve a notebook (Jupyter runs this)
 //	golab-kernel kernelspec DIR        write the kernelspec into DIR
+//	golab-kernel prepare-compile       prepare the build cache for //golab:compile
 //
 // The kernel binds the packages listed in kernel/internal/bindings. With
 // GOLAB_KERNEL_TEST=1 it also binds the kernel's test helpers.
@@ -33,9 +34,16 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "prepare-compile" {
+		if err := prepareCompile(); err != nil {
+			fmt.Fprintln(os.Stderr, "golab-kernel prepare-compile:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	connFile := flag.String("f", "", "Jupyter connection file")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: golab-kernel -f CONNECTION_FILE\n       golab-kernel kernelspec DIR")
+		fmt.Fprintln(os.Stderr, "usage: golab-kernel -f CONNECTION_FILE\n       golab-kernel kernelspec DIR\n       golab-kernel prepare-compile")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

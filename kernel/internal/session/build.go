@@ -39,6 +39,9 @@ type program struct {
 // build turns a checked cell into a program.
 func (s *Session) build(c *cellCode) (*program, error) {
 	p := &program{hidden: map[string]string{}, changed: map[string]bool{}, vars: map[string]types.Type{}}
+	for n, pth := range c.compiledImports {
+		p.hidden[n] = pth
+	}
 	pos := s.base
 	name := s.runNamer(c, p)
 	typeOf := func(t types.Type, at token.Pos) (ast.Expr, error) { return typeSyntax(t, at, name) }

@@ -27,6 +27,9 @@ type cellCode struct {
 
 	declared map[string]bool
 	methods  map[string]map[string]bool
+	// compiledImports are the hidden imports of compiled functions'
+	// bindings (see compileMarked): name -> path.
+	compiledImports map[string]string
 }
 
 // topDef is a variable a := at the top of the cell defines: a session

@@ -310,10 +310,6 @@ func (a *aliasSet) namer(obj *types.TypeName, t types.Type) (ast.Expr, bool, err
 // except what a notebook allows (an import or a top-level variable not
 // used in this cell, the final expression shown), and reports the first.
 func (s *Session) checkErrors(c *cellCode, errs []types.Error) *Error {
-	type located struct {
-		line, col int
-		msg       string
-	}
 	var keep []located
 	for _, e := range errs {
 		p := s.fset.Position(e.Pos)
@@ -337,6 +333,18 @@ func (s *Session) checkErrors(c *cellCode, errs []types.Error) *Error {
 	if len(keep) == 0 {
 		return nil
 	}
+	return s.locatedErrors(keep, c.src)
+}
+
+// located is a compile error at a line:col of the cell.
+type located struct {
+	line, col int
+	msg       string
+}
+
+// locatedErrors reports compile errors of the cell: the first, in source
+// order, with the others in the traceback.
+func (s *Session) locatedErrors(keep []located, src string) *Error {
 	sort.SliceStable(keep, func(i, j int) bool {
 		if keep[i].line != keep[j].line {
 			return keep[i].line < keep[j].line
@@ -348,7 +356,7 @@ func (s *Session) checkErrors(c *cellCode, errs []types.Error) *Error {
 	if n := len(keep) - 1; n > 0 {
 		msg += fmt.Sprintf(" (and %d more error%s)", n, map[bool]string{true: "s"}[n > 1])
 	}
-	e := s.newError("CompileError", msg, first.line, first.col, c.src)
+	e := s.newError("CompileError", msg, first.line, first.col, src)
 	for _, k := range keep[1:] {
 		if len(e.Traceback) > 12 {
 			break

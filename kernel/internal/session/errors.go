@@ -239,7 +239,7 @@ func (s *Session) panicError(p interp.Panic, c *cellCode, at int) *Error {
 			e.Traceback = append(e.Traceback, fmt.Sprintf("  %s  %s", where, fn))
 		}
 	}
-	if cf := compiledFrames(p.Stack); len(cf) > 0 {
+	if cf := s.compiledCellFrames(compiledFrames(p.Stack)); len(cf) > 0 {
 		e.Traceback = append(e.Traceback, "", "compiled frames, innermost first:")
 		e.Traceback = append(e.Traceback, cf...)
 	}
@@ -425,7 +425,15 @@ func compiledFrames(stack []byte) []string {
 	lines := strings.Split(string(stack), "\n")
 	var out []string
 	seenPanic := false
-	for i := 0; i+1 < len(lines); i++ {
+	// yaegi recovers and panics again at each interpreted call a panic
+	// leaves: the frames that count follow the last panic.
+	first := 0
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic(") {
+			first = i
+		}
+	}
+	for i := first; i+1 < len(lines); i++ {
 		fn := strings.TrimSpace(lines[i])
 		if strings.HasPrefix(fn, "panic(") {
 			seenPanic = true

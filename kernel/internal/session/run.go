@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/token"
 	"strconv"
+	"time"
 
 	"github.com/traefik/yaegi/interp"
 
@@ -106,6 +107,15 @@ func (s *Session) runProgram(ctx context.Context, c *cellCode, p *program) (*Res
 		_, runErr = s.execute(ctx, p.fn)
 	}
 	if runErr != nil {
+		if errors.Is(runErr, errInterrupted) && s.remnantStays() {
+			// The run is still inside compiled code (a loop that does not
+			// look at its context), and reading where it stopped runs the
+			// interpreter, which must wait for it: answer now, and record
+			// the cell once the run has left (see Execute).
+			cell := s.cell
+			s.pending = func() { s.recordInterrupted(cell, c, p) }
+			return nil, s.wrapErr(runErr, c.src)
+		}
 		at, top := -1, len(c.defsStmts())
 		if a, t, ok := s.marks(); ok {
 			at, top = a, t
@@ -131,6 +141,32 @@ func (s *Session) runProgram(ctx context.Context, c *cellCode, p *program) (*Res
 	}
 	s.out.values = nil
 	return res, nil
+}
+
+// recordInterrupted records an interrupted cell whose run has left
+// compiled code since: what it declared, and the variables its statements
+// defined before the interrupt.
+func (s *Session) recordInterrupted(cell string, c *cellCode, p *program) {
+	cur := s.cell
+	s.cell = cell
+	defer func() { s.cell = cur }()
+	top := len(c.defsStmts())
+	if _, t, ok := s.marks(); ok {
+		top = t
+	}
+	s.commit(c, p, top, false)
+}
+
+// remnantStays reports whether an interrupted run is still inside compiled
+// code a moment after the interrupt (interpreted code stops at once).
+func (s *Session) remnantStays() bool {
+	for i := 0; i < 10; i++ {
+		if !yaegiRunning() {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // defsStmts is the number of top-level statements of the cell.

@@ -30,6 +30,7 @@ import (
 	"github.com/traefik/yaegi/interp"
 
 	"golab/kernel/display"
+	"golab/kernel/internal/compiled"
 	"golab/kernel/internal/importer"
 	"golab/kernel/internal/polyfill"
 	"golab/kernel/internal/stdlib"
@@ -56,6 +57,9 @@ type Options struct {
 	// CellContext returns the running cell's context; interrupted sleeps
 	// return early. Nil means context.Background.
 	CellContext func() context.Context
+	// Compiler builds the functions cells mark //golab:compile; nil: one
+	// for the running kernel (compiled.DefaultConfig), made on first use.
+	Compiler *compiled.Builder
 }
 
 // Session is one interpreter and the model of what its cells declared.
@@ -89,10 +93,14 @@ type Session struct {
 	cellID    int            // number of the running cell, see lineStride
 	cellNames map[int]string // cell number -> name
 	remnant   bool           // an interrupted run may still be inside compiled code
+	pending   func()         // records an interrupted cell once its run has left compiled code
 	cell      string
 
 	runMu  sync.Mutex
 	runCtx context.Context // what compiled code sees while a run goes on; see execute
+
+	// compiledCalls: compiled functions that call others of their plugin.
+	compiledCalls map[string]compiledCaller
 }
 
 // New starts a session: an interpreter with the standard library of the Go
@@ -247,6 +255,10 @@ func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error
 	if err := s.waitRemnant(ctx); err != nil {
 		return nil, err
 	}
+	if f := s.pending; f != nil {
+		s.pending = nil
+		f()
+	}
 	c, err := s.parseCell(src)
 	if err != nil {
 		return nil, err
@@ -255,6 +267,9 @@ func (s *Session) Execute(ctx context.Context, name, src string) (*Result, error
 		return &Result{}, nil
 	}
 	if err := s.checkCell(c); err != nil {
+		return nil, err
+	}
+	if err := s.compileMarked(ctx, c); err != nil {
 		return nil, err
 	}
 	p, err := s.build(c)
@@ -312,19 +327,25 @@ func (s *Session) execute(ctx context.Context, prog *interp.Program) (reflect.Va
 	// Compiled code learns of an interrupt only once yaegi has stopped the
 	// run, which ExecuteWithContext has done when it returns. Told sooner,
 	// a lab call returns first and the rest of the cell runs on.
-	codeCtx, stopCode := context.WithCancel(context.WithoutCancel(ctx))
+	// Its cause says whether the run was interrupted (see leaveCompiled).
+	codeCtx, stopCode := context.WithCancelCause(context.WithoutCancel(ctx))
 	s.runMu.Lock()
 	s.runCtx = codeCtx
 	s.runMu.Unlock()
 	v, err := s.in.ExecuteWithContext(runCtx, prog)
-	stopCode()
-	s.runMu.Lock()
-	s.runCtx = nil
-	s.runMu.Unlock()
 	// A nil error means the run went to its end before the interrupt took
 	// hold: the cell did all it says, and reporting it as interrupted would
 	// hide a change of state.
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+	interrupted := ctx.Err() != nil && errors.Is(err, ctx.Err())
+	if interrupted {
+		stopCode(errInterrupted)
+	} else {
+		stopCode(nil)
+	}
+	s.runMu.Lock()
+	s.runCtx = nil
+	s.runMu.Unlock()
+	if interrupted {
 		s.remnant = true
 		return reflect.Value{}, errInterrupted
 	}

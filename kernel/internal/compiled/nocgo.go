@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package compiled
+
+const cgoEnabled = false

@@ -1,0 +1,93 @@
+package kernel_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"golab/kernel/internal/compiled"
+	"golab/kernel/internal/jupyter"
+)
+
+// TestCompiledFunctionInterrupt runs //golab:compile in the kernel binary
+// (with make test-kernel, the one make kernel built and prepared): the
+// plugin loads into it, sees the cell's context through lab/host, and an
+// interrupt stops a loop that looks at once; one that never looks gets its
+// reply at once too, and the next cell waits for it.
+func TestCompiledFunctionInterrupt(t *testing.T) {
+	if err := compiled.New(compiled.DefaultConfig(nil)).Unavailable(); err != nil {
+		t.Skipf("Go plugins are unavailable here: %v", err)
+	}
+	p := startKernel(t)
+	p.ok("kept := 7")
+	code := `import (
+	"runtime"
+	"time"
+
+	"golab/lab/host"
+)
+
+//golab:compile
+func where() string {
+	pc, _, _, _ := runtime.Caller(0)
+	return runtime.FuncForPC(pc).Name()
+}
+
+// spin counts until the cell is interrupted.
+//golab:compile
+func spin() int {
+	ctx := host.Context()
+	n := 0
+	for ctx.Err() == nil {
+		n++
+	}
+	return n
+}
+
+// busy works for d and never looks.
+//golab:compile
+func busy(d time.Duration) int {
+	n := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		n++
+	}
+	return n
+}`
+	// Without the build cache make kernel prepares, this build takes minutes.
+	id, r, err := p.c.Send(jupyter.Shell, "execute_request", map[string]any{"code": code, "silent": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-r:
+		if c := content(m); c["status"] != "ok" {
+			t.Fatalf("declaring the compiled functions: %v", c)
+		}
+	case <-time.After(15 * time.Minute):
+		t.Fatalf("no reply to the compiled cell\n%s", p.stderr)
+	}
+	t.Logf("stderr of the cell: %q", streamText(p.outputs(id), "stderr"))
+	if got := p.ok("where()"); !strings.HasPrefix(got, "golab.compiled/k") {
+		t.Fatalf("where() = %s; want a function of a plugin", got)
+	}
+
+	took, rc := interruptAfter(t, p, "kept = spin()", 300*time.Millisecond)
+	if rc["ename"] != "Interrupted" || took > time.Second {
+		t.Errorf("spin(): reply %v, %v after interrupt_request", rc, took)
+	}
+	if got := p.ok("kept"); got != "7" {
+		t.Errorf("kept = %s after interrupting spin()", got)
+	}
+
+	took, rc = interruptAfter(t, p, "kept = busy(2 * time.Second)", 200*time.Millisecond)
+	if rc["ename"] != "Interrupted" || took > time.Second {
+		t.Errorf("busy(): reply %v, %v after interrupt_request", rc, took)
+	}
+	start := time.Now()
+	if got := p.ok("kept"); got != "7" {
+		t.Errorf("kept = %s after interrupting busy()", got)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("the next cell ran %v after the interrupted one, before busy() could have ended", d)
+	}
+}
