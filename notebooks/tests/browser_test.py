@@ -23,7 +23,11 @@ then, in Chromium (Debian's, --chromium; Playwright never downloads one):
    gone and a new cell runs;
 6. reopens the saved 03-training as an untrusted notebook (a copy whose
    signature no longer matches, checked with the server's notary): its PNG and
-   HTML outputs still show.
+   HTML outputs still show;
+7. runs all cells of a small notebook of its own whose second cell fails at
+   once, twice: the cells after it never run (no outputs, no execution
+   count), though the front end sent their requests before the error came
+   back.
 
 Screenshots of each front end go to --shots (browser-{frontend}-01-dataset.png,
 browser-{frontend}-03-training.png); a failed step saves FAILED-{frontend}-{step}.png
@@ -67,6 +71,10 @@ LONG_TRAIN = "longRun, longErr := lab.Train(model, train, val, lab.Config{Epochs
 AFTER_INTERRUPT = 'fmt.Println("the next cell ran:", 6*7)'
 AFTER_RESTART = 'fmt.Println("after the restart:", history.Label)'
 FRESH_CELL = 'fmt.Println("a new cell runs:", 6*7)'
+
+# The notebook of step 7: a cell that fails at once, then cells that must not
+# run (Run All sends them all before the error comes back).
+STOP_CELLS = ['before := "ran"', 'panic("stop here")'] + [f'fmt.Println("after the failed cell: {i}")' for i in range(2, 10)]
 
 # Helpers evaluated in each page: the notebook panel, its cells' state, and
 # watchers on output areas. window.jupyterapp is there because the servers
@@ -266,6 +274,32 @@ def run_all(chk, page, timeout):
     return s
 
 
+def run_all_stopped(page, failing, timeout):
+    """Runs every cell of a notebook whose cell `failing` fails at once and
+    checks that the cells before it ran, that it failed, and that none after
+    it ran: no outputs, no execution count. Returns the cells' state."""
+    js(page, "() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    settled = """(f) => {
+      const s = window.golabTest.state();
+      const idle = s.kernel && s.kernel.status === 'idle' && s.cells.every(c => !c.prompt.includes('*'));
+      return idle && s.cells[f].errors.length ? s : null;
+    }"""
+    wait(page, "the failing cell's error and an idle kernel", settled, timeout, arg=failing)
+    time.sleep(1)  # a cell run late would show by now
+    cells = js(page, "() => window.golabTest.state()")["cells"]
+    bad = [f"cell {c['i']}: count {c['count']}, errors {c['errors']}" for c in cells[:failing] if c["count"] is None or c["errors"]]
+    if bad:
+        raise Failure("the cells before the failing one did not run cleanly: " + "; ".join(bad))
+    f = cells[failing]
+    if f["count"] is None or not f["errors"]:
+        raise Failure(f"cell {failing} did not fail: count {f['count']}, outputs {f['types']}")
+    ran = [f"cell {c['i']}: count {c['count']}, outputs {c['types']} {c['text']!r}"
+           for c in cells[failing + 1:] if c["count"] is not None or c["types"]]
+    if ran:
+        raise Failure(f"cells after the failed cell {failing} ran: " + "; ".join(ran))
+    return cells
+
+
 def check_images(page, want, cells=None):
     imgs = js(page, "(c) => window.golabTest.images(c)", cells)
     bad = [i for i in imgs if i["err"] or not i["w"] or not i["h"]]
@@ -312,6 +346,9 @@ def frontend(name, args, browser, tmp):
             if c.cell_type == "code":
                 c.outputs, c.execution_count = [], None
         nbformat.write(nb, os.path.join(nbdir, nb_name))
+    stop_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in STOP_CELLS])
+    stop_nb.metadata["kernelspec"] = {"name": "golab", "display_name": "Go (golab)", "language": "go"}
+    nbformat.write(stop_nb, os.path.join(nbdir, "stop-on-error.ipynb"))
     env = dict(os.environ, QUICK="1", GOLAB_RUNS=os.path.join(root, "runs"), JUPYTER_DATA_DIR=data_dir,
                JUPYTER_CONFIG_DIR=os.path.join(root, "config"),
                JUPYTERLAB_SETTINGS_DIR=os.path.join(root, "settings"),
@@ -475,6 +512,16 @@ def frontend(name, args, browser, tmp):
                 raise Failure(f"no rendered HTML output with the live view's summary and curves: {html}")
         print(f"browser_test [{name}]: untrusted copy: {len(trusted)} cells with outputs, none trusted; "
               f"{len(imgs)} PNG images decoded, {len(html)} HTML outputs rendered ({live[0]['text'][:70]!r}…)")
+        page.close()
+
+        # 7. Run All stops at a cell that fails at once.
+        with chk.step("stop-on-error: open it, kernel golab idle"):
+            page = open_notebook(chk, browser, srv.base, fe["url"], "stop-on-error.ipynb", srv.token)
+        for attempt in (1, 2):
+            with chk.step(f"stop-on-error: run all ({attempt}), the cells after the failed one never run"):
+                cells = run_all_stopped(page, 1, args.timeout)
+        print(f"browser_test [{name}]: stop-on-error: cell 1 failed ({cells[1]['errors'][0]}); "
+              f"cells 2-{len(cells) - 1} not run (no outputs, no execution count)")
         page.close()
         chk.page = None
     except Failure:

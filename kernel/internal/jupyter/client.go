@@ -136,24 +136,44 @@ func (c *Client) read(s zmq4.Socket, ch chan *wire.Message) {
 // Send sends a request on shell or control and returns its msg_id and a
 // channel that receives its reply.
 func (c *Client) Send(ch Channel, msgType string, content any) (string, <-chan *wire.Message, error) {
-	frames, id, err := c.Frames(msgType, content)
+	m, err := c.NewRequest(msgType, content)
 	if err != nil {
 		return "", nil, err
 	}
+	r, err := c.SendMessage(ch, m)
+	return m.Header.MsgID, r, err
+}
+
+// NewRequest makes a request of this client's session, dated now; a test
+// may change its header before sending it with SendMessage.
+func (c *Client) NewRequest(msgType string, content any) (*wire.Message, error) {
+	b, err := json.Marshal(content)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.Message{Header: wire.NewHeader(msgType, c.session), Content: b}, nil
+}
+
+// SendMessage signs and sends request m on shell or control and returns a
+// channel that receives its reply.
+func (c *Client) SendMessage(ch Channel, m *wire.Message) (<-chan *wire.Message, error) {
+	frames, err := wire.Encode(m, c.Signer)
+	if err != nil {
+		return nil, err
+	}
 	r := make(chan *wire.Message, 1)
 	c.mu.Lock()
-	c.replies[id] = r
+	c.replies[m.Header.MsgID] = r
 	c.mu.Unlock()
-	return id, r, c.SendRaw(ch, frames)
+	return r, c.SendRaw(ch, frames)
 }
 
 // Frames builds the signed frames of a request.
 func (c *Client) Frames(msgType string, content any) ([][]byte, string, error) {
-	b, err := json.Marshal(content)
+	m, err := c.NewRequest(msgType, content)
 	if err != nil {
 		return nil, "", err
 	}
-	m := &wire.Message{Header: wire.NewHeader(msgType, c.session), Content: b}
 	frames, err := wire.Encode(m, c.Signer)
 	return frames, m.Header.MsgID, err
 }

@@ -219,3 +219,31 @@ func (p *proc) ok(code string) string {
 	s, _ := result(outs)
 	return s
 }
+
+// iopubOf collects the iopub messages of the requests ids, each up to its
+// idle status, when their messages interleave.
+func (p *proc) iopubOf(ids ...string) map[string][]*wire.Message {
+	p.t.Helper()
+	out := map[string][]*wire.Message{}
+	open := map[string]bool{}
+	for _, id := range ids {
+		open[id] = true
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(open) > 0 && time.Now().Before(deadline) {
+		m := p.c.IOPub(time.Second)
+		if m == nil || !open[parentID(m)] {
+			continue
+		}
+		id := parentID(m)
+		if m.Header.MsgType == "status" && content(m)["execution_state"] == "idle" {
+			delete(open, id)
+			continue
+		}
+		out[id] = append(out[id], m)
+	}
+	if len(open) > 0 {
+		p.t.Fatalf("no idle status for %d requests", len(open))
+	}
+	return out
+}

@@ -48,7 +48,8 @@ type Kernel struct {
 	cap  *capture.Capture
 	exit func(int)
 
-	queue chan *wire.Message
+	queue chan request
+	stop  *batchStop // the batch behind the last failed cell; worker only
 
 	mu         sync.Mutex
 	cur        *cell
@@ -66,6 +67,12 @@ type cell struct {
 	allowStdin bool
 }
 
+// request is a shell request and when it reached the kernel.
+type request struct {
+	m       *wire.Message
+	arrived time.Time
+}
+
 type histEntry struct {
 	line   int
 	input  string
@@ -75,7 +82,7 @@ type histEntry struct {
 // New makes a kernel on srv: a session with the given bindings. It
 // registers the kernel as the lab's host.
 func New(srv *jupyter.Server, opts Options) (*Kernel, error) {
-	k := &Kernel{srv: srv, log: opts.Log, cap: opts.Capture, exit: opts.Exit, queue: make(chan *wire.Message, 4096)}
+	k := &Kernel{srv: srv, log: opts.Log, cap: opts.Capture, exit: opts.Exit, queue: make(chan request, 4096)}
 	if k.log == nil {
 		k.log = log.New(os.Stderr, "golab-kernel: ", log.LstdFlags)
 	}
@@ -105,7 +112,7 @@ func (k *Kernel) Run() {
 }
 
 // HandleShell queues a shell request; they run one at a time, in order.
-func (k *Kernel) HandleShell(m *wire.Message) { k.queue <- m }
+func (k *Kernel) HandleShell(m *wire.Message) { k.queue <- request{m, time.Now()} }
 
 // HandleControl answers a control request at once, even while a cell runs.
 func (k *Kernel) HandleControl(m *wire.Message) {
@@ -129,12 +136,22 @@ func (k *Kernel) HandleControl(m *wire.Message) {
 }
 
 func (k *Kernel) worker() {
-	for m := range k.queue {
-		k.handleShell(m)
+	for r := range k.queue {
+		if r.m.Header.MsgType == "execute_request" && r.m.Invalid == "" && k.stop != nil {
+			if why := k.stop.abort(r.m, r.arrived); why != "" {
+				k.abort(r.m, why)
+				continue
+			}
+			if r.m.Header.Session == k.stop.session {
+				k.stop = nil // the client goes on knowingly: the batch is over
+			}
+		}
+		k.handleShell(r)
 	}
 }
 
-func (k *Kernel) handleShell(m *wire.Message) {
+func (k *Kernel) handleShell(r request) {
+	m := r.m
 	k.publish(m, "status", statusContent{"busy"})
 	defer k.publish(m, "status", statusContent{"idle"})
 	if m.Invalid != "" {
@@ -143,7 +160,7 @@ func (k *Kernel) handleShell(m *wire.Message) {
 	}
 	switch m.Header.MsgType {
 	case "execute_request":
-		k.execute(m)
+		k.execute(r)
 	case "kernel_info_request":
 		k.reply(jupyter.Shell, m, "kernel_info_reply", kernelInfo())
 	case "complete_request":
@@ -256,7 +273,8 @@ type executeRequest struct {
 	StopOnError     *bool             `json:"stop_on_error"`
 }
 
-func (k *Kernel) execute(m *wire.Message) {
+func (k *Kernel) execute(r request) {
+	m := r.m
 	var req executeRequest
 	if !k.decode(jupyter.Shell, m, &req) {
 		return
@@ -305,17 +323,16 @@ func (k *Kernel) execute(m *wire.Message) {
 	if err != nil {
 		e := asError(err)
 		k.publish(m, "error", errorContent{Ename: e.Name, Evalue: e.Value, Traceback: e.Traceback})
-		r := newErrorReply(e.Name, e.Value, e.Traceback)
-		r.ExecutionCount = &count
-		// Only requests queued before the client can know of the error
-		// are aborted: one sent after this reply was sent knowingly.
-		queued := len(k.queue)
-		k.reply(jupyter.Shell, m, "execute_reply", r)
+		reply := newErrorReply(e.Name, e.Value, e.Traceback)
+		reply.ExecutionCount = &count
+		if !req.Silent && (req.StopOnError == nil || *req.StopOnError) {
+			// Taken before the reply leaves: what arrived until now was
+			// sent before the client could know of the error.
+			k.stop = newBatchStop(m, r.arrived, time.Now())
+		}
+		k.reply(jupyter.Shell, m, "execute_reply", reply)
 		if store {
 			k.history = append(k.history, histEntry{count, req.Code, e.Name + ": " + e.Value})
-		}
-		if req.StopOnError == nil || *req.StopOnError {
-			k.abortQueued(queued)
 		}
 		return
 	}
@@ -459,24 +476,14 @@ func (k *Kernel) userExpressions(ctx context.Context, exprs map[string]string) m
 	return out
 }
 
-// abortQueued answers the first n requests waiting behind a failed cell:
-// execute requests with an "aborted" status, as stop_on_error asks; other
-// requests are handled.
-func (k *Kernel) abortQueued(n int) {
-	for ; n > 0; n-- {
-		select {
-		case m := <-k.queue:
-			if m.Header.MsgType != "execute_request" || m.Invalid != "" {
-				k.handleShell(m)
-				continue
-			}
-			k.publish(m, "status", statusContent{"busy"})
-			k.reply(jupyter.Shell, m, "execute_reply", abortedReply{Status: "aborted", ExecutionCount: k.execCount})
-			k.publish(m, "status", statusContent{"idle"})
-		default:
-			return
-		}
-	}
+// abort answers an execute_request of the batch behind a failed cell
+// (abort.go) with an "aborted" status, as stop_on_error asks. The reply has
+// no execution count: the cell did not run, and front ends show it so.
+func (k *Kernel) abort(m *wire.Message, why string) {
+	k.publish(m, "status", statusContent{"busy"})
+	k.reply(jupyter.Shell, m, "execute_reply", abortedReply{Status: "aborted"})
+	k.publish(m, "status", statusContent{"idle"})
+	k.log.Printf("aborted execute_request %s after the error of %s: %s", m.Header.MsgID, k.stop.failedID, why)
 }
 
 func (k *Kernel) shutdown(ch jupyter.Channel, m *wire.Message) {

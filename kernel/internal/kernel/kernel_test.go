@@ -1,6 +1,7 @@
 package kernel_test
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -542,5 +543,154 @@ func TestOutOfMemoryIsLogged(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "fatal error: out of memory") {
 		t.Errorf("the kernel's log lacks Go's fatal error line:\n%s", p.stderr)
+	}
+}
+
+// TestStopOnError: after a cell fails with stop_on_error, the execute
+// requests its client sent before it could know of the error are aborted
+// (abort.go), wherever they were when the error reply left; those sent
+// afterwards run, and so do other clients' requests.
+func TestStopOnError(t *testing.T) {
+	p := startKernel(t)
+	p.ok("import \"strings\"\nimport \"time\"\nvar ran []string")
+	request := func(c *jupyter.Client, code string, stopOnError bool) *wire.Message {
+		t.Helper()
+		m, err := c.NewRequest("execute_request", map[string]any{"code": code, "silent": false, "store_history": true,
+			"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": stopOnError})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	send := func(c *jupyter.Client, m *wire.Message) <-chan *wire.Message {
+		t.Helper()
+		r, err := c.SendMessage(jupyter.Shell, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	reply := func(r <-chan *wire.Message) map[string]any {
+		t.Helper()
+		select {
+		case m := <-r:
+			return content(m)
+		case <-time.After(60 * time.Second):
+			t.Fatalf("no execute_reply\n%s", p.stderr)
+			return nil
+		}
+	}
+	// wantAborted checks that the requests got an "aborted" reply without an
+	// execution count, and that nothing but busy went out on iopub for them.
+	wantAborted := func(what string, ms []*wire.Message, rs []<-chan *wire.Message) {
+		t.Helper()
+		var ids []string
+		for i, r := range rs {
+			c := reply(r)
+			if c["status"] != "aborted" || c["execution_count"] != nil {
+				t.Errorf("%s, request %d: reply %v, want aborted with a null execution_count", what, i, c)
+			}
+			ids = append(ids, ms[i].Header.MsgID)
+		}
+		for id, outs := range p.iopubOf(ids...) {
+			if len(outs) != 1 || outs[0].Header.MsgType != "status" {
+				t.Errorf("%s: an aborted request %s published %d messages, want only busy", what, id, len(outs))
+			}
+		}
+	}
+	wantOK := func(what string, r <-chan *wire.Message) {
+		t.Helper()
+		if c := reply(r); c["status"] != "ok" {
+			t.Errorf("%s: reply %v, want ok", what, c)
+		}
+	}
+	wantError := func(what string, r <-chan *wire.Message) {
+		t.Helper()
+		if c := reply(r); c["status"] != "error" {
+			t.Fatalf("%s: the failing cell's reply is %v", what, c)
+		}
+	}
+
+	// A batch sent at once, its first cell failing at once: the rest are
+	// aborted, whether queued or still on their way.
+	failed := request(p.c, `panic("first")`, true)
+	batch := []*wire.Message{request(p.c, `ran = append(ran, "batch 1")`, true),
+		request(p.c, `ran = append(ran, "batch 2")`, true), request(p.c, `ran = append(ran, "batch 3")`, false)}
+	rf := send(p.c, failed)
+	var rs []<-chan *wire.Message
+	for _, m := range batch {
+		rs = append(rs, send(p.c, m))
+	}
+	wantError("a batch", rf)
+	wantAborted("a batch", batch, rs)
+
+	// Requests sent before the error reply could reach the client that
+	// arrive after it was sent (here held back until then) are aborted.
+	failed = request(p.c, `panic("second")`, true)
+	late := []*wire.Message{request(p.c, `ran = append(ran, "late 1")`, true), request(p.c, `ran = append(ran, "late 2")`, true)}
+	wantError("requests in flight", send(p.c, failed))
+	rs = nil
+	for _, m := range late {
+		rs = append(rs, send(p.c, m))
+	}
+	wantAborted("requests in flight", late, rs)
+
+	// A request sent right after the error reply runs.
+	wantError("right after the reply", send(p.c, request(p.c, `panic("third")`, true)))
+	wantOK("right after the reply", send(p.c, request(p.c, `ran = append(ran, "after the reply")`, true)))
+
+	// A cell that fails with stop_on_error false stops nothing, not even a
+	// request sent before its reply (nbclient with allow_errors).
+	failed = request(p.c, `panic("fourth")`, false)
+	next := request(p.c, `ran = append(ran, "no stop")`, true)
+	wantError("stop_on_error false", send(p.c, failed))
+	wantOK("stop_on_error false", send(p.c, next))
+
+	// Millisecond dates, as a browser's: requests dated 3 ms apart, as
+	// JupyterLab's Run All sends them, are aborted even when the failed
+	// cell's reply left long before the client sent them; a request dated
+	// more than the batch gap (50 ms) after them runs.
+	const ms = "2006-01-02T15:04:05.000Z07:00"
+	t0 := time.Now().UTC()
+	failed = request(p.c, `panic("fifth")`, true)
+	failed.Header.Date = t0.Format(ms)
+	late = nil
+	for i := 1; i <= 2; i++ {
+		m := request(p.c, fmt.Sprintf(`ran = append(ran, "ms batch %d")`, i), true)
+		m.Header.Date = t0.Add(time.Duration(3*i) * time.Millisecond).Format(ms)
+		late = append(late, m)
+	}
+	wantError("millisecond dates", send(p.c, failed))
+	rtt := time.Since(t0) // at least the failed cell's time in the kernel
+	rs = nil
+	for _, m := range late {
+		rs = append(rs, send(p.c, m))
+	}
+	wantAborted("millisecond dates", late, rs)
+	next = request(p.c, `ran = append(ran, "ms after the batch")`, true)
+	next.Header.Date = t0.Add(6*time.Millisecond + rtt + 60*time.Millisecond).Format(ms)
+	wantOK("millisecond dates, past the batch gap", send(p.c, next))
+
+	// Another client's request queued behind a failing cell runs; this
+	// client's is aborted.
+	c2, err := jupyter.Dial(p.ci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Request(jupyter.Shell, "kernel_info_request", map[string]any{}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rf = send(p.c, request(p.c, "time.Sleep(300 * time.Millisecond)\npanic(\"sixth\")", true))
+	mine := request(p.c, `ran = append(ran, "queued, same client")`, true)
+	theirs := request(c2, `ran = append(ran, "queued, other client")`, true)
+	rMine, rTheirs := send(p.c, mine), send(c2, theirs)
+	wantError("two clients", rf)
+	wantAborted("two clients", []*wire.Message{mine}, []<-chan *wire.Message{rMine})
+	wantOK("two clients, the other's request", rTheirs)
+
+	want := `after the reply,no stop,ms after the batch,queued, other client`
+	if got := p.ok(`strings.Join(ran, ",")`); got != want {
+		t.Errorf("the cells that ran: %s\nwant %s", got, want)
 	}
 }

@@ -77,9 +77,12 @@ type executeReply struct {
 	UserExpressions map[string]any `json:"user_expressions"`
 }
 
+// abortedReply answers an execute_request not run because an earlier cell
+// failed. Its execution count is null: the cell has none (JupyterLab's
+// IExecuteCount is number | null, and a front end shows the cell as not run).
 type abortedReply struct {
 	Status         string `json:"status"`
-	ExecutionCount int    `json:"execution_count"`
+	ExecutionCount *int   `json:"execution_count"`
 }
 
 // pagePayload is the payload of a help cell ("?name").
