@@ -98,9 +98,9 @@ func (m *Model) fit(f *safetensors.File) (vals [][]float32, problems []string) {
 		vals[i] = v
 	}
 	bn := map[string]bool{}
-	for _, l := range m.layers {
+	for i, l := range m.layers {
 		if _, ok := l.(*batchNorm2d); ok {
-			bn[l.Name()+".num_batches_tracked"] = true
+			bn[m.built[i].name+".num_batches_tracked"] = true
 		}
 	}
 	for _, t := range f.Tensors {

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
 // CIFAR-10 as published at https://www.cs.toronto.edu/~kriz/cifar.html.
@@ -97,7 +97,7 @@ func LoadCIFARWith(o CIFAROptions) (*CIFAR, error) {
 		o.MD5 = CIFARMD5
 	}
 	if o.Context == nil {
-		o.Context = host.Context()
+		o.Context = frontend.Context()
 	}
 	dir := o.Dir
 	if dir == "" {

@@ -17,6 +17,7 @@ type EpochStats struct {
 	ValAcc       float64 `json:"val_acc"` // percent
 	Seconds      float64 `json:"seconds"` // wall time of the epoch, validation included
 	ImagesPerSec float64 `json:"images_per_s"`
+	LR           float64 `json:"lr,omitempty"` // the learning rate at the epoch's last step, with a schedule
 }
 
 // StepLog is one logged point inside an epoch (every LogEvery steps): the

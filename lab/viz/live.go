@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golab/frontend"
 	"golab/lab"
-	"golab/lab/host"
 )
 
 func init() {
@@ -51,7 +51,7 @@ type LiveView struct {
 
 // run is the state of one run, cleared by Begin.
 type run struct {
-	host    host.Host
+	host    frontend.Frontend
 	id      string
 	shown   bool // the display exists, so later calls update it
 	textOut bool // no display: print plain text instead
@@ -144,7 +144,7 @@ func (m *LiveView) begin(info lab.RunInfo) {
 	m.info = info
 	m.start = m.now()
 	m.traceEpoch = -1
-	m.host = host.Current()
+	m.host = frontend.Current()
 	m.textOut = m.host == nil
 	m.id = fmt.Sprintf("golab-train-%016x", rand.Uint64())
 }
@@ -192,7 +192,7 @@ func (m *LiveView) Log(line string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.logs = append(m.logs, line)
-	if m.textOut || (!m.begun && host.Current() == nil) {
+	if m.textOut || (!m.begun && frontend.Current() == nil) {
 		fmt.Fprintln(m.out, line)
 	}
 }
@@ -303,7 +303,7 @@ func (m *LiveView) display(bundle map[string]any) {
 		return
 	}
 	m.stats.Displays++
-	if err := m.host.Display(bundle, m.id, m.shown); err != nil {
+	if err := m.host.Display(frontend.Bundle{Data: bundle, ID: m.id, Update: m.shown}); err != nil {
 		m.err = fmt.Errorf("viz: live view: %w", err)
 		m.textOut = true
 		for _, l := range m.logs {

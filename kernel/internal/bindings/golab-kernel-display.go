@@ -64,7 +64,6 @@ func init() {
 		"Markdowner":     reflect.ValueOf((*display.Markdowner)(nil)),
 		"PDFer":          reflect.ValueOf((*display.PDFer)(nil)),
 		"PNGer":          reflect.ValueOf((*display.PNGer)(nil)),
-		"Publisher":      reflect.ValueOf((*display.Publisher)(nil)),
 		"Renderer":       reflect.ValueOf((*display.Renderer)(nil)),
 		"SVGer":          reflect.ValueOf((*display.SVGer)(nil)),
 		"SimpleRenderer": reflect.ValueOf((*display.SimpleRenderer)(nil)),
@@ -78,7 +77,6 @@ func init() {
 		"_Markdowner":     reflect.ValueOf((*_golab_kernel_display_Markdowner)(nil)),
 		"_PDFer":          reflect.ValueOf((*_golab_kernel_display_PDFer)(nil)),
 		"_PNGer":          reflect.ValueOf((*_golab_kernel_display_PNGer)(nil)),
-		"_Publisher":      reflect.ValueOf((*_golab_kernel_display_Publisher)(nil)),
 		"_Renderer":       reflect.ValueOf((*_golab_kernel_display_Renderer)(nil)),
 		"_SVGer":          reflect.ValueOf((*_golab_kernel_display_SVGer)(nil)),
 		"_SimpleRenderer": reflect.ValueOf((*_golab_kernel_display_SimpleRenderer)(nil)),
@@ -163,20 +161,6 @@ type _golab_kernel_display_PNGer struct {
 
 func (W _golab_kernel_display_PNGer) PNG() []byte {
 	return W.WPNG()
-}
-
-// _golab_kernel_display_Publisher is an interface wrapper for Publisher type
-type _golab_kernel_display_Publisher struct {
-	IValue          interface{}
-	WClearOutput    func(wait bool) error
-	WPublishDisplay func(data display.MIMEMap, metadata display.MIMEMap, transient display.MIMEMap, update bool) error
-}
-
-func (W _golab_kernel_display_Publisher) ClearOutput(wait bool) error {
-	return W.WClearOutput(wait)
-}
-func (W _golab_kernel_display_Publisher) PublishDisplay(data display.MIMEMap, metadata display.MIMEMap, transient display.MIMEMap, update bool) error {
-	return W.WPublishDisplay(data, metadata, transient, update)
 }
 
 // _golab_kernel_display_Renderer is an interface wrapper for Renderer type

@@ -9,53 +9,62 @@ import (
 	"go/constant"
 	"go/token"
 	"golab/lab"
+	"math/rand/v2"
 	"reflect"
 )
 
 func init() {
 	Symbols["golab/lab/lab"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Accuracy":       reflect.ValueOf(lab.Accuracy),
-		"Auto":           reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
-		"BatchNorm2d":    reflect.ValueOf(lab.BatchNorm2d),
-		"BuildCNN":       reflect.ValueOf(lab.BuildCNN),
-		"CIFARDir":       reflect.ValueOf(lab.CIFARDir),
-		"CIFARMD5":       reflect.ValueOf(constant.MakeFromLiteral("\"c32a1d4ab5d03f1284b67883e8d87530\"", token.STRING, 0)),
-		"CIFARMean":      reflect.ValueOf(&lab.CIFARMean).Elem(),
-		"CIFARStd":       reflect.ValueOf(&lab.CIFARStd).Elem(),
-		"CIFARURL":       reflect.ValueOf(constant.MakeFromLiteral("\"https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz\"", token.STRING, 0)),
-		"ChannelStats":   reflect.ValueOf(lab.ChannelStats),
-		"Channels":       reflect.ValueOf(constant.MakeFromLiteral("3", token.INT, 0)),
-		"Conv2d":         reflect.ValueOf(lab.Conv2d),
-		"DefaultClasses": reflect.ValueOf(&lab.DefaultClasses).Elem(),
-		"Dropout":        reflect.ValueOf(lab.Dropout),
-		"Dropout2d":      reflect.ValueOf(lab.Dropout2d),
-		"Engine":         reflect.ValueOf(lab.Engine),
-		"ErrNoRun":       reflect.ValueOf(&lab.ErrNoRun).Elem(),
-		"Evaluate":       reflect.ValueOf(lab.Evaluate),
-		"Flatten":        reflect.ValueOf(lab.Flatten),
-		"Height":         reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
-		"ImageBytes":     reflect.ValueOf(constant.MakeFromLiteral("3072", token.INT, 0)),
-		"InputShape":     reflect.ValueOf(&lab.InputShape).Elem(),
-		"LeakyReLU":      reflect.ValueOf(lab.LeakyReLU),
-		"Linear":         reflect.ValueOf(lab.Linear),
-		"LoadCIFAR":      reflect.ValueOf(lab.LoadCIFAR),
-		"LoadCIFARWith":  reflect.ValueOf(lab.LoadCIFARWith),
-		"LoadRun":        reflect.ValueOf(lab.LoadRun),
-		"Logits":         reflect.ValueOf(lab.Logits),
-		"MaxPool2d":      reflect.ValueOf(lab.MaxPool2d),
-		"NewDataset":     reflect.ValueOf(lab.NewDataset),
-		"NewLiveMonitor": reflect.ValueOf(&lab.NewLiveMonitor).Elem(),
-		"NewStepper":     reflect.ValueOf(lab.NewStepper),
-		"NoBias":         reflect.ValueOf(lab.NoBias),
-		"Padding":        reflect.ValueOf(lab.Padding),
-		"Predict":        reflect.ValueOf(lab.Predict),
-		"ReLU":           reflect.ValueOf(lab.ReLU),
-		"RunName":        reflect.ValueOf(lab.RunName),
-		"Stride":         reflect.ValueOf(lab.Stride),
-		"TextMonitor":    reflect.ValueOf(lab.TextMonitor),
-		"Train":          reflect.ValueOf(lab.Train),
-		"Width":          reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
+		"Accuracy":             reflect.ValueOf(lab.Accuracy),
+		"Auto":                 reflect.ValueOf(constant.MakeFromLiteral("0", token.INT, 0)),
+		"BatchNorm2d":          reflect.ValueOf(lab.BatchNorm2d),
+		"BuildCNN":             reflect.ValueOf(lab.BuildCNN),
+		"CIFARDir":             reflect.ValueOf(lab.CIFARDir),
+		"CIFARMD5":             reflect.ValueOf(constant.MakeFromLiteral("\"c32a1d4ab5d03f1284b67883e8d87530\"", token.STRING, 0)),
+		"CIFARMean":            reflect.ValueOf(&lab.CIFARMean).Elem(),
+		"CIFARStd":             reflect.ValueOf(&lab.CIFARStd).Elem(),
+		"CIFARURL":             reflect.ValueOf(constant.MakeFromLiteral("\"https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz\"", token.STRING, 0)),
+		"ChannelStats":         reflect.ValueOf(lab.ChannelStats),
+		"Channels":             reflect.ValueOf(constant.MakeFromLiteral("3", token.INT, 0)),
+		"Compose":              reflect.ValueOf(lab.Compose),
+		"Conv2d":               reflect.ValueOf(lab.Conv2d),
+		"Custom":               reflect.ValueOf(lab.Custom),
+		"DefaultClasses":       reflect.ValueOf(&lab.DefaultClasses).Elem(),
+		"Dropout":              reflect.ValueOf(lab.Dropout),
+		"Dropout2d":            reflect.ValueOf(lab.Dropout2d),
+		"Engine":               reflect.ValueOf(lab.Engine),
+		"ErrDamagedRun":        reflect.ValueOf(&lab.ErrDamagedRun).Elem(),
+		"ErrNoRun":             reflect.ValueOf(&lab.ErrNoRun).Elem(),
+		"Evaluate":             reflect.ValueOf(lab.Evaluate),
+		"Flatten":              reflect.ValueOf(lab.Flatten),
+		"GradCheck":            reflect.ValueOf(lab.GradCheck),
+		"Height":               reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
+		"ImageBytes":           reflect.ValueOf(constant.MakeFromLiteral("3072", token.INT, 0)),
+		"InputShape":           reflect.ValueOf(&lab.InputShape).Elem(),
+		"LeakyReLU":            reflect.ValueOf(lab.LeakyReLU),
+		"Linear":               reflect.ValueOf(lab.Linear),
+		"LoadCIFAR":            reflect.ValueOf(lab.LoadCIFAR),
+		"LoadCIFARWith":        reflect.ValueOf(lab.LoadCIFARWith),
+		"LoadRun":              reflect.ValueOf(lab.LoadRun),
+		"Logits":               reflect.ValueOf(lab.Logits),
+		"MaxPool2d":            reflect.ValueOf(lab.MaxPool2d),
+		"Named":                reflect.ValueOf(lab.Named),
+		"NewDataset":           reflect.ValueOf(lab.NewDataset),
+		"NewLiveMonitor":       reflect.ValueOf(&lab.NewLiveMonitor).Elem(),
+		"NewStepper":           reflect.ValueOf(lab.NewStepper),
+		"NoBias":               reflect.ValueOf(lab.NoBias),
+		"Padding":              reflect.ValueOf(lab.Padding),
+		"Predict":              reflect.ValueOf(lab.Predict),
+		"RandomCrop":           reflect.ValueOf(lab.RandomCrop),
+		"RandomHorizontalFlip": reflect.ValueOf(lab.RandomHorizontalFlip),
+		"ReLU":                 reflect.ValueOf(lab.ReLU),
+		"RunName":              reflect.ValueOf(lab.RunName),
+		"Stride":               reflect.ValueOf(lab.Stride),
+		"TextMonitor":          reflect.ValueOf(lab.TextMonitor),
+		"Train":                reflect.ValueOf(lab.Train),
+		"Width":                reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0)),
+		"WithSetup":            reflect.ValueOf(lab.WithSetup),
 
 		// type definitions
 		"Adam":          reflect.ValueOf((*lab.Adam)(nil)),
@@ -64,43 +73,64 @@ func init() {
 		"CIFAROptions":  reflect.ValueOf((*lab.CIFAROptions)(nil)),
 		"Config":        reflect.ValueOf((*lab.Config)(nil)),
 		"ConvOption":    reflect.ValueOf((*lab.ConvOption)(nil)),
+		"Cosine":        reflect.ValueOf((*lab.Cosine)(nil)),
+		"CustomOption":  reflect.ValueOf((*lab.CustomOption)(nil)),
 		"Dataset":       reflect.ValueOf((*lab.Dataset)(nil)),
 		"EpochStats":    reflect.ValueOf((*lab.EpochStats)(nil)),
+		"GradReport":    reflect.ValueOf((*lab.GradReport)(nil)),
+		"GradResult":    reflect.ValueOf((*lab.GradResult)(nil)),
 		"History":       reflect.ValueOf((*lab.History)(nil)),
 		"Layer":         reflect.ValueOf((*lab.Layer)(nil)),
 		"Model":         reflect.ValueOf((*lab.Model)(nil)),
 		"Monitor":       reflect.ValueOf((*lab.Monitor)(nil)),
+		"Nameable":      reflect.ValueOf((*lab.Nameable)(nil)),
 		"Normalization": reflect.ValueOf((*lab.Normalization)(nil)),
+		"OneCycle":      reflect.ValueOf((*lab.OneCycle)(nil)),
 		"Optimizer":     reflect.ValueOf((*lab.Optimizer)(nil)),
 		"Param":         reflect.ValueOf((*lab.Param)(nil)),
+		"Pass":          reflect.ValueOf((*lab.Pass)(nil)),
 		"Prediction":    reflect.ValueOf((*lab.Prediction)(nil)),
 		"Progress":      reflect.ValueOf((*lab.Progress)(nil)),
 		"Result":        reflect.ValueOf((*lab.Result)(nil)),
 		"RunInfo":       reflect.ValueOf((*lab.RunInfo)(nil)),
 		"SGD":           reflect.ValueOf((*lab.SGD)(nil)),
+		"Schedule":      reflect.ValueOf((*lab.Schedule)(nil)),
+		"Settings":      reflect.ValueOf((*lab.Settings)(nil)),
+		"Setup":         reflect.ValueOf((*lab.Setup)(nil)),
+		"StepLR":        reflect.ValueOf((*lab.StepLR)(nil)),
 		"StepLog":       reflect.ValueOf((*lab.StepLog)(nil)),
 		"Stepper":       reflect.ValueOf((*lab.Stepper)(nil)),
+		"Transform":     reflect.ValueOf((*lab.Transform)(nil)),
+		"Updater":       reflect.ValueOf((*lab.Updater)(nil)),
 
 		// interface wrapper definitions
 		"_Layer":     reflect.ValueOf((*_golab_lab_Layer)(nil)),
 		"_Monitor":   reflect.ValueOf((*_golab_lab_Monitor)(nil)),
+		"_Nameable":  reflect.ValueOf((*_golab_lab_Nameable)(nil)),
 		"_Optimizer": reflect.ValueOf((*_golab_lab_Optimizer)(nil)),
+		"_Schedule":  reflect.ValueOf((*_golab_lab_Schedule)(nil)),
+		"_Transform": reflect.ValueOf((*_golab_lab_Transform)(nil)),
+		"_Updater":   reflect.ValueOf((*_golab_lab_Updater)(nil)),
 	}
 }
 
 // _golab_lab_Layer is an interface wrapper for Layer type
 type _golab_lab_Layer struct {
-	IValue  interface{}
-	WAs     func(name string) lab.Layer
-	WName   func() string
-	WString func() string
+	IValue    interface{}
+	WBackward func(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error
+	WForward  func(p *lab.Pass, y []float32, x []float32) error
+	WSetup    func(s *lab.Setup, in []int) (out []int, err error)
+	WString   func() string
 }
 
-func (W _golab_lab_Layer) As(name string) lab.Layer {
-	return W.WAs(name)
+func (W _golab_lab_Layer) Backward(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error {
+	return W.WBackward(p, dx, dy, x, y)
 }
-func (W _golab_lab_Layer) Name() string {
-	return W.WName()
+func (W _golab_lab_Layer) Forward(p *lab.Pass, y []float32, x []float32) error {
+	return W.WForward(p, y, x)
+}
+func (W _golab_lab_Layer) Setup(s *lab.Setup, in []int) (out []int, err error) {
+	return W.WSetup(s, in)
 }
 func (W _golab_lab_Layer) String() string {
 	if W.WString == nil {
@@ -135,15 +165,95 @@ func (W _golab_lab_Monitor) Step(p lab.Progress) {
 	W.WStep(p)
 }
 
-// _golab_lab_Optimizer is an interface wrapper for Optimizer type
-type _golab_lab_Optimizer struct {
-	IValue  interface{}
-	WString func() string
+// _golab_lab_Nameable is an interface wrapper for Nameable type
+type _golab_lab_Nameable struct {
+	IValue    interface{}
+	WAs       func(name string) lab.Layer
+	WBackward func(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error
+	WForward  func(p *lab.Pass, y []float32, x []float32) error
+	WName     func() string
+	WSetup    func(s *lab.Setup, in []int) (out []int, err error)
+	WString   func() string
 }
 
-func (W _golab_lab_Optimizer) String() string {
+func (W _golab_lab_Nameable) As(name string) lab.Layer {
+	return W.WAs(name)
+}
+func (W _golab_lab_Nameable) Backward(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error {
+	return W.WBackward(p, dx, dy, x, y)
+}
+func (W _golab_lab_Nameable) Forward(p *lab.Pass, y []float32, x []float32) error {
+	return W.WForward(p, y, x)
+}
+func (W _golab_lab_Nameable) Name() string {
+	return W.WName()
+}
+func (W _golab_lab_Nameable) Setup(s *lab.Setup, in []int) (out []int, err error) {
+	return W.WSetup(s, in)
+}
+func (W _golab_lab_Nameable) String() string {
 	if W.WString == nil {
 		return ""
 	}
 	return W.WString()
+}
+
+// _golab_lab_Optimizer is an interface wrapper for Optimizer type
+type _golab_lab_Optimizer struct {
+	IValue      interface{}
+	WNewUpdater func(params []*lab.Param) (lab.Updater, error)
+	WSettings   func() lab.Settings
+}
+
+func (W _golab_lab_Optimizer) NewUpdater(params []*lab.Param) (lab.Updater, error) {
+	return W.WNewUpdater(params)
+}
+func (W _golab_lab_Optimizer) Settings() lab.Settings {
+	return W.WSettings()
+}
+
+// _golab_lab_Schedule is an interface wrapper for Schedule type
+type _golab_lab_Schedule struct {
+	IValue    interface{}
+	WFactor   func(t float64, epochs int) float64
+	WSettings func() lab.Settings
+}
+
+func (W _golab_lab_Schedule) Factor(t float64, epochs int) float64 {
+	return W.WFactor(t, epochs)
+}
+func (W _golab_lab_Schedule) Settings() lab.Settings {
+	return W.WSettings()
+}
+
+// _golab_lab_Transform is an interface wrapper for Transform type
+type _golab_lab_Transform struct {
+	IValue    interface{}
+	WApply    func(b *lab.Batch, r *rand.Rand) error
+	WSettings func() lab.Settings
+}
+
+func (W _golab_lab_Transform) Apply(b *lab.Batch, r *rand.Rand) error {
+	return W.WApply(b, r)
+}
+func (W _golab_lab_Transform) Settings() lab.Settings {
+	return W.WSettings()
+}
+
+// _golab_lab_Updater is an interface wrapper for Updater type
+type _golab_lab_Updater struct {
+	IValue    interface{}
+	WSetState func(a0 map[string][]float32) error
+	WState    func() map[string][]float32
+	WUpdate   func(lr float64) error
+}
+
+func (W _golab_lab_Updater) SetState(a0 map[string][]float32) error {
+	return W.WSetState(a0)
+}
+func (W _golab_lab_Updater) State() map[string][]float32 {
+	return W.WState()
+}
+func (W _golab_lab_Updater) Update(lr float64) error {
+	return W.WUpdate(lr)
 }
