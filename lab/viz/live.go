@@ -427,6 +427,9 @@ func (m *LiveView) statusText() string {
 		fmt.Fprintf(&b, " | %s left", duration(left))
 	}
 	fmt.Fprintf(&b, " | loss %.3f acc %.1f%%", m.prog.RunningLoss, m.prog.RunningAcc)
+	if m.prog.LR > 0 {
+		fmt.Fprintf(&b, " | lr %.3g", m.prog.LR)
+	}
 	return b.String()
 }
 
@@ -488,6 +491,9 @@ func (m *LiveView) statusHTML() string {
 			fmt.Fprintf(&b, ` · about %s left`, duration(left))
 		}
 		fmt.Fprintf(&b, `<br>running loss <b>%.3f</b> · running accuracy <b>%.1f%%</b>`, m.prog.RunningLoss, m.prog.RunningAcc)
+		if m.prog.LR > 0 {
+			fmt.Fprintf(&b, ` · learning rate <b>%.3g</b>`, m.prog.LR)
+		}
 		if m.hist != nil && len(m.hist.Epochs) > 0 {
 			e := m.hist.Epochs[len(m.hist.Epochs)-1]
 			fmt.Fprintf(&b, ` · last epoch: validation loss %.3f, accuracy %.1f%%`, e.ValLoss, e.ValAcc)
