@@ -131,6 +131,16 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 		{"winograd 16 channels", func() []Layer {
 			return []Layer{Conv2d(3, 16, 3, Stride(2)).As("c1"), ReLU(), Conv2d(16, 16, 3).As("c2"), ReLU(), MaxPool2d(2), Flatten(), Linear(Auto, 10).As("fc")}
 		}},
+		{"batchnorm+relu", func() []Layer {
+			return []Layer{Conv2d(3, 4, 3, Padding(1), NoBias()).As("c1"), BatchNorm2d(4).As("bn"), ReLU(), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
+		{"batchnorm+leakyrelu+maxpool", func() []Layer {
+			return []Layer{Conv2d(3, 4, 3).As("c1"), BatchNorm2d(4).As("bn"), LeakyReLU(0.1), MaxPool2d(2), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
+		{"conv, pool, then batchnorm+relu (FurtherCNN)", func() []Layer {
+			return []Layer{Conv2d(3, 16, 3, Padding(1), NoBias()).As("c1"), BatchNorm2d(16).As("bn1"), ReLU(),
+				Conv2d(16, 16, 3, Padding(1), NoBias()).As("c2"), MaxPool2d(2), BatchNorm2d(16).As("bn2"), ReLU(), MaxPool2d(4), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
 		{"winograd 64 channels", func() []Layer {
 			return []Layer{Conv2d(3, 64, 3, Stride(3)).As("c1"), Conv2d(64, 16, 3).As("c2"), LeakyReLU(0.01), Conv2d(16, 16, 3).As("c3"), Flatten(), Linear(Auto, 10).As("fc")}
 		}},

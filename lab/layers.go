@@ -80,13 +80,16 @@ func (c *conv2d) Setup(s *Setup, in []int) ([]int, error) {
 	return []int{c.out, cs.OutH(), cs.OutW()}, nil
 }
 
-func (c *conv2d) prepare(p *Pass) error {
-	k, err := nn.NewConv(c.convShape(p.N, p.In))
-	if err != nil {
-		return err
-	}
-	p.State = k
-	return nil
+func (c *conv2d) prepare(p *Pass) (err error) {
+	p.State, err = c.newState(p)
+	return err
+}
+
+func (c *conv2d) newState(p *Pass) (any, error) { return nn.NewConv(c.convShape(p.N, p.In)) }
+
+func (c *conv2d) outShape(in []int) []int {
+	cs := c.convShape(1, in)
+	return []int{c.out, cs.OutH(), cs.OutW()}
 }
 
 func (c *conv2d) params(p *Pass) (w, b []float32) {
@@ -102,14 +105,22 @@ func (c *conv2d) Forward(p *Pass, y, x []float32) error {
 	return nil
 }
 
+// forwardAct computes the convolution with the activation applied, in one
+// pass of the kernel.
+func (c *conv2d) forwardAct(st any, p *Pass, z, x []float32, slope float32) {
+	w, b := c.params(p)
+	st.(*nn.Conv).ForwardLeakyReLU(z, x, w, b, slope)
+}
+
 func (c *conv2d) Backward(p *Pass, dx, dy, x, y []float32) error {
-	c.backward(p.State.(*nn.Conv), p, dx, dy, x)
+	c.backwardFrom(p.State, p, dx, dy, x)
 	return nil
 }
 
-// backward computes dx (when wanted) and the parameter gradients from the
-// gradient dz of the convolution's output.
-func (c *conv2d) backward(k *nn.Conv, p *Pass, dx, dz, x []float32) {
+// backwardFrom computes dx (when wanted) and the parameter gradients from
+// the gradient dz of the convolution's output.
+func (c *conv2d) backwardFrom(st any, p *Pass, dx, dz, x []float32) {
+	k := st.(*nn.Conv)
 	w, _ := c.params(p)
 	if dx != nil {
 		k.BackwardData(dx, dz, w)
@@ -124,79 +135,93 @@ func (c *conv2d) backward(k *nn.Conv, p *Pass, dx, dz, x []float32) {
 // absorb declares the fusion of a convolution with the (Leaky)ReLU after
 // it: one op, which saves a pass over the largest activations forward and
 // backward.
-func (c *conv2d) absorb(next Layer) Layer {
+func (c *conv2d) absorb(next Layer) Layer { return absorbAct(c, next) }
+
+// actHost is a layer that can apply the leaky rectifier after it to its own
+// output (conv2d, batchNorm2d), so that the two, and a max-pooling after
+// them, become one op.
+type actHost interface {
+	String() string
+	newState(p *Pass) (any, error)
+	outShape(in []int) []int
+	forwardAct(st any, p *Pass, z, x []float32, slope float32)
+	backwardFrom(st any, p *Pass, dx, dz, x []float32)
+}
+
+func absorbAct(h actHost, next Layer) Layer {
 	if a, ok := next.(*leakyReLU); ok {
-		return &convAct{conv: c, slope: a.slope}
+		return &fusedAct{host: h, slope: a.slope}
 	}
 	return nil
 }
 
-// convAct is a convolution with its activation, and possibly the
-// max-pooling after them, as one op. With the pooling, the pooling's
-// backward pass applies the activation's gradient.
-type convAct struct {
-	conv  *conv2d
+// fusedAct is a layer with its activation, and possibly the max-pooling
+// after them, as one op. With the pooling, the pooling's backward pass
+// applies the activation's gradient: it needs only the pooled values.
+type fusedAct struct {
+	host  actHost
 	slope float32
 	pool  *maxPool2d
 }
 
-type convActState struct {
-	conv *nn.Conv
+type fusedState struct {
+	host any
 	pool *nn.MaxPool
-	z    []float32 // the activated convolution output, before the pooling
+	z    []float32 // the activated output before the pooling
 	dz   []float32
 }
 
-func (f *convAct) String() string                     { return f.conv.String() + " fused with its activation" }
-func (f *convAct) Setup(*Setup, []int) ([]int, error) { return nil, errFusedSetup }
+func (f *fusedAct) String() string                     { return f.host.String() + " fused with its activation" }
+func (f *fusedAct) Setup(*Setup, []int) ([]int, error) { return nil, errFusedSetup }
 
-func (f *convAct) absorb(next Layer) Layer {
+// absorb declares that a max-pooling after the activation joins the op.
+func (f *fusedAct) absorb(next Layer) Layer {
 	if p, ok := next.(*maxPool2d); ok && f.pool == nil {
-		return &convAct{conv: f.conv, slope: f.slope, pool: p}
+		return &fusedAct{host: f.host, slope: f.slope, pool: p}
 	}
 	return nil
 }
 
-func (f *convAct) prepare(p *Pass) error {
-	k, err := nn.NewConv(f.conv.convShape(p.N, p.In))
+func (f *fusedAct) prepare(p *Pass) error {
+	h, err := f.host.newState(p)
 	if err != nil {
 		return err
 	}
-	st := &convActState{conv: k}
-	zs := p.N * f.conv.out * k.OutH() * k.OutW()
+	st := &fusedState{host: h}
+	out := f.host.outShape(p.In)
+	n := p.N * size(out)
 	if f.pool != nil {
-		if st.pool, err = f.pool.kernel(p.N, []int{f.conv.out, k.OutH(), k.OutW()}); err != nil {
+		if st.pool, err = f.pool.kernel(p.N, out); err != nil {
 			return err
 		}
-		st.z = make([]float32, zs)
+		st.z = make([]float32, n)
 	}
 	if p.Train {
-		st.dz = make([]float32, zs)
+		st.dz = make([]float32, n)
 	}
 	p.State = st
 	return nil
 }
 
-func (f *convAct) Forward(p *Pass, y, x []float32) error {
-	st := p.State.(*convActState)
-	w, b := f.conv.params(p)
+func (f *fusedAct) Forward(p *Pass, y, x []float32) error {
+	st := p.State.(*fusedState)
 	if f.pool == nil {
-		st.conv.ForwardLeakyReLU(y, x, w, b, f.slope)
+		f.host.forwardAct(st.host, p, y, x, f.slope)
 		return nil
 	}
-	st.conv.ForwardLeakyReLU(st.z, x, w, b, f.slope)
+	f.host.forwardAct(st.host, p, st.z, x, f.slope)
 	f.pool.forward(st.pool, y, st.z, p.Train)
 	return nil
 }
 
-func (f *convAct) Backward(p *Pass, dx, dy, x, y []float32) error {
-	st := p.State.(*convActState)
+func (f *fusedAct) Backward(p *Pass, dx, dy, x, y []float32) error {
+	st := p.State.(*fusedState)
 	if f.pool == nil {
 		nn.LeakyReLUBackward(st.dz, dy, y, f.slope)
 	} else {
 		st.pool.BackwardLeakyReLU(st.dz, dy, y, f.slope)
 	}
-	f.conv.backward(st.conv, p, dx, st.dz, x)
+	f.host.backwardFrom(st.host, p, dx, st.dz, x)
 	return nil
 }
 
@@ -420,16 +445,19 @@ func (n *batchNorm2d) Setup(s *Setup, in []int) ([]int, error) {
 
 type bnState struct {
 	k  *nn.BatchNorm
-	dx []float32 // the input gradient, computed even when not wanted
-	z  []float32 // the activated output before a fused pooling
-	dz []float32
-	mp *nn.MaxPool
+	dx []float32 // the input gradient of a first layer, which nn.BatchNorm computes anyway
 }
 
-func (n *batchNorm2d) prepare(p *Pass) error {
-	p.State = &bnState{k: &nn.BatchNorm{N: p.N, C: n.c, HW: p.In[1] * p.In[2], Eps: float32(n.eps), Momentum: float32(n.momentum)}}
-	return nil
+func (n *batchNorm2d) prepare(p *Pass) (err error) {
+	p.State, err = n.newState(p)
+	return err
 }
+
+func (n *batchNorm2d) newState(p *Pass) (any, error) {
+	return &bnState{k: &nn.BatchNorm{N: p.N, C: n.c, HW: p.In[1] * p.In[2], Eps: float32(n.eps), Momentum: float32(n.momentum)}}, nil
+}
+
+func (n *batchNorm2d) outShape(in []int) []int { return in }
 
 // forward normalizes x into y: the batch's statistics in training, the
 // running ones at evaluation.
@@ -442,9 +470,16 @@ func (n *batchNorm2d) forward(st *bnState, p *Pass, y, x []float32) {
 	}
 }
 
-// backward computes the gradients from dz, the gradient of the output.
-func (n *batchNorm2d) backward(st *bnState, p *Pass, dx, dz, x []float32) {
-	if dx == nil { // the first layer: nn.BatchNorm computes dx anyway
+// forwardAct normalizes, then applies the activation in place.
+func (n *batchNorm2d) forwardAct(st any, p *Pass, z, x []float32, slope float32) {
+	n.forward(st.(*bnState), p, z, x)
+	nn.LeakyReLU(z, z, slope)
+}
+
+// backwardFrom computes the gradients from dz, the gradient of the output.
+func (n *batchNorm2d) backwardFrom(s any, p *Pass, dx, dz, x []float32) {
+	st := s.(*bnState)
+	if dx == nil {
 		if st.dx == nil {
 			st.dx = make([]float32, len(x))
 		}
@@ -459,79 +494,12 @@ func (n *batchNorm2d) Forward(p *Pass, y, x []float32) error {
 }
 
 func (n *batchNorm2d) Backward(p *Pass, dx, dy, x, y []float32) error {
-	n.backward(p.State.(*bnState), p, dx, dy, x)
+	n.backwardFrom(p.State, p, dx, dy, x)
 	return nil
 }
 
 // absorb declares the fusion of BatchNorm with the (Leaky)ReLU after it.
-func (n *batchNorm2d) absorb(next Layer) Layer {
-	if a, ok := next.(*leakyReLU); ok {
-		return &bnAct{bn: n, slope: a.slope}
-	}
-	return nil
-}
-
-// bnAct is BatchNorm with its activation, and possibly the max-pooling
-// after them, as one op.
-type bnAct struct {
-	bn    *batchNorm2d
-	slope float32
-	pool  *maxPool2d
-}
-
-func (f *bnAct) String() string                     { return f.bn.String() + " fused with its activation" }
-func (f *bnAct) Setup(*Setup, []int) ([]int, error) { return nil, errFusedSetup }
-
-func (f *bnAct) absorb(next Layer) Layer {
-	if p, ok := next.(*maxPool2d); ok && f.pool == nil {
-		return &bnAct{bn: f.bn, slope: f.slope, pool: p}
-	}
-	return nil
-}
-
-func (f *bnAct) prepare(p *Pass) error {
-	if err := f.bn.prepare(p); err != nil {
-		return err
-	}
-	st := p.State.(*bnState)
-	n := p.N * size(p.In)
-	if f.pool != nil {
-		var err error
-		if st.mp, err = f.pool.kernel(p.N, p.In); err != nil {
-			return err
-		}
-		st.z = make([]float32, n)
-	}
-	if p.Train {
-		st.dz = make([]float32, n)
-	}
-	return nil
-}
-
-func (f *bnAct) Forward(p *Pass, y, x []float32) error {
-	st := p.State.(*bnState)
-	z := y
-	if f.pool != nil {
-		z = st.z
-	}
-	f.bn.forward(st, p, z, x)
-	nn.LeakyReLU(z, z, f.slope)
-	if f.pool != nil {
-		f.pool.forward(st.mp, y, z, p.Train)
-	}
-	return nil
-}
-
-func (f *bnAct) Backward(p *Pass, dx, dy, x, y []float32) error {
-	st := p.State.(*bnState)
-	if f.pool == nil {
-		nn.LeakyReLUBackward(st.dz, dy, y, f.slope)
-	} else {
-		st.mp.BackwardLeakyReLU(st.dz, dy, y, f.slope)
-	}
-	f.bn.backward(st, p, dx, st.dz, x)
-	return nil
-}
+func (n *batchNorm2d) absorb(next Layer) Layer { return absorbAct(n, next) }
 
 // ---- Flatten ----
 
