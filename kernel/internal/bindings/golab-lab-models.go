@@ -13,10 +13,12 @@ import (
 func init() {
 	Symbols["golab/lab/models/models"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"CNNModel":    reflect.ValueOf(models.CNNModel),
-		"DropoutCNN":  reflect.ValueOf(models.DropoutCNN),
-		"ImprovedCNN": reflect.ValueOf(models.ImprovedCNN),
-		"Seed":        reflect.ValueOf(models.Seed),
+		"CNNModel":      reflect.ValueOf(models.CNNModel),
+		"DropoutCNN":    reflect.ValueOf(models.DropoutCNN),
+		"FurtherCNN":    reflect.ValueOf(models.FurtherCNN),
+		"FurtherConfig": reflect.ValueOf(models.FurtherConfig),
+		"ImprovedCNN":   reflect.ValueOf(models.ImprovedCNN),
+		"Seed":          reflect.ValueOf(models.Seed),
 
 		// type definitions
 		"Option": reflect.ValueOf((*models.Option)(nil)),
