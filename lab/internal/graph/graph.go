@@ -390,8 +390,7 @@ func (p *Program) run(vm G.VM) (err error) {
 	err = vm.RunAll()
 	// An error of one of our ops comes back wrapped by the tape machine:
 	// say what the op said.
-	var oe *opError
-	if errors.As(err, &oe) {
+	if oe := findOpError(err); oe != nil {
 		return oe.err
 	}
 	return err
@@ -404,6 +403,27 @@ func (p *Program) Close() {
 	if p.bwd != nil {
 		p.bwd.Close()
 	}
+}
+
+// findOpError digs an op's error out of the tape machine's wrappings, which
+// unwrap by Err (gorgonia's vmContextualError), Cause (pkg/errors) or
+// Unwrap.
+func findOpError(err error) *opError {
+	for err != nil {
+		var oe *opError
+		if errors.As(err, &oe) {
+			return oe
+		}
+		switch e := err.(type) {
+		case interface{ Err() error }:
+			err = e.Err()
+		case interface{ Cause() error }:
+			err = e.Cause()
+		default:
+			err = errors.Unwrap(err)
+		}
+	}
+	return nil
 }
 
 func sortNodes(ns G.Nodes) {
