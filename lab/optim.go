@@ -114,6 +114,7 @@ func (o SGD) Settings() Settings {
 	return Settings{Name: "sgd", Values: map[string]float64{"lr": o.LR, "m": o.Momentum, "wd": o.WeightDecay, "nesterov": b2f(o.Nesterov)}}
 }
 
+// String is the optimizer's settings as run folder names give them.
 func (o SGD) String() string { return o.Settings().String() }
 
 func b2f(b bool) float64 {
@@ -212,6 +213,7 @@ func (o Adam) Settings() Settings {
 	return Settings{Name: "adam", Values: map[string]float64{"lr": o.LR, "beta1": o.Beta1, "beta2": o.Beta2, "eps": o.Eps, "wd": o.WeightDecay}}
 }
 
+// String is the optimizer's settings as run folder names give them.
 func (o Adam) String() string { return o.Settings().String() }
 
 // NewUpdater implements Optimizer.
