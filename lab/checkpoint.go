@@ -99,8 +99,8 @@ func (m *Model) fit(f *safetensors.File) (vals [][]float32, problems []string) {
 	}
 	bn := map[string]bool{}
 	for i, l := range m.layers {
-		if _, ok := l.(*batchNorm2d); ok {
-			bn[m.built[i].name+".num_batches_tracked"] = true
+		if c, ok := l.(counter); ok {
+			bn[m.built[i].name+"."+c.batchCount()] = true
 		}
 	}
 	for _, t := range f.Tensors {

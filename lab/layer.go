@@ -271,6 +271,9 @@ type (
 	skipper interface{ skip(train bool) bool }
 	// reshaper only reshapes its input (flatten): a view, no copy.
 	reshaper interface{ reshape() }
+	// counter has an integer batch count in PyTorch's checkpoints, which
+	// Load accepts and ignores (BatchNorm's num_batches_tracked).
+	counter interface{ batchCount() string }
 	// preparer makes its per-graph state (kernels, buffers) before the
 	// graph runs, so that a layer that cannot run says so at once.
 	preparer interface{ prepare(p *Pass) error }

@@ -498,6 +498,10 @@ func (n *batchNorm2d) Backward(p *Pass, dx, dy, x, y []float32) error {
 	return nil
 }
 
+// batchCount declares PyTorch's num_batches_tracked, which checkpoints
+// saved by PyTorch hold and golab does not use.
+func (n *batchNorm2d) batchCount() string { return "num_batches_tracked" }
+
 // absorb declares the fusion of BatchNorm with the (Leaky)ReLU after it.
 func (n *batchNorm2d) absorb(next Layer) Layer { return absorbAct(n, next) }
 
