@@ -9,8 +9,10 @@
 // -recipe further trains exactly the run of notebook 06's "going further"
 // part: models.FurtherCNN with models.FurtherConfig (augmentation, a
 // one-cycle schedule, SGD with Nesterov momentum and weight decay, the best
-// epoch kept). The other flags set a run by hand: -opt, -lr, -momentum,
-// -nesterov, -wd, -schedule, -augment, -keep-best.
+// epoch kept); with -epochs, the same recipe over another number of epochs
+// (its schedule follows), in a run folder of its own. The other flags set a
+// run by hand: -opt, -lr, -momentum, -nesterov, -wd, -schedule, -augment,
+// -keep-best.
 //
 // It prints the seed-format log, then the test accuracy of the last epoch's
 // weights (and of the best epoch's, with -keep-best), then one JSON line
@@ -33,7 +35,7 @@ import (
 type options struct {
 	model, recipe, opt, schedule, runs, dir string
 	p, lr, momentum, wd                     float64
-	nesterov, augment, keepBest             bool
+	nesterov, augment, keepBest, epochsSet  bool
 	epochs, batch, limit                    int
 	seed                                    uint64
 }
@@ -58,6 +60,7 @@ func main() {
 	flag.StringVar(&o.runs, "runs", "", "run folder: save every epoch and resume")
 	flag.StringVar(&o.dir, "data", "", "CIFAR-10 folder (default $CIFAR10_DIR or the cache)")
 	flag.Parse()
+	flag.Visit(func(f *flag.Flag) { o.epochsSet = o.epochsSet || f.Name == "epochs" })
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "labtrain:", err)
 		os.Exit(1)
@@ -73,6 +76,9 @@ func setup(o options) (*lab.Model, lab.Config, error) {
 		m, err := models.FurtherCNN(models.Seed(o.seed))
 		cfg := models.FurtherConfig()
 		cfg.Seed = o.seed
+		if o.epochsSet {
+			cfg.Epochs = o.epochs // a shorter (or longer) run of the recipe, in a folder of its own
+		}
 		return m, cfg, err
 	}
 	var m *lab.Model
