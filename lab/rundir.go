@@ -484,7 +484,15 @@ func (r *runDir) save(m *Model, opt Updater, h *History, keepBest bool) error {
 	n := len(h.Epochs)
 	e := runfolder.Epoch{Epochs: n, Weights: w, Optimizer: o, History: hb}
 	if keepBest {
-		if _, at := h.BestValAcc(); at == n-1 || r.best == nil {
+		// The first epoch of the highest validation accuracy, as
+		// History.BestValAcc picks it.
+		best := 0
+		for i, ep := range h.Epochs {
+			if ep.ValAcc > h.Epochs[best].ValAcc {
+				best = i
+			}
+		}
+		if best == n-1 || r.best == nil {
 			r.best = w
 		}
 		e.Best = r.best
