@@ -141,11 +141,11 @@ func FurtherCNN(opts ...Option) (*lab.Model, error) {
 //     the first quarter of the run, then falls along a cosine to nearly 0;
 //   - SGD with Nesterov momentum 0.9 and weight decay 5e-4, which keeps
 //     the weights small;
-//   - batches of 128, 30 epochs, and the weights of the best validation
+//   - batches of 128, 25 epochs, and the weights of the best validation
 //     epoch kept beside the last ones (KeepBest).
 func FurtherConfig() lab.Config {
 	return lab.Config{
-		Epochs:    30,
+		Epochs:    25,
 		BatchSize: 128,
 		Optimizer: lab.SGD{LR: 0.2, Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4},
 		Schedule:  lab.OneCycle{Warmup: 0.25},

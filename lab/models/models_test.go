@@ -91,7 +91,7 @@ func TestFurtherRecipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "FurtherCNN_sgd-lr0.2-m0.9-nesterov1-wd0.0005_onecycle-div25-final_div10000-warmup0.25-e30_compose_crop-padding4-size32_flip-p0.5_best_b128_n49000_seed0"
+	want := "FurtherCNN_sgd-lr0.2-m0.9-nesterov1-wd0.0005_onecycle-div25-final_div10000-warmup0.25-e25_compose_crop-padding4-size32_flip-p0.5_best_b128_n49000_seed0"
 	if got := lab.RunName(m, cfg, 49000); got != want {
 		t.Errorf("the going-further run is named\n%s\nwant\n%s\n(notebook 06 and the README name it)", got, want)
 	}
