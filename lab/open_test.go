@@ -685,3 +685,43 @@ func contextAfterEpochs(n int) (context.Context, func(done int)) {
 		}
 	}
 }
+
+// TestWeightDecay checks the two kinds of weight decay on a weight whose
+// gradient is zero: SGD's adds WeightDecay·w to the gradient (then
+// momentum), AdamW's shrinks w by lr·WeightDecay apart from the moments.
+func TestWeightDecay(t *testing.T) {
+	param := func() *Param {
+		p := newParam("w.weight", []int{2}, true)
+		copy(p.Data(), []float32{1, -2})
+		return p
+	}
+	near := func(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-7 }
+	p := param()
+	u, _ := SGD{LR: 0.1, Momentum: 0.5, WeightDecay: 0.01}.NewUpdater([]*Param{p})
+	u.Update(0.1) // v = 0.01·w, w -= 0.1·v
+	if !near(p.Data()[0], 1-0.001) || !near(p.Data()[1], -2+0.002) {
+		t.Errorf("SGD weight decay: %v", p.Data())
+	}
+	u.Update(0.1) // v = 0.5·v + 0.01·w
+	want := float32(1-0.001) - 0.1*(0.5*0.01+0.01*float32(1-0.001))
+	if !near(p.Data()[0], want) {
+		t.Errorf("SGD weight decay with momentum: %v, want %v", p.Data()[0], want)
+	}
+	p = param()
+	u, _ = Adam{LR: 0.1, WeightDecay: 0.01}.NewUpdater([]*Param{p})
+	u.Update(0.1)
+	if !near(p.Data()[0], 1*(1-0.1*0.01)) || !near(p.Data()[1], -2*(1-0.1*0.01)) {
+		t.Errorf("AdamW weight decay: %v, want w·(1 − lr·wd)", p.Data())
+	}
+	// Nesterov: w -= lr·(g + μ·v) with v = μ·v + g.
+	p = param()
+	p.Grad()[0] = 1
+	u, _ = SGD{LR: 0.1, Momentum: 0.9, Nesterov: true}.NewUpdater([]*Param{p})
+	u.Update(0.1)
+	if !near(p.Data()[0], 1-0.1*(1+0.9*1)) {
+		t.Errorf("Nesterov step: %v", p.Data()[0])
+	}
+	if _, err := (SGD{LR: 0.1, Nesterov: true}).NewUpdater(nil); err == nil {
+		t.Error("Nesterov without momentum was accepted")
+	}
+}
