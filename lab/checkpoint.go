@@ -98,9 +98,9 @@ func (m *Model) fit(f *safetensors.File) (vals [][]float32, problems []string) {
 		vals[i] = v
 	}
 	bn := map[string]bool{}
-	for _, l := range m.layers {
-		if _, ok := l.(*batchNorm2d); ok {
-			bn[l.Name()+".num_batches_tracked"] = true
+	for i, l := range m.layers {
+		if c, ok := l.(counter); ok {
+			bn[m.built[i].name+"."+c.batchCount()] = true
 		}
 	}
 	for _, t := range f.Tensors {

@@ -1,26 +1,22 @@
 package lab
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"golab/lab/host"
+	"golab/frontend"
+	"golab/lab/internal/download"
 )
 
 // CIFAR-10 as published at https://www.cs.toronto.edu/~kriz/cifar.html.
@@ -117,7 +113,7 @@ func LoadCIFARWith(o CIFAROptions) (*CIFAR, error) {
 		o.MD5 = CIFARMD5
 	}
 	if o.Context == nil {
-		o.Context = host.Context()
+		o.Context = frontend.Context()
 	}
 	dir := o.Dir
 	if dir == "" {
@@ -126,11 +122,13 @@ func LoadCIFARWith(o CIFAROptions) (*CIFAR, error) {
 			return nil, err
 		}
 	}
+	batches := append(append([]string{}, trainFiles...), testFiles...)
 	if missing := missingFiles(dir); len(missing) > 0 {
 		if o.NoDownload {
 			return nil, fmt.Errorf("lab: CIFAR-10 is not in %s (missing %s). Set CIFAR10_DIR to a folder holding the binary batches, or allow the download of %s", dir, strings.Join(missing, ", "), o.URL)
 		}
-		if err := downloadCIFAR(o, dir); err != nil {
+		a := download.Archive{URL: o.URL, MD5: o.MD5, Name: "cifar-10-binary.tar.gz", Files: batches, Extra: []string{metaFile}}
+		if err := a.Fetch(o.Context, dir, o.Out); err != nil {
 			return nil, err
 		}
 	}
@@ -417,160 +415,4 @@ func sha256File(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// downloadCIFAR fetches the archive, verifies its MD5, unpacks the batches
-// into dir and records their SHA-256 sums there.
-func downloadCIFAR(o CIFAROptions, dir string) error {
-	offline := func(err error) error {
-		return fmt.Errorf("lab: CIFAR-10 is not in %s and downloading %s failed: %v. Set CIFAR10_DIR to a folder holding the binary batches (data_batch_1.bin ... test_batch.bin), or connect to the internet and try again", dir, o.URL, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("lab: making %s: %w", dir, err)
-	}
-	archive := filepath.Join(dir, "cifar-10-binary.tar.gz")
-	fmt.Fprintf(o.Out, "Downloading %s to %s\n", o.URL, archive)
-	req, err := http.NewRequestWithContext(o.Context, http.MethodGet, o.URL, nil)
-	if err != nil {
-		return offline(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return offline(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return offline(fmt.Errorf("the server answered %s", resp.Status))
-	}
-	f, err := os.Create(archive)
-	if err != nil {
-		return fmt.Errorf("lab: %w", err)
-	}
-	sum := md5.New()
-	pw := &progressWriter{out: o.Out, total: resp.ContentLength, start: time.Now()}
-	_, err = io.Copy(io.MultiWriter(f, sum, pw), resp.Body)
-	pw.finish()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(archive)
-		return offline(err)
-	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != o.MD5 {
-		os.Remove(archive)
-		return fmt.Errorf("lab: the download of %s has MD5 %s but should have %s; the damaged file was deleted. Try again, or fetch the archive by hand and set CIFAR10_DIR", o.URL, got, o.MD5)
-	}
-	fmt.Fprintf(o.Out, "Verified MD5 %s; unpacking\n", o.MD5)
-	if err := unpackCIFAR(archive, dir); err != nil {
-		return err
-	}
-	os.Remove(archive)
-	return writeSums(dir)
-}
-
-// unpackCIFAR extracts the batch files (and the class names) of the archive
-// into dir, flattening its cifar-10-batches-bin/ folder and ignoring
-// anything else, so a hostile archive cannot write outside dir.
-func unpackCIFAR(archive, dir string) error {
-	f, err := os.Open(archive)
-	if err != nil {
-		return fmt.Errorf("lab: %w", err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("lab: %s is not a gzip archive: %w", archive, err)
-	}
-	want := map[string]bool{metaFile: true}
-	for _, n := range append(append([]string{}, trainFiles...), testFiles...) {
-		want[n] = true
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("lab: unpacking %s: %w", archive, err)
-		}
-		name := filepath.Base(h.Name)
-		if h.Typeflag != tar.TypeReg || !want[name] {
-			continue
-		}
-		if err := writeFromReader(filepath.Join(dir, name), tr); err != nil {
-			return err
-		}
-		delete(want, name)
-	}
-	delete(want, metaFile)
-	if len(want) > 0 {
-		return fmt.Errorf("lab: the archive %s lacks %d of the batch files", archive, len(want))
-	}
-	return nil
-}
-
-func writeFromReader(path string, r io.Reader) error {
-	tmp := path + ".part"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("lab: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("lab: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func writeSums(dir string) error {
-	var b strings.Builder
-	for _, n := range append(append([]string{}, trainFiles...), testFiles...) {
-		s, err := sha256File(filepath.Join(dir, n))
-		if err != nil {
-			return fmt.Errorf("lab: %w", err)
-		}
-		fmt.Fprintf(&b, "%s  %s\n", s, n)
-	}
-	return os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(b.String()), 0o644)
-}
-
-// progressWriter prints a text progress bar at most every half second.
-type progressWriter struct {
-	out   io.Writer
-	total int64
-	done  int64
-	start time.Time
-	last  time.Time
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	p.done += int64(len(b))
-	if time.Since(p.last) > 500*time.Millisecond {
-		p.last = time.Now()
-		p.print("\r")
-	}
-	return len(b), nil
-}
-
-func (p *progressWriter) print(prefix string) {
-	mb := float64(p.done) / 1e6
-	rate := mb / max(time.Since(p.start).Seconds(), 1e-3)
-	if p.total > 0 {
-		frac := float64(p.done) / float64(p.total)
-		bar := strings.Repeat("█", int(frac*30)) + strings.Repeat("░", 30-int(frac*30))
-		fmt.Fprintf(p.out, "%s%s %5.1f%%  %.1f/%.1f MB  %.1f MB/s", prefix, bar, 100*frac, mb, float64(p.total)/1e6, rate)
-	} else {
-		fmt.Fprintf(p.out, "%s%.1f MB  %.1f MB/s", prefix, mb, rate)
-	}
-}
-
-func (p *progressWriter) finish() {
-	p.print("\r")
-	fmt.Fprintln(p.out)
 }

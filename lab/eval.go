@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golab/lab/host"
+	"golab/frontend"
 	"golab/lab/internal/nn"
 	"golab/lab/internal/plural"
 )
@@ -71,7 +71,7 @@ func Evaluate(m *Model, d *Dataset) (Result, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, err := m.evaluate(host.Context(), d, false)
+	r, err := m.evaluate(frontend.Context(), d, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -92,7 +92,7 @@ func Predict(m *Model, d *Dataset) (*Prediction, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, err := m.evaluate(host.Context(), d, true)
+	r, err := m.evaluate(frontend.Context(), d, true)
 	if err != nil {
 		return nil, err
 	}
@@ -141,10 +141,10 @@ func (m *Model) evaluate(ctx context.Context, d *Dataset, keep bool) (evalResult
 		if err != nil {
 			return r, err
 		}
-		if err := p.run(&batch); err != nil {
+		if err := p.forward(&batch); err != nil {
 			return r, err
 		}
-		logits := p.logitsData()
+		logits := p.logits
 		pr := probs[:len(ps)*k]
 		sum += nn.SoftmaxCrossEntropy(pr, logits, batch.Labels, k) * float64(len(ps))
 		correct += countCorrect(logits, batch.Labels, k)
@@ -183,10 +183,10 @@ func Logits(m *Model, b *Batch) ([][]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.run(sub); err != nil {
+		if err := p.forward(sub); err != nil {
 			return nil, err
 		}
-		l := p.logitsData()
+		l := p.logits
 		for i := range hi - lo {
 			out = append(out, append([]float32(nil), l[i*k:(i+1)*k]...))
 		}

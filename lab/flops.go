@@ -12,13 +12,13 @@ package lab
 func (m *Model) FLOPs() (forward, train float64) {
 	first := true
 	for i, l := range m.layers {
-		out := m.shapes[i]
+		in, out := m.built[i].in, m.built[i].out
 		var f float64
 		switch l := l.(type) {
 		case *conv2d:
-			f = 2 * float64(l.out*l.in*l.kernel*l.kernel*out[1]*out[2])
+			f = 2 * float64(l.out*in[0]*l.kernel*l.kernel*out[1]*out[2])
 		case *linear:
-			f = 2 * float64(l.in*l.out)
+			f = 2 * float64(size(in)*l.out)
 		}
 		forward += f
 		train += 2 * f

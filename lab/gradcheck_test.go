@@ -21,25 +21,22 @@ func randomBatch(n int, seed uint64) *Batch {
 	return b
 }
 
-// lossAt runs the training graph once, with the dropout stream reset so
-// every run draws the same masks, and returns the loss computed in float64
-// from the logits, which keeps finite differences precise.
-func lossAt(t *testing.T, m *Model, p *program, b *Batch) float64 {
-	t.Helper()
+// lossAt runs the training graph's forward pass once, with the dropout
+// stream reset so every run draws the same masks, and returns the loss
+// computed in float64 from the logits, which keeps finite differences
+// precise.
+func lossAt(m *Model, p *program, b *Batch) (float64, error) {
 	m.drop.reseed(42, 42)
-	if err := p.run(b); err != nil {
-		t.Fatal(err)
+	if err := p.forward(b); err != nil {
+		return 0, err
 	}
 	probs := make([]float32, b.Len()*m.Classes())
-	return nn.SoftmaxCrossEntropy(probs, p.logitsData(), b.Labels, m.Classes())
+	return nn.SoftmaxCrossEntropy(probs, p.logits, b.Labels, m.Classes()), nil
 }
 
-// gradCheck compares the gradient gorgonia computes through the lab's ops
-// with central finite differences, on up to samples coordinates of every
-// trainable tensor. The error is measured per tensor as
-// ‖g_fd − g‖ / ‖g_fd‖, so that one coordinate whose step crosses a kink of
-// ReLU or max-pooling does not fail the test, while any wrong formula or
-// scaling does.
+// gradCheck compares the gradient the model's backward pass computes with
+// central finite differences (fdCheck, as GradCheck), on up to samples
+// coordinates of every trainable tensor.
 func gradCheck(t *testing.T, m *Model, batch int, samples int, tol float64) {
 	t.Helper()
 	b := randomBatch(batch, 11)
@@ -49,49 +46,33 @@ func gradCheck(t *testing.T, m *Model, batch int, samples int, tol float64) {
 	}
 	grads := gradients(t, m, p, b)
 	r := rand.New(rand.NewPCG(5, 5))
-	const eps = 1e-3
 	for _, prm := range m.trainable() {
-		w := prm.Data()
-		g := grads[prm.Name]
-		var num, den float64
-		n := min(samples, len(w))
-		for s := range n {
-			i := s
-			if len(w) > samples {
-				i = r.IntN(len(w))
-			}
-			old := w[i]
-			w[i] = old + eps
-			lp := lossAt(t, m, p, b)
-			w[i] = old - eps
-			lm := lossAt(t, m, p, b)
-			w[i] = old
-			fd := (lp - lm) / (2 * eps)
-			num += (fd - float64(g[i])) * (fd - float64(g[i]))
-			den += fd * fd
+		res, err := fdCheck(prm.Name, prm.Data(), grads[prm.Name], func() (float64, error) { return lossAt(m, p, b) }, samples, tol, r)
+		if err != nil {
+			t.Fatal(err)
 		}
-		// A gradient that is truly zero (a bias followed by BatchNorm) is
-		// judged by its absolute error, float32 rounding being all it has.
-		rel := math.Sqrt(num / math.Max(den, 1e-30))
-		rms := math.Sqrt(num / float64(n))
-		if (rel > tol && rms > 1e-4) || math.IsNaN(rel) {
-			t.Errorf("%s: gradient of %s is off: relative error %.3g over %d coordinates (tolerance %g)", m.Label, prm.Name, rel, n, tol)
+		if !res.OK {
+			t.Errorf("%s: gradient of %s is off: relative error %.3g over %d coordinates (tolerance %g)", m.Label, prm.Name, res.RelError, res.Checked, tol)
 		}
 	}
 }
 
-// gradients runs one training pass and returns a copy of every trainable
-// tensor's gradient.
+// gradients runs one forward and one backward pass from zeroed gradients
+// and returns a copy of every trainable tensor's gradient.
 func gradients(t *testing.T, m *Model, p *program, b *Batch) map[string][]float32 {
 	t.Helper()
-	lossAt(t, m, p, b)
+	if _, err := lossAt(m, p, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, prm := range m.trainable() {
+		clear(prm.grad)
+	}
+	if err := p.prog.Backward(); err != nil {
+		t.Fatal(err)
+	}
 	grads := map[string][]float32{}
-	for i, vg := range paramGrads(m.trainable()) {
-		_, g, err := weightGrad(vg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		grads[m.trainable()[i].Name] = append([]float32(nil), g...)
+	for _, prm := range m.trainable() {
+		grads[prm.Name] = append([]float32(nil), prm.grad...)
 	}
 	return grads
 }
@@ -127,8 +108,8 @@ func TestGradients(t *testing.T) {
 }
 
 // TestFusedLayersMatchUnfused checks the ops the lab fuses (a convolution
-// or a batch normalization with the activation after it, and the
-// activation's gradient with a max-pooling's) against the same network built one op per layer, which
+// with the activation after it, and the activation's gradient with a
+// max-pooling's) against the same network built one op per layer, which
 // TestGradients checks against finite differences. Finite differences
 // cannot check the fused ops as tightly: a step of either sign crosses
 // ReLU's kink for some of the many outputs a bias moves. The cases include
@@ -150,8 +131,15 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 		{"winograd 16 channels", func() []Layer {
 			return []Layer{Conv2d(3, 16, 3, Stride(2)).As("c1"), ReLU(), Conv2d(16, 16, 3).As("c2"), ReLU(), MaxPool2d(2), Flatten(), Linear(Auto, 10).As("fc")}
 		}},
-		{"batchnorm+leakyrelu", func() []Layer {
-			return []Layer{Conv2d(3, 8, 3).As("c1"), BatchNorm2d(8).As("bn1"), LeakyReLU(0.01), Conv2d(8, 4, 3).As("c2"), BatchNorm2d(4).As("bn2"), ReLU(), Flatten(), Linear(Auto, 10).As("fc")}
+		{"batchnorm+relu", func() []Layer {
+			return []Layer{Conv2d(3, 4, 3, Padding(1), NoBias()).As("c1"), BatchNorm2d(4).As("bn"), ReLU(), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
+		{"batchnorm+leakyrelu+maxpool", func() []Layer {
+			return []Layer{Conv2d(3, 4, 3).As("c1"), BatchNorm2d(4).As("bn"), LeakyReLU(0.1), MaxPool2d(2), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
+		{"conv, pool, then batchnorm+relu (FurtherCNN)", func() []Layer {
+			return []Layer{Conv2d(3, 16, 3, Padding(1), NoBias()).As("c1"), BatchNorm2d(16).As("bn1"), ReLU(),
+				Conv2d(16, 16, 3, Padding(1), NoBias()).As("c2"), MaxPool2d(2), BatchNorm2d(16).As("bn2"), ReLU(), MaxPool2d(4), Flatten(), Linear(Auto, 10).As("fc")}
 		}},
 		{"winograd 64 channels", func() []Layer {
 			return []Layer{Conv2d(3, 64, 3, Stride(3)).As("c1"), Conv2d(64, 16, 3).As("c2"), LeakyReLU(0.01), Conv2d(16, 16, 3).As("c3"), Flatten(), Linear(Auto, 10).As("fc")}
@@ -174,8 +162,8 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(pf.g.AllNodes()) >= len(pp.g.AllNodes()) {
-				t.Errorf("fusion did not shrink the graph: %d nodes fused, %d plain", len(pf.g.AllNodes()), len(pp.g.AllNodes()))
+			if pf.nodes >= pp.nodes {
+				t.Errorf("fusion did not shrink the graph: %d nodes fused, %d plain", pf.nodes, pp.nodes)
 			}
 			gf, gp := gradients(t, fused, pf, b), gradients(t, plain, pp, b)
 			for name, want := range gp {
@@ -214,12 +202,7 @@ func TestDropoutScaling(t *testing.T) {
 			for i := range b.X {
 				b.X[i] = 1 + float32(i%7) // non-zero, so a zero means dropped
 			}
-			prog, err := m.program(true, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lossAt(t, m, prog, b)
-			y := dropOutput(t, prog)
+			y := dropOutput(t, m, layer, b)
 			dropped, keep := 0, float32(1/(1-p))
 			for i, v := range y {
 				switch {
@@ -231,25 +214,30 @@ func TestDropoutScaling(t *testing.T) {
 			}
 			// Dropout2d draws once per channel: count draws, not units.
 			draws := float64(len(y))
-			if _, ok := layer.(*dropout); ok && layer.(*dropout).channel {
+			if layer.(*dropout).channel {
 				draws /= Height * Width
 			}
 			frac := float64(dropped) / float64(len(y))
 			if math.Abs(frac-p) > 4*math.Sqrt(p*(1-p)/draws) {
 				t.Errorf("%s dropped %.3f of the units, want about %v", layer, frac, p)
 			}
+			if !layer.(skipper).skip(false) {
+				t.Errorf("%s is not the identity at evaluation", layer)
+			}
 		}
 	}
 }
 
-// dropOutput returns the output of the program's dropout op.
-func dropOutput(t *testing.T, p *program) []float32 {
+// dropOutput runs a dropout layer's Forward as model m runs it in training.
+func dropOutput(t *testing.T, m *Model, layer Layer, b *Batch) []float32 {
 	t.Helper()
-	for _, n := range p.g.AllNodes() {
-		if op, ok := n.Op().(*kernelOp); ok && op.name[:min(len(op.name), 8)] == "dropout " {
-			return n.Value().Data().([]float32)
-		}
+	pass := &Pass{N: b.Len(), In: InputShape, Out: InputShape, Train: true, layer: "0", drop: m.drop}
+	if err := layer.(preparer).prepare(pass); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no dropout op in the graph")
-	return nil
+	y := make([]float32, len(b.X))
+	if err := layer.Forward(pass, y, b.X); err != nil {
+		t.Fatal(err)
+	}
+	return y
 }

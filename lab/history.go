@@ -22,6 +22,7 @@ type EpochStats struct {
 	ValAcc       float64 `json:"val_acc"` // percent
 	Seconds      float64 `json:"seconds"` // wall time of the epoch, validation included
 	ImagesPerSec float64 `json:"images_per_s"`
+	LR           float64 `json:"lr,omitempty"` // the learning rate at the epoch's last step, with a schedule
 }
 
 // StepLog is one logged point inside an epoch (every LogEvery steps): the
@@ -78,9 +79,21 @@ func (h *History) Seconds() float64 {
 // Table renders the per-epoch figures as a plain-text table, epochs from 0.
 func (h *History) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n%5s %10s %9s %8s %7s %8s\n", h.Label, "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+	lr := false // a column for the learning rate, when a schedule set it
 	for _, e := range h.Epochs {
-		fmt.Fprintf(&b, "%5d %10.3f %8.1f%% %8.3f %6.1f%% %8.1f\n", e.Epoch, e.TrainLoss, e.TrainAcc, e.ValLoss, e.ValAcc, e.Seconds)
+		lr = lr || e.LR != 0
+	}
+	fmt.Fprintf(&b, "%s\n%5s %10s %9s %8s %7s %8s", h.Label, "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+	if lr {
+		fmt.Fprintf(&b, " %9s", "lr")
+	}
+	b.WriteString("\n")
+	for _, e := range h.Epochs {
+		fmt.Fprintf(&b, "%5d %10.3f %8.1f%% %8.3f %6.1f%% %8.1f", e.Epoch, e.TrainLoss, e.TrainAcc, e.ValLoss, e.ValAcc, e.Seconds)
+		if lr {
+			fmt.Fprintf(&b, " %9.3g", e.LR)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

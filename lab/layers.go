@@ -5,55 +5,15 @@ import (
 	"math"
 	"math/rand/v2"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"golab/lab/internal/nn"
 )
-
-// Layer is one stage of a Sequential model, like a PyTorch nn.Module inside
-// nn.Sequential. Make layers with Conv2d, MaxPool2d, ReLU, LeakyReLU,
-// Dropout, Dropout2d, BatchNorm2d, Flatten and Linear.
-type Layer interface {
-	// Name is the layer's name in the model, which prefixes its
-	// parameters' names ("conv1" gives "conv1.weight").
-	Name() string
-	// As names the layer and returns it.
-	As(name string) Layer
-	// String describes the layer the way PyTorch prints it.
-	String() string
-
-	// setup checks the per-image input shape, creates the parameters and
-	// returns the per-image output shape.
-	setup(in []int, m *Model) ([]int, error)
-	// build adds the layer's ops to a graph.
-	build(b *builder, x *G.Node) (*G.Node, error)
-}
-
-type named struct{ name string }
-
-func (n *named) Name() string { return n.name }
-
-// shapeError reports a layer whose input does not fit it.
-func shapeError(l Layer, in []int, want string) error {
-	return fmt.Errorf("lab: layer %s %s: input of shape %v does not fit; it needs %s", l.Name(), l, in, want)
-}
-
-// uniformInit fills s with draws from U(−bound, bound): PyTorch's default
-// initialisation of Conv2d and Linear, bound = 1/√fan_in.
-func uniformInit(s []float32, bound float64, r *rand.Rand) {
-	for i := range s {
-		s[i] = float32((2*r.Float64() - 1) * bound)
-	}
-}
 
 // ---- Conv2d ----
 
 type conv2d struct {
-	named
+	name                             string
 	in, out, kernel, stride, padding int
 	bias                             bool
-	weight, b                        *Param
 }
 
 // ConvOption sets an optional property of Conv2d.
@@ -65,12 +25,13 @@ func Stride(s int) ConvOption { return func(c *conv2d) { c.stride = s } }
 // Padding sets the zero padding on each side (default 0).
 func Padding(p int) ConvOption { return func(c *conv2d) { c.padding = p } }
 
-// NoBias leaves out the convolution's bias.
+// NoBias leaves out the convolution's bias (as before a BatchNorm2d, which
+// has a shift of its own).
 func NoBias() ConvOption { return func(c *conv2d) { c.bias = false } }
 
 // Conv2d is a 2-D convolution from in to out channels with a square
 // kernel, like torch.nn.Conv2d(in, out, kernel).
-func Conv2d(in, out, kernel int, opts ...ConvOption) Layer {
+func Conv2d(in, out, kernel int, opts ...ConvOption) Nameable {
 	c := &conv2d{in: in, out: out, kernel: kernel, stride: 1, bias: true}
 	for _, o := range opts {
 		o(c)
@@ -78,7 +39,11 @@ func Conv2d(in, out, kernel int, opts ...ConvOption) Layer {
 	return c
 }
 
-func (c *conv2d) As(name string) Layer { c.name = name; return c }
+// Name is the name given with As ("" for none).
+func (c *conv2d) Name() string { return c.name }
+
+// As returns a copy of the layer named name.
+func (c *conv2d) As(name string) Layer { cp := *c; cp.name = name; return &cp }
 
 func (c *conv2d) String() string {
 	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", c.in, c.out, c.kernel, c.kernel, c.stride, c.stride)
@@ -91,206 +56,267 @@ func (c *conv2d) String() string {
 	return s + ")"
 }
 
-func (c *conv2d) setup(in []int, m *Model) ([]int, error) {
-	if c.in < 1 || c.out < 1 || c.kernel < 1 || c.stride < 1 || c.padding < 0 {
-		return nil, fmt.Errorf("lab: layer %s %s: channels and kernel must be ≥ 1, stride ≥ 1 and padding ≥ 0", c.name, c)
-	}
-	if len(in) != 3 || in[0] != c.in {
-		return nil, shapeError(c, in, fmt.Sprintf("[%d, H, W] (%d input channels)", c.in, c.in))
-	}
-	s := nn.ConvShape{N: 1, C: c.in, H: in[1], W: in[2], K: c.out, R: c.kernel, S: c.kernel, Stride: c.stride, Pad: c.padding}
-	if err := s.Validate(); err != nil {
-		return nil, shapeError(c, in, fmt.Sprintf("at least %d×%d pixels after padding", c.kernel, c.kernel))
-	}
-	fanIn := c.in * c.kernel * c.kernel
-	bound := 1 / math.Sqrt(float64(fanIn))
-	c.weight = m.newParam(c.name+".weight", []int{c.out, c.in, c.kernel, c.kernel}, true)
-	uniformInit(c.weight.Data(), bound, m.initRNG)
-	if c.bias {
-		c.b = m.newParam(c.name+".bias", []int{c.out}, true)
-		uniformInit(c.b.Data(), bound, m.initRNG)
-	}
-	return []int{c.out, s.OutH(), s.OutW()}, nil
+func (c *conv2d) convShape(n int, in []int) nn.ConvShape {
+	return nn.ConvShape{N: n, C: c.in, H: in[1], W: in[2], K: c.out, R: c.kernel, S: c.kernel, Stride: c.stride, Pad: c.padding}
 }
 
-func (c *conv2d) build(b *builder, x *G.Node) (*G.Node, error) { return c.buildAct(b, x, nil, false) }
-
-// activation is a (Leaky)ReLU fused into the layer before it.
-type activation struct{ slope float32 }
-
-// buildAct adds the convolution to the graph, with the activation act fused
-// into it when act is not nil. With pooled set, a max-pooling that follows
-// folds the activation's gradient into its own backward pass
-// (maxPool2d.buildAfterAct), so the gradient reaching this op is already
-// the one of the convolution's output before the activation.
-func (c *conv2d) buildAct(b *builder, x *G.Node, act *activation, pooled bool) (*G.Node, error) {
-	xs := x.Shape()
-	s := nn.ConvShape{N: xs[0], C: xs[1], H: xs[2], W: xs[3], K: c.out, R: c.kernel, S: c.kernel, Stride: c.stride, Pad: c.padding}
-	k, err := nn.NewConv(s)
-	if err != nil {
-		return nil, fmt.Errorf("lab: layer %s: %w", c.name, err)
+func (c *conv2d) Setup(s *Setup, in []int) ([]int, error) {
+	if c.in < 1 || c.out < 1 || c.kernel < 1 || c.stride < 1 || c.padding < 0 {
+		return nil, fmt.Errorf("channels and kernel must be ≥ 1, stride ≥ 1 and padding ≥ 0")
 	}
-	yShape := tensor.Shape{s.N, s.K, s.OutH(), s.OutW()}
-	inputs := G.Nodes{x, b.param(c.weight)}
-	dims := []int{4, 4}
+	if len(in) != 3 || in[0] != c.in {
+		return nil, shapeError(in, fmt.Sprintf("[%d, H, W] (%d input channels)", c.in, c.in))
+	}
+	cs := c.convShape(1, in)
+	if err := cs.Validate(); err != nil {
+		return nil, shapeError(in, fmt.Sprintf("at least %d×%d pixels after padding", c.kernel, c.kernel))
+	}
+	// PyTorch's default initialisation: U(−1/√fan_in, 1/√fan_in).
+	bound := 1 / math.Sqrt(float64(c.in*c.kernel*c.kernel))
+	uniformInit(s.Param("weight", c.out, c.in, c.kernel, c.kernel), bound, s.Rand())
 	if c.bias {
-		inputs = append(inputs, b.param(c.b))
-		dims = append(dims, 1)
+		uniformInit(s.Param("bias", c.out), bound, s.Rand())
 	}
-	name := "conv2d " + c.name
-	if act != nil {
-		name += "+relu"
+	return []int{c.out, cs.OutH(), cs.OutW()}, nil
+}
+
+func (c *conv2d) prepare(p *Pass) (err error) {
+	p.State, err = c.newState(p)
+	return err
+}
+
+func (c *conv2d) newState(p *Pass) (any, error) { return nn.NewConv(c.convShape(p.N, p.In)) }
+
+func (c *conv2d) outShape(in []int) []int {
+	cs := c.convShape(1, in)
+	return []int{c.out, cs.OutH(), cs.OutW()}
+}
+
+func (c *conv2d) params(p *Pass) (w, b []float32) {
+	if c.bias {
+		return p.params[0].Data(), p.params[1].Data()
 	}
-	op := newOp(name, dims, yShape, func(out []float32, in [][]float32) error {
-		var bias []float32
-		if c.bias {
-			bias = in[2]
+	return p.params[0].Data(), nil
+}
+
+func (c *conv2d) Forward(p *Pass, y, x []float32) error {
+	w, b := c.params(p)
+	p.State.(*nn.Conv).Forward(y, x, w, b)
+	return nil
+}
+
+// forwardAct computes the convolution with the activation applied, in one
+// pass of the kernel.
+func (c *conv2d) forwardAct(st any, p *Pass, z, x []float32, slope float32) {
+	w, b := c.params(p)
+	st.(*nn.Conv).ForwardLeakyReLU(z, x, w, b, slope)
+}
+
+func (c *conv2d) Backward(p *Pass, dx, dy, x, y []float32) error {
+	c.backwardFrom(p.State, p, dx, dy, x)
+	return nil
+}
+
+// backwardFrom computes dx (when wanted) and the parameter gradients from
+// the gradient dz of the convolution's output.
+func (c *conv2d) backwardFrom(st any, p *Pass, dx, dz, x []float32) {
+	k := st.(*nn.Conv)
+	w, _ := c.params(p)
+	if dx != nil {
+		k.BackwardData(dx, dz, w)
+	}
+	var db []float32
+	if c.bias {
+		db = p.grads[1]
+	}
+	k.BackwardFilter(p.grads[0], db, dz, x)
+}
+
+// absorb declares the fusion of a convolution with the (Leaky)ReLU after
+// it: one op, which saves a pass over the largest activations forward and
+// backward.
+func (c *conv2d) absorb(next Layer) Layer { return absorbAct(c, next) }
+
+// actHost is a layer that can apply the leaky rectifier after it to its own
+// output (conv2d, batchNorm2d), so that the two, and a max-pooling after
+// them, become one op.
+type actHost interface {
+	String() string
+	newState(p *Pass) (any, error)
+	outShape(in []int) []int
+	forwardAct(st any, p *Pass, z, x []float32, slope float32)
+	backwardFrom(st any, p *Pass, dx, dz, x []float32)
+}
+
+// actBackwarder is an actHost that applies the activation's gradient in
+// its own backward pass (batchNorm2d), which saves a pass and a buffer.
+type actBackwarder interface {
+	backwardAct(st any, p *Pass, dx, dy, y, x []float32, slope float32)
+}
+
+func absorbAct(h actHost, next Layer) Layer {
+	if a, ok := next.(*leakyReLU); ok {
+		return &fusedAct{host: h, slope: a.slope}
+	}
+	return nil
+}
+
+// fusedAct is a layer with its activation, and possibly the max-pooling
+// after them, as one op. With the pooling, the pooling's backward pass
+// applies the activation's gradient: it needs only the pooled values.
+type fusedAct struct {
+	host  actHost
+	slope float32
+	pool  *maxPool2d
+}
+
+type fusedState struct {
+	host any
+	pool *nn.MaxPool
+	z    []float32 // the activated output before the pooling
+	dz   []float32
+}
+
+func (f *fusedAct) String() string                     { return f.host.String() + " fused with its activation" }
+func (f *fusedAct) Setup(*Setup, []int) ([]int, error) { return nil, errFusedSetup }
+
+// absorb declares that a max-pooling after the activation joins the op.
+func (f *fusedAct) absorb(next Layer) Layer {
+	if p, ok := next.(*maxPool2d); ok && f.pool == nil {
+		return &fusedAct{host: f.host, slope: f.slope, pool: p}
+	}
+	return nil
+}
+
+func (f *fusedAct) prepare(p *Pass) error {
+	h, err := f.host.newState(p)
+	if err != nil {
+		return err
+	}
+	st := &fusedState{host: h}
+	out := f.host.outShape(p.In)
+	n := p.N * size(out)
+	if f.pool != nil {
+		if st.pool, err = f.pool.kernel(p.N, out); err != nil {
+			return err
 		}
-		if act != nil {
-			k.ForwardLeakyReLU(out, in[0], in[1], bias, act.slope)
-		} else {
-			k.Forward(out, in[0], in[1], bias)
-		}
+		st.z = make([]float32, n)
+	}
+	if _, fused := f.host.(actBackwarder); p.Train && (f.pool != nil || !fused) {
+		st.dz = make([]float32, n)
+	}
+	p.State = st
+	return nil
+}
+
+func (f *fusedAct) Forward(p *Pass, y, x []float32) error {
+	st := p.State.(*fusedState)
+	if f.pool == nil {
+		f.host.forwardAct(st.host, p, y, x, f.slope)
 		return nil
-	})
-	if b.train {
-		op.wrt = []bool{b.needsGrad(x), true, c.bias}[:len(inputs)]
-		op.grads = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			grads := make(G.Nodes, len(inputs))
-			var err error
-			if act != nil && !pooled {
-				dz := newOp("relu dx "+c.name, []int{4, 4}, yShape.Clone(), func(out []float32, in [][]float32) error {
-					nn.LeakyReLUBackward(out, in[0], in[1], act.slope)
-					return nil
-				})
-				if grad, err = dz.apply(grad, output); err != nil {
-					return nil, err
-				}
-			}
-			if b.needsGrad(x) {
-				dx := newOp("conv2d dx "+c.name, []int{4, 4}, xs.Clone(), func(out []float32, in [][]float32) error {
-					k.BackwardData(out, in[0], in[1])
-					return nil
-				})
-				if grads[0], err = dx.apply(grad, inputs[1]); err != nil {
-					return nil, err
-				}
-			}
-			var dbuf []float32
-			if c.bias {
-				dbuf = make([]float32, s.K)
-			}
-			dw := newOp("conv2d dw "+c.name, []int{4, 4}, tensor.Shape(c.weight.Shape).Clone(), func(out []float32, in [][]float32) error {
-				k.BackwardFilter(out, dbuf, in[0], in[1])
-				return nil
-			})
-			dw.into = c.weight.gradTensor()
-			if grads[1], err = dw.apply(grad, inputs[0]); err != nil {
-				return nil, err
-			}
-			if c.bias {
-				// The bias gradient comes out of the filter pass; this op
-				// hands it over and runs after it.
-				db := newOp("conv2d db "+c.name, []int{4}, tensor.Shape{s.K}, func(out []float32, _ [][]float32) error {
-					copy(out, dbuf)
-					return nil
-				})
-				db.into = c.b.gradTensor()
-				if grads[2], err = db.apply(grads[1]); err != nil {
-					return nil, err
-				}
-			}
-			return grads, nil
-		}
 	}
-	return b.apply(op, inputs...)
+	f.host.forwardAct(st.host, p, st.z, x, f.slope)
+	f.pool.forward(st.pool, y, st.z, p.Train)
+	return nil
+}
+
+func (f *fusedAct) Backward(p *Pass, dx, dy, x, y []float32) error {
+	st := p.State.(*fusedState)
+	if b, ok := f.host.(actBackwarder); ok && f.pool == nil {
+		b.backwardAct(st.host, p, dx, dy, y, x, f.slope)
+		return nil
+	}
+	if f.pool == nil {
+		nn.LeakyReLUBackward(st.dz, dy, y, f.slope)
+	} else {
+		st.pool.BackwardLeakyReLU(st.dz, dy, y, f.slope)
+	}
+	f.host.backwardFrom(st.host, p, dx, st.dz, x)
+	return nil
 }
 
 // ---- MaxPool2d ----
 
 type maxPool2d struct {
-	named
+	name         string
 	size, stride int
 }
 
 // MaxPool2d takes the maximum over size×size windows moved by size, like
 // torch.nn.MaxPool2d(size).
-func MaxPool2d(size int) Layer { return &maxPool2d{size: size, stride: size} }
+func MaxPool2d(size int) Nameable { return &maxPool2d{size: size, stride: size} }
 
-func (p *maxPool2d) As(name string) Layer { p.name = name; return p }
+// Name is the name given with As ("" for none).
+func (l *maxPool2d) Name() string { return l.name }
 
-func (p *maxPool2d) String() string {
-	return fmt.Sprintf("MaxPool2d(kernel_size=%d, stride=%d, padding=0, dilation=1, ceil_mode=False)", p.size, p.stride)
+// As returns a copy of the layer named name.
+func (l *maxPool2d) As(name string) Layer { cp := *l; cp.name = name; return &cp }
+
+func (l *maxPool2d) String() string {
+	return fmt.Sprintf("MaxPool2d(kernel_size=%d, stride=%d, padding=0, dilation=1, ceil_mode=False)", l.size, l.stride)
 }
 
-func (p *maxPool2d) setup(in []int, m *Model) ([]int, error) {
-	if p.size < 1 {
-		return nil, fmt.Errorf("lab: layer %s %s: the window size must be ≥ 1", p.name, p)
+func (l *maxPool2d) Setup(s *Setup, in []int) ([]int, error) {
+	if l.size < 1 {
+		return nil, fmt.Errorf("the window size must be ≥ 1")
 	}
-	if len(in) != 3 || in[1] < p.size || in[2] < p.size {
-		return nil, shapeError(p, in, fmt.Sprintf("[C, H, W] with H, W ≥ %d", p.size))
+	if len(in) != 3 || in[1] < l.size || in[2] < l.size {
+		return nil, shapeError(in, fmt.Sprintf("[C, H, W] with H, W ≥ %d", l.size))
 	}
-	return []int{in[0], (in[1]-p.size)/p.stride + 1, (in[2]-p.size)/p.stride + 1}, nil
+	return []int{in[0], (in[1]-l.size)/l.stride + 1, (in[2]-l.size)/l.stride + 1}, nil
 }
 
-func (p *maxPool2d) build(b *builder, x *G.Node) (*G.Node, error) { return p.buildAfterAct(b, x, nil) }
+func (l *maxPool2d) kernel(n int, in []int) (*nn.MaxPool, error) {
+	return nn.NewMaxPool(n, in[0], in[1], in[2], l.size, l.stride)
+}
 
-// buildAfterAct adds the pooling to the graph; with act set, its backward
-// pass also applies the gradient of the activation fused into the
-// convolution before it (see conv2d.buildAct).
-func (p *maxPool2d) buildAfterAct(b *builder, x *G.Node, act *activation) (*G.Node, error) {
-	xs := x.Shape()
-	k, err := nn.NewMaxPool(xs[0], xs[1], xs[2], xs[3], p.size, p.stride)
-	if err != nil {
-		return nil, fmt.Errorf("lab: layer %s: %w", p.name, err)
+func (l *maxPool2d) prepare(p *Pass) error {
+	k, err := l.kernel(p.N, p.In)
+	p.State = k
+	return err
+}
+
+// forward pools x into y.
+func (l *maxPool2d) forward(k *nn.MaxPool, y, x []float32, train bool) {
+	if train {
+		k.Forward(y, x)
+	} else {
+		k.ForwardEval(y, x) // no backward pass: no argmax to keep
 	}
-	train := b.train
-	op := newOp("maxpool "+p.name, []int{4}, tensor.Shape{xs[0], xs[1], k.OutH(), k.OutW()}, func(out []float32, in [][]float32) error {
-		if train {
-			k.Forward(out, in[0])
-		} else {
-			k.ForwardEval(out, in[0]) // no backward pass: no argmax to keep
-		}
-		return nil
-	})
-	if b.train {
-		op.wrt = []bool{true}
-		op.grads = func(_ G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			if act == nil {
-				dx := newOp("maxpool dx "+p.name, []int{4}, xs.Clone(), func(out []float32, in [][]float32) error {
-					k.Backward(out, in[0])
-					return nil
-				})
-				n, err := dx.apply(grad)
-				return G.Nodes{n}, err
-			}
-			dx := newOp("maxpool+relu dx "+p.name, []int{4, 4}, xs.Clone(), func(out []float32, in [][]float32) error {
-				k.BackwardLeakyReLU(out, in[0], in[1], act.slope)
-				return nil
-			})
-			n, err := dx.apply(grad, output)
-			return G.Nodes{n}, err
-		}
+}
+
+func (l *maxPool2d) Forward(p *Pass, y, x []float32) error {
+	l.forward(p.State.(*nn.MaxPool), y, x, p.Train)
+	return nil
+}
+
+func (l *maxPool2d) Backward(p *Pass, dx, dy, x, y []float32) error {
+	if dx != nil {
+		p.State.(*nn.MaxPool).Backward(dx, dy)
 	}
-	return b.apply(op, x)
+	return nil
 }
 
 // ---- ReLU and LeakyReLU ----
 
 type leakyReLU struct {
-	named
+	name  string
 	slope float32
 	leaky bool
 }
 
 // ReLU is the rectifier max(0, x).
-func ReLU() Layer { return &leakyReLU{} }
+func ReLU() Nameable { return &leakyReLU{} }
 
 // LeakyReLU is x for x > 0 and slope·x otherwise, like
 // torch.nn.LeakyReLU(slope); PyTorch's default slope is 0.01.
-func LeakyReLU(slope float64) Layer { return &leakyReLU{slope: float32(slope), leaky: true} }
+func LeakyReLU(slope float64) Nameable { return &leakyReLU{slope: float32(slope), leaky: true} }
 
-func (a *leakyReLU) As(name string) Layer { a.name = name; return a }
+// Name is the name given with As ("" for none).
+func (a *leakyReLU) Name() string { return a.name }
+
+// As returns a copy of the layer named name.
+func (a *leakyReLU) As(name string) Layer { cp := *a; cp.name = name; return &cp }
 
 func (a *leakyReLU) String() string {
 	if a.leaky {
@@ -299,52 +325,47 @@ func (a *leakyReLU) String() string {
 	return "ReLU()"
 }
 
-func (a *leakyReLU) setup(in []int, m *Model) ([]int, error) {
+func (a *leakyReLU) Setup(s *Setup, in []int) ([]int, error) {
 	if a.leaky && !(a.slope >= 0 && a.slope < 1) {
-		return nil, fmt.Errorf("lab: layer %s %s: the slope must be in [0, 1)", a.name, a)
+		return nil, fmt.Errorf("the slope must be in [0, 1)")
 	}
 	return in, nil
 }
 
-func (a *leakyReLU) build(b *builder, x *G.Node) (*G.Node, error) {
-	xs := x.Shape()
-	op := newOp("relu "+a.name, []int{xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-		nn.LeakyReLU(out, in[0], a.slope)
-		return nil
-	})
-	if b.train {
-		op.wrt = []bool{true}
-		op.grads = func(_ G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			dx := newOp("relu dx "+a.name, []int{xs.Dims(), xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-				nn.LeakyReLUBackward(out, in[0], in[1], a.slope)
-				return nil
-			})
-			n, err := dx.apply(grad, output)
-			return G.Nodes{n}, err
-		}
+func (a *leakyReLU) Forward(p *Pass, y, x []float32) error {
+	nn.LeakyReLU(y, x, a.slope)
+	return nil
+}
+
+func (a *leakyReLU) Backward(p *Pass, dx, dy, x, y []float32) error {
+	if dx != nil {
+		nn.LeakyReLUBackward(dx, dy, y, a.slope)
 	}
-	return b.apply(op, x)
+	return nil
 }
 
 // ---- Dropout and Dropout2d ----
 
 type dropout struct {
-	named
+	name    string
 	p       float64
 	channel bool // Dropout2d: one draw per channel of each image
-	_       struct{}
 }
 
 // Dropout zeroes each activation with probability p during training and
 // scales the kept ones by 1/(1−p), like torch.nn.Dropout(p). At evaluation
 // it passes its input through unchanged. p must be in [0, 1).
-func Dropout(p float64) Layer { return &dropout{p: p} }
+func Dropout(p float64) Nameable { return &dropout{p: p} }
 
 // Dropout2d zeroes whole channels of each image with probability p during
 // training, like torch.nn.Dropout2d(p).
-func Dropout2d(p float64) Layer { return &dropout{p: p, channel: true} }
+func Dropout2d(p float64) Nameable { return &dropout{p: p, channel: true} }
 
-func (d *dropout) As(name string) Layer { d.name = name; return d }
+// Name is the name given with As ("" for none).
+func (d *dropout) Name() string { return d.name }
+
+// As returns a copy of the layer named name.
+func (d *dropout) As(name string) Layer { cp := *d; cp.name = name; return &cp }
 
 func (d *dropout) String() string {
 	if d.channel {
@@ -356,209 +377,198 @@ func (d *dropout) String() string {
 // checkP validates a dropout probability.
 func checkP(p float64) error {
 	if !(p >= 0 && p < 1) {
-		return fmt.Errorf("lab: dropout probability p = %v is outside [0, 1): p is the chance of dropping a unit, so 0 keeps all and 1 would drop all", p)
+		return fmt.Errorf("dropout probability p = %v is outside [0, 1): p is the chance of dropping a unit, so 0 keeps all and 1 would drop all", p)
 	}
 	return nil
 }
 
-func (d *dropout) setup(in []int, m *Model) ([]int, error) {
+func (d *dropout) Setup(s *Setup, in []int) ([]int, error) {
 	if err := checkP(d.p); err != nil {
-		return nil, fmt.Errorf("layer %s: %w", d.name, err)
+		return nil, err
 	}
 	if d.channel && len(in) != 3 {
-		return nil, shapeError(d, in, "[C, H, W]")
+		return nil, shapeError(in, "[C, H, W]")
 	}
 	return in, nil
 }
 
-func (d *dropout) build(b *builder, x *G.Node) (*G.Node, error) {
-	if !b.train || d.p == 0 {
-		return x, nil
-	}
-	xs := x.Shape()
-	group := 1
+// skip declares that the layer is the identity: at evaluation, and with
+// p = 0.
+func (d *dropout) skip(train bool) bool { return !train || d.p == 0 }
+
+func (d *dropout) group(in []int) int {
 	if d.channel {
-		group = xs[2] * xs[3]
+		return in[1] * in[2]
 	}
-	mask := make([]float32, xs.TotalSize()/group)
-	p := float32(d.p)
-	src := b.drop
-	op := newOp("dropout "+d.name, []int{xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-		// One seed per step from the model's dropout stream, which Train
-		// reseeds per epoch; the mask fills in parallel from it.
-		nn.DropoutMaskSeeded(mask, p, src.seed())
-		nn.ScaleGroups(out, in[0], mask, group)
-		return nil
-	})
-	op.wrt = []bool{true}
-	op.grads = func(_ G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-		dx := newOp("dropout dx "+d.name, []int{xs.Dims()}, xs.Clone(), func(out []float32, in [][]float32) error {
-			nn.ScaleGroups(out, in[0], mask, group)
-			return nil
-		})
-		dx.inPlace = true // the gradient of the dropout's output has no other reader
-		n, err := dx.apply(grad)
-		return G.Nodes{n}, err
+	return 1
+}
+
+func (d *dropout) prepare(p *Pass) error {
+	p.State = make([]float32, p.N*size(p.In)/d.group(p.In))
+	return nil
+}
+
+func (d *dropout) Forward(p *Pass, y, x []float32) error {
+	mask := p.State.([]float32)
+	nn.DropoutMaskSeeded(mask, float32(d.p), p.drop.seed())
+	nn.ScaleGroups(y, x, mask, d.group(p.In))
+	return nil
+}
+
+func (d *dropout) Backward(p *Pass, dx, dy, x, y []float32) error {
+	if dx != nil {
+		nn.ScaleGroups(dx, dy, p.State.([]float32), d.group(p.In))
 	}
-	return b.apply(op, x)
+	return nil
 }
 
 // ---- BatchNorm2d ----
 
 type batchNorm2d struct {
-	named
-	c               int
-	eps, momentum   float64
-	gamma, beta     *Param
-	runMean, runVar *Param
+	name          string
+	c             int
+	eps, momentum float64
 }
 
 // BatchNorm2d normalizes each of c channels over the batch, with a learnt
 // scale and shift, like torch.nn.BatchNorm2d(c): eps 1e-5, momentum 0.1,
 // scale initialised to 1 and shift to 0. Training uses the batch's
 // statistics and updates running ones; evaluation uses the running ones.
-func BatchNorm2d(c int) Layer { return &batchNorm2d{c: c, eps: 1e-5, momentum: 0.1} }
+func BatchNorm2d(c int) Nameable { return &batchNorm2d{c: c, eps: 1e-5, momentum: 0.1} }
 
-func (n *batchNorm2d) As(name string) Layer { n.name = name; return n }
+// Name is the name given with As ("" for none).
+func (n *batchNorm2d) Name() string { return n.name }
+
+// As returns a copy of the layer named name.
+func (n *batchNorm2d) As(name string) Layer { cp := *n; cp.name = name; return &cp }
 
 func (n *batchNorm2d) String() string {
 	return fmt.Sprintf("BatchNorm2d(%d, eps=%g, momentum=%g, affine=True, track_running_stats=True)", n.c, n.eps, n.momentum)
 }
 
-func (n *batchNorm2d) setup(in []int, m *Model) ([]int, error) {
+func (n *batchNorm2d) Setup(s *Setup, in []int) ([]int, error) {
 	if len(in) != 3 || in[0] != n.c {
-		return nil, shapeError(n, in, fmt.Sprintf("[%d, H, W]", n.c))
+		return nil, shapeError(in, fmt.Sprintf("[%d, H, W]", n.c))
 	}
-	n.gamma = m.newParam(n.name+".weight", []int{n.c}, true)
-	n.beta = m.newParam(n.name+".bias", []int{n.c}, true)
-	n.runMean = m.newParam(n.name+".running_mean", []int{n.c}, false)
-	n.runVar = m.newParam(n.name+".running_var", []int{n.c}, false)
-	for i := range n.c {
-		n.gamma.Data()[i] = 1
-		n.runVar.Data()[i] = 1
-	}
+	fill(s.Param("weight", n.c), 1)
+	s.Param("bias", n.c)
+	s.Buffer("running_mean", n.c)
+	fill(s.Buffer("running_var", n.c), 1)
 	return in, nil
 }
 
-func (n *batchNorm2d) build(b *builder, x *G.Node) (*G.Node, error) { return n.buildAct(b, x, nil) }
-
-// buildAct adds the normalization to the graph, with the (Leaky)ReLU after
-// it fused in when act is not nil: one op, one output buffer, one pass
-// over the activations each way instead of two.
-func (n *batchNorm2d) buildAct(b *builder, x *G.Node, act *activation) (*G.Node, error) {
-	xs := x.Shape()
-	k := &nn.BatchNorm{N: xs[0], C: xs[1], HW: xs[2] * xs[3], Eps: float32(n.eps), Momentum: float32(n.momentum)}
-	rm, rv := n.runMean.Data(), n.runVar.Data()
-	inputs := G.Nodes{x, b.param(n.gamma), b.param(n.beta)}
-	name := "batchnorm " + n.name
-	if act != nil {
-		name += "+relu"
-	}
-	if !b.train {
-		op := newOp(name, []int{4, 1, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-			if act != nil {
-				k.ForwardEvalLeakyReLU(out, in[0], in[1], in[2], rm, rv, act.slope)
-			} else {
-				k.ForwardEval(out, in[0], in[1], in[2], rm, rv)
-			}
-			return nil
-		})
-		return b.apply(op, inputs...)
-	}
-	op := newOp(name, []int{4, 1, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-		if act != nil {
-			k.ForwardTrainLeakyReLU(out, in[0], in[1], in[2], rm, rv, act.slope)
-		} else {
-			k.ForwardTrain(out, in[0], in[1], in[2], rm, rv)
-		}
-		return nil
-	})
-	op.wrt = []bool{b.needsGrad(x), true, true}
-	op.grads = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-		// One pass computes all three gradients; two small ops hand over
-		// the parameter gradients and run after it.
-		dgamma, dbeta := make([]float32, n.c), make([]float32, n.c)
-		var dxn *G.Node
-		var err error
-		if act != nil {
-			dx := newOp(name+" dx", []int{4, 4, 4, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-				k.BackwardLeakyReLU(out, dgamma, dbeta, in[0], in[1], in[2], in[3], act.slope)
-				return nil
-			})
-			// The gradient of the activation's output has no other reader;
-			// BackwardLeakyReLU works element by element, so in place.
-			dx.inPlace = true
-			dxn, err = dx.apply(grad, output, inputs[0], inputs[1])
-		} else {
-			dx := newOp(name+" dx", []int{4, 4, 1}, xs.Clone(), func(out []float32, in [][]float32) error {
-				k.Backward(out, dgamma, dbeta, in[0], in[1], in[2])
-				return nil
-			})
-			dxn, err = dx.apply(grad, inputs[0], inputs[1])
-		}
-		if err != nil {
-			return nil, err
-		}
-		hand := func(name string, src []float32, prm *Param) (*G.Node, error) {
-			o := newOp(name, []int{4}, tensor.Shape{n.c}, func(out []float32, _ [][]float32) error {
-				copy(out, src)
-				return nil
-			})
-			o.into = prm.gradTensor()
-			return o.apply(dxn)
-		}
-		dg, err := hand("batchnorm dgamma "+n.name, dgamma, n.gamma)
-		if err != nil {
-			return nil, err
-		}
-		db, err := hand("batchnorm dbeta "+n.name, dbeta, n.beta)
-		if err != nil {
-			return nil, err
-		}
-		if !b.needsGrad(x) {
-			dxn = nil
-		}
-		return G.Nodes{dxn, dg, db}, nil
-	}
-	return b.apply(op, inputs...)
+type bnState struct {
+	k  *nn.BatchNorm
+	dx []float32 // the input gradient of a first layer, which nn.BatchNorm computes anyway
 }
+
+func (n *batchNorm2d) prepare(p *Pass) (err error) {
+	p.State, err = n.newState(p)
+	return err
+}
+
+func (n *batchNorm2d) newState(p *Pass) (any, error) {
+	return &bnState{k: &nn.BatchNorm{N: p.N, C: n.c, HW: p.In[1] * p.In[2], Eps: float32(n.eps), Momentum: float32(n.momentum)}}, nil
+}
+
+func (n *batchNorm2d) outShape(in []int) []int { return in }
+
+// forward normalizes x into y: the batch's statistics in training, the
+// running ones at evaluation.
+func (n *batchNorm2d) forward(st *bnState, p *Pass, y, x []float32) {
+	g, b, rm, rv := p.params[0].Data(), p.params[1].Data(), p.params[2].Data(), p.params[3].Data()
+	if p.Train {
+		st.k.ForwardTrain(y, x, g, b, rm, rv)
+	} else {
+		st.k.ForwardEval(y, x, g, b, rm, rv)
+	}
+}
+
+// forwardAct normalizes and applies the activation in one pass over each
+// channel.
+func (n *batchNorm2d) forwardAct(s any, p *Pass, z, x []float32, slope float32) {
+	st := s.(*bnState)
+	g, b, rm, rv := p.params[0].Data(), p.params[1].Data(), p.params[2].Data(), p.params[3].Data()
+	if p.Train {
+		st.k.ForwardTrainLeakyReLU(z, x, g, b, rm, rv, slope)
+	} else {
+		st.k.ForwardEvalLeakyReLU(z, x, g, b, rm, rv, slope)
+	}
+}
+
+// backwardAct computes the gradients from dy, the gradient of the
+// activation's output y, applying the activation's gradient in the same
+// pass (fusedAct without a pooling).
+func (n *batchNorm2d) backwardAct(s any, p *Pass, dx, dy, y, x []float32, slope float32) {
+	st := s.(*bnState)
+	if dx == nil {
+		if st.dx == nil {
+			st.dx = make([]float32, len(x))
+		}
+		dx = st.dx
+	}
+	st.k.BackwardLeakyReLU(dx, p.grads[0], p.grads[1], dy, y, x, p.params[0].Data(), slope)
+}
+
+// backwardFrom computes the gradients from dz, the gradient of the output.
+func (n *batchNorm2d) backwardFrom(s any, p *Pass, dx, dz, x []float32) {
+	st := s.(*bnState)
+	if dx == nil {
+		if st.dx == nil {
+			st.dx = make([]float32, len(x))
+		}
+		dx = st.dx
+	}
+	st.k.Backward(dx, p.grads[0], p.grads[1], dz, x, p.params[0].Data())
+}
+
+func (n *batchNorm2d) Forward(p *Pass, y, x []float32) error {
+	n.forward(p.State.(*bnState), p, y, x)
+	return nil
+}
+
+func (n *batchNorm2d) Backward(p *Pass, dx, dy, x, y []float32) error {
+	n.backwardFrom(p.State, p, dx, dy, x)
+	return nil
+}
+
+// batchCount declares PyTorch's num_batches_tracked, which checkpoints
+// saved by PyTorch hold and golab does not use.
+func (n *batchNorm2d) batchCount() string { return "num_batches_tracked" }
+
+// absorb declares the fusion of BatchNorm with the (Leaky)ReLU after it.
+func (n *batchNorm2d) absorb(next Layer) Layer { return absorbAct(n, next) }
 
 // ---- Flatten ----
 
-type flatten struct{ named }
+type flatten struct{ name string }
 
 // Flatten turns each image's C×H×W activations into one vector, like
 // torch.nn.Flatten().
-func Flatten() Layer { return &flatten{} }
+func Flatten() Nameable { return &flatten{} }
 
-func (f *flatten) As(name string) Layer { f.name = name; return f }
-func (f *flatten) String() string       { return "Flatten(start_dim=1, end_dim=-1)" }
+// Name is the name given with As ("" for none).
+func (f *flatten) Name() string { return f.name }
 
-func (f *flatten) setup(in []int, m *Model) ([]int, error) {
-	n := 1
-	for _, d := range in {
-		n *= d
-	}
-	return []int{n}, nil
+// As returns a copy of the layer named name.
+func (f *flatten) As(name string) Layer { cp := *f; cp.name = name; return &cp }
+
+func (f *flatten) String() string { return "Flatten(start_dim=1, end_dim=-1)" }
+
+func (f *flatten) Setup(s *Setup, in []int) ([]int, error) { return []int{size(in)}, nil }
+
+// reshape declares that the layer only reshapes: the model makes it a view
+// of its input, with no copy.
+func (f *flatten) reshape() {}
+
+func (f *flatten) Forward(p *Pass, y, x []float32) error {
+	copy(y, x)
+	return nil
 }
 
-func (f *flatten) build(b *builder, x *G.Node) (*G.Node, error) {
-	xs := x.Shape()
-	if xs.Dims() == 2 {
-		return x, nil
-	}
-	op := newOp("flatten "+f.name, []int{xs.Dims()}, tensor.Shape{xs[0], xs.TotalSize() / xs[0]}, nil)
-	op.alias = true
-	if b.train {
-		op.wrt = []bool{b.needsGrad(x)}
-		op.grads = func(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-			back := newOp("flatten dx "+f.name, []int{2}, xs.Clone(), nil)
-			back.alias = true
-			n, err := back.apply(grad)
-			return G.Nodes{n}, err
-		}
-	}
-	return b.apply(op, x)
+func (f *flatten) Backward(p *Pass, dx, dy, x, y []float32) error {
+	copy(dx, dy)
+	return nil
 }
 
 // ---- Linear ----
@@ -568,83 +578,83 @@ func (f *flatten) build(b *builder, x *G.Node) (*G.Node, error) {
 const Auto = 0
 
 type linear struct {
-	named
+	name    string
 	in, out int
-	auto    bool
-	weight  *Param
-	b       *Param
 }
 
 // Linear is a fully connected layer from in to out features with a bias,
 // like torch.nn.Linear(in, out). Pass Auto as in to infer it.
-func Linear(in, out int) Layer { return &linear{in: in, out: out, auto: in == Auto} }
+func Linear(in, out int) Nameable { return &linear{in: in, out: out} }
 
-func (l *linear) As(name string) Layer { l.name = name; return l }
+// Name is the name given with As ("" for none).
+func (l *linear) Name() string { return l.name }
 
-func (l *linear) String() string {
-	return fmt.Sprintf("Linear(in_features=%d, out_features=%d, bias=True)", l.in, l.out)
+// As returns a copy of the layer named name.
+func (l *linear) As(name string) Layer { cp := *l; cp.name = name; return &cp }
+
+func (l *linear) String() string { return describeLinear(l.in, l.out) }
+
+func describeLinear(in, out int) string {
+	return fmt.Sprintf("Linear(in_features=%d, out_features=%d, bias=True)", in, out)
 }
 
-func (l *linear) setup(in []int, m *Model) ([]int, error) {
+func (l *linear) Setup(s *Setup, in []int) ([]int, error) {
 	if l.out < 1 || l.in < 0 {
-		return nil, fmt.Errorf("lab: layer %s %s: feature counts must be ≥ 1", l.name, l)
+		return nil, fmt.Errorf("feature counts must be ≥ 1")
 	}
 	if len(in) != 1 {
-		return nil, shapeError(l, in, "a flat vector: put Flatten() before it")
+		return nil, shapeError(in, "a flat vector: put Flatten() before it")
 	}
-	if l.auto {
-		l.in = in[0]
+	if l.in != Auto && in[0] != l.in {
+		return nil, shapeError(in, fmt.Sprintf("[%d] (in_features); the layers before it produce %d, so use Linear(%d, %d) or Linear(lab.Auto, %d)", l.in, in[0], in[0], l.out, l.out))
 	}
-	if in[0] != l.in {
-		return nil, shapeError(l, in, fmt.Sprintf("[%d] (in_features); the layers before it produce %d, so use Linear(%d, %d) or Linear(lab.Auto, %d)", l.in, in[0], in[0], l.out, l.out))
-	}
-	bound := 1 / math.Sqrt(float64(l.in))
-	l.weight = m.newParam(l.name+".weight", []int{l.out, l.in}, true)
-	uniformInit(l.weight.Data(), bound, m.initRNG)
-	l.b = m.newParam(l.name+".bias", []int{l.out}, true)
-	uniformInit(l.b.Data(), bound, m.initRNG)
+	s.Describe(describeLinear(in[0], l.out))
+	bound := 1 / math.Sqrt(float64(in[0]))
+	uniformInit(s.Param("weight", l.out, in[0]), bound, s.Rand())
+	uniformInit(s.Param("bias", l.out), bound, s.Rand())
 	return []int{l.out}, nil
 }
 
-func (l *linear) build(b *builder, x *G.Node) (*G.Node, error) {
-	xs := x.Shape()
-	k := &nn.Linear{N: xs[0], In: l.in, Out: l.out}
-	op := newOp("linear "+l.name, []int{2, 2, 1}, tensor.Shape{xs[0], l.out}, func(out []float32, in [][]float32) error {
-		k.Forward(out, in[0], in[1], in[2])
-		return nil
-	})
-	if b.train {
-		op.wrt = []bool{b.needsGrad(x), true, true}
-		op.grads = func(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-			grads := make(G.Nodes, 3)
-			var err error
-			if b.needsGrad(x) {
-				dx := newOp("linear dx "+l.name, []int{2, 2}, xs.Clone(), func(out []float32, in [][]float32) error {
-					k.Backward(out, nil, nil, in[0], nil, in[1])
-					return nil
-				})
-				if grads[0], err = dx.apply(grad, inputs[1]); err != nil {
-					return nil, err
-				}
-			}
-			dw := newOp("linear dw "+l.name, []int{2, 2}, tensor.Shape{l.out, l.in}, func(out []float32, in [][]float32) error {
-				k.Backward(nil, out, nil, in[0], in[1], nil)
-				return nil
-			})
-			dw.into = l.weight.gradTensor()
-			if grads[1], err = dw.apply(grad, inputs[0]); err != nil {
-				return nil, err
-			}
-			db := newOp("linear db "+l.name, []int{2}, tensor.Shape{l.out}, func(out []float32, in [][]float32) error {
-				k.Backward(nil, nil, out, in[0], nil, nil)
-				return nil
-			})
-			db.into = l.b.gradTensor()
-			if grads[2], err = db.apply(grad); err != nil {
-				return nil, err
-			}
-			return grads, nil
-		}
+func (l *linear) prepare(p *Pass) error {
+	p.State = &nn.Linear{N: p.N, In: p.In[0], Out: l.out}
+	return nil
+}
+
+func (l *linear) Forward(p *Pass, y, x []float32) error {
+	p.State.(*nn.Linear).Forward(y, x, p.params[0].Data(), p.params[1].Data())
+	return nil
+}
+
+func (l *linear) Backward(p *Pass, dx, dy, x, y []float32) error {
+	p.State.(*nn.Linear).Backward(dx, p.grads[0], p.grads[1], dy, x, p.params[0].Data())
+	return nil
+}
+
+// ---- helpers ----
+
+// shapeError reports an input that does not fit a layer.
+func shapeError(in []int, want string) error {
+	return fmt.Errorf("input of shape %v does not fit; it needs %s", in, want)
+}
+
+// uniformInit fills s with draws from U(−bound, bound): PyTorch's default
+// initialisation of Conv2d and Linear, bound = 1/√fan_in.
+func uniformInit(s []float32, bound float64, r *rand.Rand) {
+	for i := range s {
+		s[i] = float32((2*r.Float64() - 1) * bound)
 	}
-	return b.apply(op, x, b.param(l.weight), b.param(l.b))
+}
+
+func fill(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+func size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }

@@ -1,12 +1,13 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -19,19 +20,30 @@ type Param struct {
 	Trainable bool // false for buffers, which the optimizer leaves alone
 	Value     *tensor.Dense
 
-	// grad is the gradient, written by the gradient op of every training
-	// graph of the model (one step's at a time) and read by the optimizer.
-	grad *tensor.Dense
+	grad []float32
+}
+
+func newParam(name string, shape []int, trainable bool) *Param {
+	p := &Param{Name: name, Shape: shape, Trainable: trainable, Value: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))}
+	if trainable {
+		p.grad = make([]float32, p.Size())
+	}
+	return p
 }
 
 // Data returns the parameter's values, shared by every graph of the model.
 func (p *Param) Data() []float32 { return p.Value.Data().([]float32) }
 
+// Grad returns the parameter's gradient: Backward adds to it and ZeroGrad
+// clears it, as PyTorch's .grad. nil for buffers.
+func (p *Param) Grad() []float32 { return p.grad }
+
 // Size is the number of values.
 func (p *Param) Size() int { return p.Value.Shape().TotalSize() }
 
 // Model is a sequence of layers applied to 3×32×32 images, ending in class
-// scores (logits). Build one with BuildCNN or take one from lab/models.
+// scores (logits). Build one with BuildCNN or take one from lab/models. The
+// model owns its weights; its layers are descriptions it was built from.
 //
 // A Model is safe for use by one goroutine at a time.
 type Model struct {
@@ -40,7 +52,7 @@ type Model struct {
 	Seed  uint64 // seeds the initial weights
 
 	layers []Layer
-	shapes [][]int // per-image output shape of each layer
+	built  []builtLayer
 	params []*Param
 
 	initRNG *rand.Rand
@@ -52,13 +64,23 @@ type Model struct {
 	unfused  bool                 // build every layer as its own op (tests compare the two)
 }
 
+// builtLayer is a layer as built into one model.
+type builtLayer struct {
+	name    string
+	desc    string
+	in, out []int // per-image shapes
+	params  []*Param
+}
+
 // InputShape is the per-image input of every model: CIFAR-10's 3×32×32.
 var InputShape = []int{Channels, Height, Width}
 
 // BuildCNN builds a model from a list of layers, like nn.Sequential. Layers
 // without a name get PyTorch's Sequential names "0", "1", ... It checks that
 // each layer fits the output of the one before, infers Linear(Auto, n)'s
-// input size, and initialises the weights as PyTorch does, from seed.
+// input size, and initialises the weights as PyTorch does, from seed. The
+// layers are left as they are: build two models from the same layer values
+// and each has weights of its own.
 func BuildCNN(name string, seed uint64, layers ...Layer) (*Model, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("lab: BuildCNN %q: no layers", name)
@@ -67,7 +89,7 @@ func BuildCNN(name string, seed uint64, layers ...Layer) (*Model, error) {
 		Name:    name,
 		Label:   name,
 		Seed:    seed,
-		layers:  layers,
+		layers:  append([]Layer(nil), layers...),
 		initRNG: rand.New(rand.NewPCG(seed, 0x1a1e)),
 		drop:    &dropSource{rng: rand.New(rand.NewPCG(seed, 0xd209))},
 	}
@@ -77,18 +99,25 @@ func BuildCNN(name string, seed uint64, layers ...Layer) (*Model, error) {
 		if l == nil {
 			return nil, fmt.Errorf("lab: BuildCNN %q: layer %d is nil", name, i)
 		}
-		if l.Name() == "" {
-			l.As(fmt.Sprint(i))
+		ln := layerName(l)
+		if ln == "" {
+			ln = fmt.Sprint(i)
 		}
-		if seen[l.Name()] {
-			return nil, fmt.Errorf("lab: BuildCNN %q: two layers are named %q; names must be unique", name, l.Name())
+		if seen[ln] {
+			return nil, fmt.Errorf("lab: BuildCNN %q: two layers are named %q; names must be unique", name, ln)
 		}
-		seen[l.Name()] = true
-		out, err := l.setup(shape, m)
+		seen[ln] = true
+		s := &Setup{name: ln, rng: m.initRNG}
+		out, err := setupLayer(l, s, shape)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("lab: layer %s %s: %w", ln, describe(l), err)
 		}
-		m.shapes = append(m.shapes, out)
+		desc := s.desc
+		if desc == "" {
+			desc = describe(l)
+		}
+		m.built = append(m.built, builtLayer{name: ln, desc: desc, in: shape, out: out, params: s.params})
+		m.params = append(m.params, s.params...)
 		shape = out
 	}
 	if len(shape) != 1 {
@@ -97,15 +126,39 @@ func BuildCNN(name string, seed uint64, layers ...Layer) (*Model, error) {
 	return m, nil
 }
 
-func (m *Model) newParam(name string, shape []int, trainable bool) *Param {
-	p := &Param{
-		Name:      name,
-		Shape:     shape,
-		Trainable: trainable,
-		Value:     tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...)),
+// setupLayer runs a layer's Setup, turning a panic (in a layer written in
+// a notebook) into an error and checking what it returns.
+func setupLayer(l Layer, s *Setup, in []int) (out []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("Setup panicked: %v", r)
+		}
+	}()
+	out, err = l.Setup(s, slices.Clone(in))
+	switch {
+	case err != nil:
+		return nil, err
+	case s.err != nil:
+		return nil, s.err
+	case len(out) == 0:
+		return nil, errors.New("Setup returned no output shape")
 	}
-	m.params = append(m.params, p)
-	return p
+	for _, d := range out {
+		if d < 1 {
+			return nil, fmt.Errorf("Setup returned the output shape %v; every dimension must be ≥ 1", out)
+		}
+	}
+	return slices.Clone(out), nil
+}
+
+// describe is a layer's String, safe against a panic in a student's method.
+func describe(l Layer) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			s = fmt.Sprintf("%T", l)
+		}
+	}()
+	return l.String()
 }
 
 // Params returns the model's tensors in state_dict order.
@@ -134,10 +187,14 @@ func (m *Model) NumParams() int {
 }
 
 // Classes is the number of class scores the model outputs.
-func (m *Model) Classes() int { return m.shapes[len(m.shapes)-1][0] }
+func (m *Model) Classes() int { return m.built[len(m.built)-1].out[0] }
 
-// Layers returns the model's layers.
-func (m *Model) Layers() []Layer { return m.layers }
+// Layers returns the layers the model was built from.
+func (m *Model) Layers() []Layer { return slices.Clone(m.layers) }
+
+// LayerName returns the name of layer i in the model ("conv1", or "3" for
+// an unnamed fourth layer).
+func (m *Model) LayerName(i int) string { return m.built[i].name }
 
 // String returns the model's summary.
 func (m *Model) String() string { return m.Summary() }
@@ -149,19 +206,19 @@ func (m *Model) Summary() string {
 	var b strings.Builder
 	rows := [][3]string{}
 	wName, wShape := len("Layer (name)"), len("Output shape")
-	for i, l := range m.layers {
+	for _, l := range m.built {
 		n := 0
-		for _, p := range m.params {
-			if p.Trainable && strings.HasPrefix(p.Name, l.Name()+".") {
+		for _, p := range l.params {
+			if p.Trainable {
 				n += p.Size()
 			}
 		}
 		shape := "[-1"
-		for _, d := range m.shapes[i] {
+		for _, d := range l.out {
 			shape += fmt.Sprintf(", %d", d)
 		}
 		shape += "]"
-		r := [3]string{fmt.Sprintf("(%s): %s", l.Name(), l), shape, commas(n)}
+		r := [3]string{fmt.Sprintf("(%s): %s", l.name, l.desc), shape, commas(n)}
 		wName, wShape = max(wName, len([]rune(r[0]))), max(wShape, len(r[1]))
 		rows = append(rows, r)
 	}
@@ -193,211 +250,8 @@ func commas(n int) string {
 // than the model, so that nothing in a graph leads back to the model.
 type dropSource struct{ rng *rand.Rand }
 
-// seed draws the seed of one step's dropout masks.
+// seed draws the seed of one step's dropout masks, which fill in parallel
+// from it (nn.DropoutMaskSeeded).
 func (d *dropSource) seed() uint64 { return d.rng.Uint64() }
 
 func (d *dropSource) reseed(seed, stream uint64) { d.rng = rand.New(rand.NewPCG(seed, stream)) }
-
-// ---- graphs ----
-
-type progKey struct {
-	train bool
-	batch int
-}
-
-// maxPrograms bounds the graphs a model keeps: a training run uses up to
-// four (training and evaluation, at the batch size and at the odd size of
-// a set's tail), and Logits on batches of other sizes adds more.
-const maxPrograms = 6
-
-// program is one compiled gorgonia graph of the model: for training (with
-// loss and gradients) or for evaluation, at one batch size. All programs of
-// a model bind the same parameter tensors, so a step taken in one is seen by
-// every other.
-type program struct {
-	used   uint64 // the model's use clock at the last use
-	g      *G.ExprGraph
-	vm     G.VM
-	x, y   *tensor.Dense // bound inputs: images and (training) labels
-	logits *G.Node
-	loss   *G.Node
-	params G.Nodes // trainable parameter nodes, in m.params order
-}
-
-// builder is what a layer needs to add itself to a graph. It holds nothing
-// that leads back to the model: the graph's ops keep what they capture.
-type builder struct {
-	drop   *dropSource
-	g      *G.ExprGraph
-	train  bool
-	input  *G.Node
-	params map[*Param]*G.Node
-}
-
-func (b *builder) param(p *Param) *G.Node {
-	if n, ok := b.params[p]; ok {
-		return n
-	}
-	n := G.NewTensor(b.g, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.Value))
-	b.params[p] = n
-	return n
-}
-
-// needsGrad reports whether the gradient with respect to x is needed: not
-// for the images themselves, which saves the first layer's input gradient.
-func (b *builder) needsGrad(x *G.Node) bool { return b.train && x != b.input }
-
-// program returns the compiled graph for a mode and batch size, building it
-// on first use. The model owns its graphs, which go with it when it is
-// garbage; it keeps at most maxPrograms, dropping the least recently used.
-// Callers hold m.mu.
-func (m *Model) program(train bool, batch int) (*program, error) {
-	m.uses++
-	key := progKey{train, batch}
-	if p, ok := m.programs[key]; ok {
-		p.used = m.uses
-		return p, nil
-	}
-	for len(m.programs) >= maxPrograms {
-		var oldest progKey
-		first := true
-		for k, p := range m.programs {
-			if first || p.used < m.programs[oldest].used {
-				oldest, first = k, false
-			}
-		}
-		m.programs[oldest].vm.Close()
-		delete(m.programs, oldest)
-	}
-	p, err := m.compile(train, batch)
-	if err != nil {
-		return nil, err
-	}
-	if m.programs == nil {
-		m.programs = map[progKey]*program{}
-	}
-	p.used = m.uses
-	m.programs[key] = p
-	return p, nil
-}
-
-func (m *Model) compile(train bool, batch int) (*program, error) {
-	g := G.NewGraph()
-	p := &program{g: g}
-	p.x = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch, Channels, Height, Width))
-	x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, Channels, Height, Width), G.WithName("x"), G.WithValue(p.x))
-	b := &builder{drop: m.drop, g: g, train: train, input: x, params: map[*Param]*G.Node{}}
-	h, err := m.buildLayers(b, x)
-	if err != nil {
-		return nil, err
-	}
-	p.logits = h
-	if !train {
-		p.vm = newTapeMachine(g)
-		return p, nil
-	}
-	p.y = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(batch))
-	y := G.NewTensor(g, tensor.Float32, 1, G.WithShape(batch), G.WithName("labels"), G.WithValue(p.y))
-	loss, err := crossEntropy(h, y)
-	if err != nil {
-		return nil, err
-	}
-	p.loss = loss
-	for _, prm := range m.params {
-		if prm.Trainable {
-			p.params = append(p.params, b.param(prm))
-		}
-	}
-	if _, err := G.Grad(loss, p.params...); err != nil {
-		return nil, fmt.Errorf("lab: differentiating %s: %w", m.Name, err)
-	}
-	// No dual values: the gradient ops write into the parameters' own
-	// gradient tensors (Param.grad), which all graphs share, so gorgonia
-	// neither keeps a copy of each parameter nor adds the gradients up.
-	p.vm = newTapeMachine(g)
-	return p, nil
-}
-
-// run executes the program once on a batch. It turns a panic inside a
-// kernel into an error, so that a bug never takes a notebook's kernel down.
-func (p *program) run(b *Batch) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("lab: internal error while running the model: %v", r)
-		}
-		p.vm.Reset()
-	}()
-	copy(p.x.Data().([]float32), b.X)
-	if p.y != nil {
-		ys := p.y.Data().([]float32)
-		for i, l := range b.Labels {
-			ys[i] = float32(l)
-		}
-	}
-	return p.vm.RunAll()
-}
-
-// logitsData returns the class scores of the last run.
-func (p *program) logitsData() []float32 {
-	return p.logits.Value().Data().([]float32)
-}
-
-// trainable returns the parameters the optimizer updates, in order.
-func (m *Model) trainable() []*Param {
-	var out []*Param
-	for _, p := range m.params {
-		if p.Trainable {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// buildLayers adds the layers to the graph. A convolution or a batch
-// normalization followed by a ReLU or LeakyReLU becomes one op, which
-// saves a pass over the largest activations forward and backward, and an
-// activation's buffer; when a max-pooling comes after a convolution's, the
-// pooling's backward pass applies the activation's gradient too. The model
-// still lists (and prints) the layers one by one.
-func (m *Model) buildLayers(b *builder, x *G.Node) (*G.Node, error) {
-	h := x
-	var err error
-	for i := 0; i < len(m.layers); i++ {
-		if bn, ok := m.layers[i].(*batchNorm2d); ok && i+1 < len(m.layers) && !m.unfused {
-			if relu, ok := m.layers[i+1].(*leakyReLU); ok {
-				if h, err = bn.buildAct(b, h, &activation{slope: relu.slope}); err != nil {
-					return nil, err
-				}
-				i++
-				continue
-			}
-		}
-		conv, isConv := m.layers[i].(*conv2d)
-		var relu *leakyReLU
-		if isConv && i+1 < len(m.layers) && !m.unfused {
-			relu, _ = m.layers[i+1].(*leakyReLU)
-		}
-		if relu == nil {
-			if h, err = m.layers[i].build(b, h); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		act := &activation{slope: relu.slope}
-		var pool *maxPool2d
-		if i+2 < len(m.layers) {
-			pool, _ = m.layers[i+2].(*maxPool2d)
-		}
-		if h, err = conv.buildAct(b, h, act, pool != nil); err != nil {
-			return nil, err
-		}
-		i++
-		if pool != nil {
-			if h, err = pool.buildAfterAct(b, h, act); err != nil {
-				return nil, err
-			}
-			i++
-		}
-	}
-	return h, nil
-}

@@ -20,6 +20,7 @@ type Progress struct {
 	Step        int // 0-based step within the epoch
 	RunningLoss float64
 	RunningAcc  float64       // percent
+	LR          float64       // the learning rate of the step
 	Elapsed     time.Duration // since the run started (this call)
 	EpochTime   time.Duration // since the epoch started
 }
@@ -36,6 +37,7 @@ type Monitor interface {
 }
 
 // NewLiveMonitor, when set, makes the monitor Train uses by default inside a
-// front end that can display (see package host). lab/viz sets it at init to
-// its live training view, so that lab need not import its figures.
+// front end (see package golab/frontend). Importing lab/viz sets it to its
+// live training view, as importing image/png registers a decoder, so that
+// the lab need not import its figures.
 var NewLiveMonitor func() Monitor

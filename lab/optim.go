@@ -5,45 +5,131 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
+	"strconv"
+	"strings"
 
 	"golab/lab/internal/nn"
 )
 
-// Optimizer describes how Train updates the weights. SGD and Adam are the
-// two the lab offers.
-type Optimizer interface {
-	// String names the optimizer and its settings, e.g. "sgd-lr0.001-m0.9";
-	// it is part of a run folder's name.
-	String() string
-	newSolver(params []*Param) (solver, error)
+// Settings is an explicit record of a component's hyperparameters: of an
+// Optimizer, a Schedule or a Transform. A run folder's name and the check
+// that a saved run is this one are made from these records, so every
+// setting that changes what a component does must be in Values.
+type Settings struct {
+	Name   string             `json:"name"`             // e.g. "sgd", "cosine", "crop"
+	Values map[string]float64 `json:"values,omitempty"` // e.g. {"lr": 0.001, "m": 0.9}
+	Parts  []Settings         `json:"parts,omitempty"`  // the parts of a composition (Compose)
 }
 
-// solver is a gorgonia.Solver whose state can be saved and restored, so a
-// run can resume where it stopped. gorgonia's own solvers keep their state
-// (momentum, moment estimates) private, which rules resuming out.
-type solver interface {
-	G.Solver
-	state() map[string][]float32
-	setState(map[string][]float32) error
+// String formats the record as it appears in run folder names, for
+// example "sgd-lr0.001-m0.9": the name, then each value by key order.
+// Zero weight decay and Nesterov off, which the lab's first run folders
+// did not record, are left out, so those folders keep their names.
+func (s Settings) String() string {
+	var b strings.Builder
+	b.WriteString(s.Name)
+	for _, k := range sortedKeys(s.Values) {
+		v := s.Values[k]
+		if v == 0 && (k == "wd" || k == "nesterov") {
+			continue
+		}
+		b.WriteString("-" + k)
+		if k != "" && k[len(k)-1] >= '0' && k[len(k)-1] <= '9' {
+			b.WriteString("=")
+		}
+		b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	for _, p := range s.Parts {
+		b.WriteString("_" + p.String())
+	}
+	return b.String()
+}
+
+func (s Settings) equal(o Settings) bool {
+	if s.Name != o.Name || len(s.Values) != len(o.Values) || len(s.Parts) != len(o.Parts) {
+		return false
+	}
+	for k, v := range s.Values {
+		if w, ok := o.Values[k]; !ok || w != v {
+			return false
+		}
+	}
+	for i := range s.Parts {
+		if !s.Parts[i].equal(o.Parts[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Optimizer describes how the weights move against their gradients. SGD and
+// Adam are the lab's; write your own by implementing Optimizer and Updater.
+type Optimizer interface {
+	// Settings is the optimizer's explicit record. Its value "lr" is the
+	// base learning rate, which a Schedule scales.
+	Settings() Settings
+	// NewUpdater returns the optimizer at work on params, the model's
+	// trainable parameters in order, with its state (momentum, moment
+	// estimates) at zero.
+	NewUpdater(params []*Param) (Updater, error)
+}
+
+// Updater is an optimizer at work on a model's parameters.
+type Updater interface {
+	// Update moves every parameter against its gradient (Param.Grad) with
+	// learning rate lr. It leaves the gradients as they are: clearing them
+	// is a beat of its own (Stepper.ZeroGrad).
+	Update(lr float64) error
+	// State returns the tensors a run folder saves to resume the optimizer
+	// exactly (nil for none), by name; SetState restores them. The slices
+	// may be the updater's own.
+	State() map[string][]float32
+	SetState(map[string][]float32) error
+}
+
+// baseLR is an optimizer's "lr" value.
+func baseLR(o Optimizer) (float64, error) {
+	lr, ok := o.Settings().Values["lr"]
+	if !ok {
+		return 0, fmt.Errorf("lab: the optimizer %s has no \"lr\" in its Settings; the learning rate must be there", o.Settings().Name)
+	}
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return 0, fmt.Errorf("lab: the optimizer's learning rate is %v; it must be > 0", lr)
+	}
+	return lr, nil
 }
 
 // SGD is stochastic gradient descent with momentum, exactly as
-// torch.optim.SGD: v ← μ·v + g, w ← w − lr·v.
+// torch.optim.SGD: with g the gradient plus WeightDecay·w, v ← μ·v + g and
+// w ← w − lr·v, or with Nesterov w ← w − lr·(g + μ·v).
 type SGD struct {
-	LR       float64
-	Momentum float64
+	LR          float64
+	Momentum    float64
+	WeightDecay float64 // L2 penalty added to the gradient, as torch.optim.SGD's weight_decay
+	Nesterov    bool
 }
 
-func (o SGD) String() string { return fmt.Sprintf("sgd-lr%g-m%g", o.LR, o.Momentum) }
+// Settings records lr, momentum "m", weight decay "wd" and "nesterov".
+func (o SGD) Settings() Settings {
+	return Settings{Name: "sgd", Values: map[string]float64{"lr": o.LR, "m": o.Momentum, "wd": o.WeightDecay, "nesterov": b2f(o.Nesterov)}}
+}
 
-func (o SGD) newSolver(params []*Param) (solver, error) {
-	if !(o.LR > 0) || !(o.Momentum >= 0 && o.Momentum < 1) {
-		return nil, fmt.Errorf("lab: SGD needs a learning rate > 0 and a momentum in [0, 1); got LR %v, Momentum %v", o.LR, o.Momentum)
+// String is the optimizer's settings as run folder names give them.
+func (o SGD) String() string { return o.Settings().String() }
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	s := &sgd{SGD: o, names: names(params), v: make([][]float32, len(params))}
+	return 0
+}
+
+// NewUpdater implements Optimizer.
+func (o SGD) NewUpdater(params []*Param) (Updater, error) {
+	if !(o.LR > 0) || !(o.Momentum >= 0 && o.Momentum < 1) || !(o.WeightDecay >= 0) || o.Nesterov && o.Momentum == 0 {
+		return nil, fmt.Errorf("lab: SGD needs a learning rate > 0, a momentum in [0, 1) (> 0 with Nesterov) and a weight decay ≥ 0; got LR %v, Momentum %v, WeightDecay %v", o.LR, o.Momentum, o.WeightDecay)
+	}
+	s := &sgd{SGD: o, params: params, v: make([][]float32, len(params))}
 	for i, p := range params {
 		s.v[i] = make([]float32, p.Size())
 	}
@@ -52,50 +138,59 @@ func (o SGD) newSolver(params []*Param) (solver, error) {
 
 type sgd struct {
 	SGD
-	names []string
-	v     [][]float32
+	params []*Param
+	v      [][]float32
 }
 
-// Step applies one update from the gradients of the last training pass.
-func (s *sgd) Step(model []G.ValueGrad) error {
-	if len(model) != len(s.v) {
-		return fmt.Errorf("lab: optimizer built for %d tensors got %d", len(s.v), len(model))
-	}
-	lr, mu := float32(s.LR), float32(s.Momentum)
-	for i, vg := range model {
-		w, g, err := weightGrad(vg)
-		if err != nil {
-			return err
+func (s *sgd) Update(lr float64) error {
+	l, mu, wd := float32(lr), float32(s.Momentum), float32(s.WeightDecay)
+	for i, p := range s.params {
+		w, g, v := p.Data(), p.Grad(), s.v[i]
+		if wd == 0 && !s.Nesterov {
+			nn.SGDMomentum(w, v, g, l, mu, false)
+			continue
 		}
-		nn.SGDMomentum(w, s.v[i], g, lr, mu, false)
+		for j, gj := range g {
+			gj += wd * w[j]
+			v[j] = mu*v[j] + gj
+			if s.Nesterov {
+				gj += mu * v[j]
+			} else {
+				gj = v[j]
+			}
+			w[j] -= l * gj
+		}
 	}
 	return nil
 }
 
-func (s *sgd) state() map[string][]float32 {
+func (s *sgd) State() map[string][]float32 {
 	st := map[string][]float32{}
-	for i, n := range s.names {
-		st["momentum_buffer."+n] = s.v[i]
+	for i, p := range s.params {
+		st["momentum_buffer."+p.Name] = s.v[i]
 	}
 	return st
 }
 
-func (s *sgd) setState(st map[string][]float32) error {
-	if err := checkState(st, s.state()); err != nil {
+func (s *sgd) SetState(st map[string][]float32) error {
+	if err := checkState(st, s.State()); err != nil {
 		return err
 	}
-	for i, n := range s.names {
-		copy(s.v[i], st["momentum_buffer."+n])
+	for i, p := range s.params {
+		copy(s.v[i], st["momentum_buffer."+p.Name])
 	}
 	return nil
 }
 
-// Adam is the Adam optimizer as torch.optim.Adam (no weight decay). Zero
-// betas and epsilon take PyTorch's defaults 0.9, 0.999 and 1e-8.
+// Adam is the Adam optimizer as torch.optim.Adam; with WeightDecay it is
+// AdamW (torch.optim.AdamW): the weights shrink by lr·WeightDecay·w at each
+// step, apart from the gradient's moments. Zero betas and epsilon take
+// PyTorch's defaults 0.9, 0.999 and 1e-8.
 type Adam struct {
 	LR           float64
 	Beta1, Beta2 float64
 	Eps          float64
+	WeightDecay  float64 // decoupled, as AdamW
 }
 
 func (o Adam) withDefaults() Adam {
@@ -111,17 +206,23 @@ func (o Adam) withDefaults() Adam {
 	return o
 }
 
-func (o Adam) String() string {
+// Settings records lr, beta1, beta2, eps and weight decay "wd", defaults
+// applied.
+func (o Adam) Settings() Settings {
 	o = o.withDefaults()
-	return fmt.Sprintf("adam-lr%g-b%g-%g", o.LR, o.Beta1, o.Beta2)
+	return Settings{Name: "adam", Values: map[string]float64{"lr": o.LR, "beta1": o.Beta1, "beta2": o.Beta2, "eps": o.Eps, "wd": o.WeightDecay}}
 }
 
-func (o Adam) newSolver(params []*Param) (solver, error) {
+// String is the optimizer's settings as run folder names give them.
+func (o Adam) String() string { return o.Settings().String() }
+
+// NewUpdater implements Optimizer.
+func (o Adam) NewUpdater(params []*Param) (Updater, error) {
 	o = o.withDefaults()
-	if !(o.LR > 0) || !(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1) || !(o.Eps > 0) {
-		return nil, fmt.Errorf("lab: Adam needs LR > 0, betas in [0, 1) and Eps > 0; got %+v", o)
+	if !(o.LR > 0) || !(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1) || !(o.Eps > 0) || !(o.WeightDecay >= 0) {
+		return nil, fmt.Errorf("lab: Adam needs LR > 0, betas in [0, 1), Eps > 0 and WeightDecay ≥ 0; got %+v", o)
 	}
-	a := &adam{Adam: o, names: names(params), m: make([][]float32, len(params)), v: make([][]float32, len(params))}
+	a := &adam{Adam: o, params: params, m: make([][]float32, len(params)), v: make([][]float32, len(params))}
 	for i, p := range params {
 		a.m[i], a.v[i] = make([]float32, p.Size()), make([]float32, p.Size())
 	}
@@ -130,29 +231,27 @@ func (o Adam) newSolver(params []*Param) (solver, error) {
 
 type adam struct {
 	Adam
-	names []string
-	m, v  [][]float32
-	steps float64
+	params []*Param
+	m, v   [][]float32
+	steps  float64
 }
 
-func (a *adam) Step(model []G.ValueGrad) error {
-	if len(model) != len(a.m) {
-		return fmt.Errorf("lab: optimizer built for %d tensors got %d", len(a.m), len(model))
-	}
+func (a *adam) Update(lr float64) error {
 	a.steps++
 	b1, b2 := float32(a.Beta1), float32(a.Beta2)
 	c1 := 1 - math.Pow(a.Beta1, a.steps)
 	c2 := 1 - math.Pow(a.Beta2, a.steps)
-	stepSize := float32(a.LR / c1)
+	stepSize := float32(lr / c1)
 	sqrtC2 := float32(math.Sqrt(c2))
 	eps := float32(a.Eps)
-	for i, vg := range model {
-		w, g, err := weightGrad(vg)
-		if err != nil {
-			return err
-		}
+	decay := float32(1 - lr*a.WeightDecay)
+	for i, p := range a.params {
+		w, g := p.Data(), p.Grad()
 		m, v := a.m[i], a.v[i]
 		for j, gj := range g {
+			if a.WeightDecay != 0 {
+				w[j] *= decay
+			}
 			m[j] = b1*m[j] + (1-b1)*gj
 			v[j] = b2*v[j] + (1-b2)*gj*gj
 			denom := float32(math.Sqrt(float64(v[j])))/sqrtC2 + eps
@@ -162,17 +261,17 @@ func (a *adam) Step(model []G.ValueGrad) error {
 	return nil
 }
 
-func (a *adam) state() map[string][]float32 {
+func (a *adam) State() map[string][]float32 {
 	st := map[string][]float32{"step": {float32(a.steps)}}
-	for i, n := range a.names {
-		st["exp_avg."+n] = a.m[i]
-		st["exp_avg_sq."+n] = a.v[i]
+	for i, p := range a.params {
+		st["exp_avg."+p.Name] = a.m[i]
+		st["exp_avg_sq."+p.Name] = a.v[i]
 	}
 	return st
 }
 
-func (a *adam) setState(st map[string][]float32) error {
-	if err := checkState(st, a.state()); err != nil {
+func (a *adam) SetState(st map[string][]float32) error {
+	if err := checkState(st, a.State()); err != nil {
 		return err
 	}
 	steps := float64(st["step"][0])
@@ -180,9 +279,9 @@ func (a *adam) setState(st map[string][]float32) error {
 		return fmt.Errorf("its step count %v is not a whole number of steps", steps)
 	}
 	a.steps = steps
-	for i, n := range a.names {
-		copy(a.m[i], st["exp_avg."+n])
-		copy(a.v[i], st["exp_avg_sq."+n])
+	for i, p := range a.params {
+		copy(a.m[i], st["exp_avg."+p.Name])
+		copy(a.v[i], st["exp_avg_sq."+p.Name])
 	}
 	return nil
 }
@@ -227,50 +326,4 @@ func checkState(st, want map[string][]float32) error {
 		return errors.New(joinMax(problems, 3))
 	}
 	return nil
-}
-
-// paramGrad hands a parameter and its gradient (Param.grad) to a solver.
-type paramGrad struct{ p *Param }
-
-func (v paramGrad) Value() G.Value { return v.p.Value }
-
-func (v paramGrad) Grad() (G.Value, error) {
-	if v.p.grad == nil {
-		return nil, fmt.Errorf("lab: parameter %s has no gradient yet", v.p.Name)
-	}
-	return v.p.grad, nil
-}
-
-// paramGrads wraps parameters for a solver's Step.
-func paramGrads(ps []*Param) []G.ValueGrad {
-	out := make([]G.ValueGrad, len(ps))
-	for i, p := range ps {
-		out[i] = paramGrad{p}
-	}
-	return out
-}
-
-// gradTensor returns the parameter's gradient tensor, made on first use.
-func (p *Param) gradTensor() *tensor.Dense {
-	if p.grad == nil {
-		p.grad = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(p.Shape...))
-	}
-	return p.grad
-}
-
-// weightGrad returns the float32 data of a parameter and of its gradient.
-func weightGrad(vg G.ValueGrad) (w, g []float32, err error) {
-	wt, ok := vg.Value().(*tensor.Dense)
-	if !ok {
-		return nil, nil, fmt.Errorf("lab: parameter value is a %T, not a tensor", vg.Value())
-	}
-	gv, err := vg.Grad()
-	if err != nil {
-		return nil, nil, fmt.Errorf("lab: parameter %v has no gradient: %w", vg, err)
-	}
-	gt, ok := gv.(*tensor.Dense)
-	if !ok {
-		return nil, nil, fmt.Errorf("lab: gradient is a %T, not a tensor", gv)
-	}
-	return wt.Data().([]float32), gt.Data().([]float32), nil
 }

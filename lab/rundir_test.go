@@ -180,9 +180,9 @@ func TestDamagedRunFolders(t *testing.T) {
 	nanWeights, _ := nanModel.encodeWeights()
 	partial := []safetensors.Tensor{safetensors.FromFloat32("conv1.weight", m.Param("conv1.weight").Shape, m.Param("conv1.weight").Data())}
 	partialWeights, _ := safetensors.Encode(partial, nil)
-	adam, _ := Adam{LR: 0.01}.newSolver(m.trainable())
+	adam, _ := Adam{LR: 0.01}.NewUpdater(m.trainable())
 	adamState, _ := encodeState(adam)
-	sgdOther, _ := SGD{LR: 0.001, Momentum: 0.9}.newSolver(other.trainable())
+	sgdOther, _ := SGD{LR: 0.001, Momentum: 0.9}.NewUpdater(other.trainable())
 	otherState, _ := encodeState(sgdOther)
 	i32 := []safetensors.Tensor{{Name: "momentum_buffer.fc.bias", Dtype: "I32", Shape: []int{1}, Data: make([]byte, 4)}}
 	i32State, _ := safetensors.Encode(i32, nil)

@@ -10,9 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	G "gorgonia.org/gorgonia"
-
-	"golab/lab/host"
+	"golab/frontend"
 	"golab/lab/internal/blas"
 	"golab/lab/internal/plural"
 )
@@ -24,8 +22,19 @@ type Config struct {
 	Epochs    int       // default 20
 	BatchSize int       // default 32
 	Optimizer Optimizer // default SGD{LR: 0.001, Momentum: 0.9}
-	Seed      uint64    // seeds the shuffling and the dropout masks
+	Seed      uint64    // seeds the shuffling, the dropout masks and the augmentation
 	LogEvery  int       // steps between log lines; default 200
+
+	// Schedule, when set, scales the optimizer's learning rate over the
+	// run (StepLR, Cosine, OneCycle). Default: constant.
+	Schedule Schedule
+	// Augment, when set, transforms every training batch (RandomCrop,
+	// RandomHorizontalFlip, Compose).
+	Augment Transform
+	// KeepBest makes the run folder also keep the weights of the epoch
+	// with the best validation accuracy, which LoadRun returns with
+	// LoadBest. Train itself leaves the model with the last epoch's.
+	KeepBest bool
 
 	// RunDir, when set, makes the run survive restarts: Train keeps the
 	// run in a folder below RunDir named after its configuration, saves
@@ -35,6 +44,9 @@ type Config struct {
 	RunDir string
 	// Retrain discards a saved run in RunDir and trains from scratch.
 	Retrain bool
+	// LoadBest makes LoadRun load the weights of the best validation epoch
+	// of a run trained with KeepBest, instead of the last epoch's.
+	LoadBest bool
 
 	// Context stops training when cancelled. Default: the running cell's
 	// context inside the golab kernel (cancelled by an interrupt),
@@ -61,13 +73,13 @@ func (c Config) withDefaults() Config {
 		c.LogEvery = 200
 	}
 	if c.Context == nil {
-		c.Context = host.Context()
+		c.Context = frontend.Context()
 	}
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
 	if c.Monitor == nil {
-		if host.CanDisplay() && NewLiveMonitor != nil {
+		if frontend.Current() != nil && NewLiveMonitor != nil {
 			c.Monitor = NewLiveMonitor()
 		} else {
 			c.Monitor = TextMonitor(c.Out)
@@ -85,11 +97,39 @@ func (c Config) check() error {
 	case c.LogEvery < 1:
 		return fmt.Errorf("lab: Train: LogEvery is %d; it must be at least 1", c.LogEvery)
 	}
+	if _, err := baseLR(c.Optimizer); err != nil {
+		return err
+	}
+	if c.Schedule != nil {
+		if err := checkSchedule(c.Schedule, c.Epochs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
+// lrAt is the learning rate at step of steps in epoch.
+func (c Config) lrAt(base float64, epoch, step, steps int) float64 {
+	if c.Schedule == nil {
+		return base
+	}
+	return base * c.Schedule.Factor(float64(epoch)+float64(step)/float64(steps), c.Epochs)
+}
+
 // Train trains the model on train, checking accuracy on val (which may be
-// nil) after every epoch, and returns the History of the run.
+// nil) after every epoch, and returns the History of the run. Each step is
+// the five beats of a training loop (see Stepper): forward, zero grad,
+// backward, update, log.
+//
+//	data, _ := lab.LoadCIFAR("")
+//	all, _ := data.Train.Normalize(lab.CIFARMean, lab.CIFARStd)
+//	train, val, _ := all.Split(1000, 0)
+//	model, _ := models.CNNModel()
+//	history, err := lab.Train(model, train, val, lab.Config{
+//		Epochs:    20,
+//		Optimizer: lab.SGD{LR: 0.001, Momentum: 0.9},
+//		RunDir:    "runs", // resume after an interrupt; return a finished run at once
+//	})
 //
 // If the run is interrupted (its context cancelled), Train returns the
 // History of the finished epochs together with an error that wraps
@@ -107,11 +147,14 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if train.Len() == 0 {
 		return nil, errors.New("lab: Train: the training set is empty")
 	}
+	if cfg.KeepBest && (val == nil || val.Len() == 0) {
+		return nil, errors.New("lab: Train: KeepBest keeps the weights of the best validation epoch, so it needs a validation set")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	defer keepHeapTight()()
 
-	opt, err := cfg.Optimizer.newSolver(m.trainable())
+	st, err := newStepper(m, cfg.Optimizer)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +165,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 			return nil, err
 		}
 		defer run.close()
-		if _, err := run.resume(m, opt, h); err != nil {
+		if _, err := run.resume(m, st.opt, h, false); err != nil {
 			return nil, err
 		}
 		if len(h.Epochs) >= cfg.Epochs {
@@ -143,7 +186,7 @@ func Train(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if run != nil && len(h.Epochs) > 0 {
 		cfg.Monitor.Log(fmt.Sprintf("Resuming run %s at epoch %d (%s of %d done).", run.dir, len(h.Epochs), plural.N(len(h.Epochs), "epoch"), cfg.Epochs))
 	}
-	err = m.trainEpochs(train, val, cfg, opt, h, run, steps)
+	err = m.trainEpochs(train, val, cfg, st, h, run, steps)
 	cfg.Monitor.End(h, err)
 	return h, err
 }
@@ -170,12 +213,14 @@ func keepHeapTight() func() {
 
 // LoadRun loads the run that Train would resume or return for this
 // configuration (cfg.RunDir must be set), without training: the model gets
-// the weights of the run's last saved epoch, and the History of its saved
-// epochs is returned, which may be fewer than cfg.Epochs if the run is not
-// finished. With no epoch saved it returns an error wrapping ErrNoRun; a
-// run folder that cannot be read back gives one wrapping ErrDamagedRun,
-// and the model is left unchanged. LoadRun never changes a run folder
-// beyond removing what a crash left behind: Retrain is for Train.
+// the weights of the run's last saved epoch (with cfg.LoadBest, of its best
+// validation epoch, for a run trained with KeepBest), and the History of
+// its saved epochs is returned, which may be fewer than cfg.Epochs if the
+// run is not finished. With no epoch saved it returns an error wrapping
+// ErrNoRun; a run folder that cannot be read back gives one wrapping
+// ErrDamagedRun, and the model is left unchanged. LoadRun never changes a
+// run folder beyond removing what a crash left behind: Retrain is for
+// Train.
 func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	if m == nil || train == nil {
 		return nil, errors.New("lab: LoadRun needs a model and the training set of the run")
@@ -184,9 +229,12 @@ func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 		return nil, errors.New("lab: LoadRun needs cfg.RunDir, the folder the run was saved in")
 	}
 	cfg = cfg.withDefaults()
+	if cfg.LoadBest && !cfg.KeepBest {
+		return nil, errors.New("lab: LoadRun: LoadBest loads the weights a run trained with KeepBest kept; set KeepBest too, as the run had it")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	opt, err := cfg.Optimizer.newSolver(m.trainable())
+	opt, err := cfg.Optimizer.NewUpdater(m.trainable())
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +244,7 @@ func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	}
 	defer run.close()
 	h := &History{Model: m.Name, Label: m.Label}
-	found, err := run.resume(m, opt, h)
+	found, err := run.resume(m, opt, h, cfg.LoadBest)
 	if err != nil {
 		return nil, err
 	}
@@ -206,20 +254,24 @@ func LoadRun(m *Model, train, val *Dataset, cfg Config) (*History, error) {
 	return h, nil
 }
 
-func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *History, run *runDir, steps int) error {
+// trainEpochs is the training loop. Callers hold m.mu.
+func (m *Model) trainEpochs(train, val *Dataset, cfg Config, st *Stepper, h *History, run *runDir, steps int) error {
 	start := time.Now()
-	st := &Stepper{m: m, opt: opt}
+	base, _ := baseLR(cfg.Optimizer)
 	var batch Batch
 	positions := make([]int, cfg.BatchSize)
 	n := train.Len()
 	for epoch := len(h.Epochs); epoch < cfg.Epochs; epoch++ {
 		epochStart := time.Now()
-		// Shuffle and dropout draw from streams fixed by (seed, epoch), so
-		// a resumed run continues exactly as an uninterrupted one.
+		// Shuffle, dropout and augmentation draw from streams fixed by
+		// (seed, epoch), so a resumed run continues exactly as an
+		// uninterrupted one.
 		order := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch))).Perm(n)
 		m.drop.reseed(cfg.Seed^0xd209, uint64(epoch))
+		augment := rand.New(rand.NewPCG(cfg.Seed^0xa06e, uint64(epoch)))
 		var sumLoss float64
 		var correct, seen int
+		var lr float64
 		for step := range steps {
 			if err := cfg.Context.Err(); err != nil {
 				return fmt.Errorf("lab: training interrupted in epoch %d at step %d; the History holds %s and the model the weights after the last completed step: %w", epoch, step, plural.N(len(h.Epochs), "finished epoch"), err)
@@ -228,18 +280,35 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 			pos := positions[:hi-lo]
 			copy(pos, order[lo:hi])
 			train.Batch(pos, &batch)
-			loss, ok, err := st.step(&batch)
+			if cfg.Augment != nil {
+				if err := cfg.Augment.Apply(&batch, augment); err != nil {
+					return err
+				}
+			}
+			lr = cfg.lrAt(base, epoch, step, steps)
+			fail := func(err error) error { return fmt.Errorf("lab: epoch %d, step %d: %w", epoch, step, err) }
+
+			// The five beats of a step.
+			loss, err := st.forward(&batch) // 1. forward: the loss and the logits
 			if err != nil {
-				return fmt.Errorf("lab: epoch %d, step %d: %w", epoch, step, err)
+				return fail(err)
 			}
 			if !finite(loss) {
 				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds %s", loss, epoch, step, plural.N(len(h.Epochs), "finished epoch"))
 			}
-			sumLoss += loss * float64(len(pos))
-			correct += ok
+			st.zeroGrad()                         // 2. zero the gradients
+			if err := st.backward(); err != nil { // 3. backward: the gradients
+				return fail(err)
+			}
+			st.lr = lr
+			if err := st.update(); err != nil { // 4. update the weights
+				return fail(err)
+			}
+			sumLoss += loss * float64(len(pos)) // 5. log
+			correct += st.correct
 			seen += len(pos)
 			pr := Progress{Epoch: epoch, Step: step, RunningLoss: sumLoss / float64(seen), RunningAcc: 100 * float64(correct) / float64(seen),
-				Elapsed: time.Since(start), EpochTime: time.Since(epochStart)}
+				LR: lr, Elapsed: time.Since(start), EpochTime: time.Since(epochStart)}
 			cfg.Monitor.Step(pr)
 			if step%cfg.LogEvery == 0 {
 				sl := StepLog{Epoch: epoch, Step: step, RunningLoss: pr.RunningLoss, RunningAcc: pr.RunningAcc}
@@ -248,6 +317,9 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 			}
 		}
 		es := EpochStats{Epoch: epoch, TrainLoss: sumLoss / float64(seen), TrainAcc: 100 * float64(correct) / float64(seen)}
+		if cfg.Schedule != nil {
+			es.LR = lr
+		}
 		if val != nil && val.Len() > 0 {
 			r, err := m.evaluate(cfg.Context, val, false)
 			if err != nil {
@@ -264,7 +336,7 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, opt solver, h *Hist
 			cfg.Monitor.Log(fmt.Sprintf("Epoch %d done  (%.1f s, %.0f images/s)", epoch, es.Seconds, es.ImagesPerSec))
 		}
 		if run != nil {
-			if err := run.save(m, opt, h); err != nil {
+			if err := run.save(m, st.opt, h, cfg.KeepBest); err != nil {
 				return err
 			}
 		}
@@ -318,62 +390,6 @@ func (t textMonitor) End(h *History, err error) {
 	} else {
 		fmt.Fprintln(t.w, "Finished Training")
 	}
-}
-
-// Stepper takes single training steps, for benchmarks and hand-written
-// training loops; Train uses one. It updates the model in place.
-type Stepper struct {
-	m   *Model
-	opt solver
-	vgs []G.ValueGrad // the trainable parameters and their gradients
-}
-
-// NewStepper returns a Stepper for m with cfg's optimizer (SGD with the
-// assignment's settings by default).
-func NewStepper(m *Model, cfg Config) (*Stepper, error) {
-	if m == nil {
-		return nil, errors.New("lab: NewStepper needs a model")
-	}
-	cfg = cfg.withDefaults()
-	opt, err := cfg.Optimizer.newSolver(m.trainable())
-	if err != nil {
-		return nil, err
-	}
-	return &Stepper{m: m, opt: opt}, nil
-}
-
-// Step trains on one batch: forward, backward and update. It returns the
-// batch's mean loss and how many of its images the model classified
-// correctly before the update.
-func (s *Stepper) Step(b *Batch) (loss float64, correct int, err error) {
-	if b == nil || b.Len() == 0 || len(b.X) != b.Len()*ImageBytes {
-		return 0, 0, errors.New("lab: Step needs a non-empty batch of whole images")
-	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	return s.step(b)
-}
-
-// step is Step for callers that hold the model's lock.
-func (s *Stepper) step(b *Batch) (float64, int, error) {
-	p, err := s.m.program(true, b.Len())
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := p.run(b); err != nil {
-		return 0, 0, err
-	}
-	loss := float64(*p.loss.Value().(*G.F32))
-	if !finite(loss) {
-		return loss, 0, nil
-	}
-	if s.vgs == nil {
-		s.vgs = paramGrads(s.m.trainable())
-	}
-	if err := s.opt.Step(s.vgs); err != nil {
-		return 0, 0, err
-	}
-	return loss, countCorrect(p.logitsData(), b.Labels, s.m.Classes()), nil
 }
 
 // Engine says what runs the lab's matrix products: OpenBLAS (and which

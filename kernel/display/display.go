@@ -26,7 +26,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
 // MIME types the notebook front end understands.
@@ -406,17 +406,9 @@ func plainFallback(mimeType string, data any) string {
 	return fmt.Sprint(data)
 }
 
-// Publisher is what the golab kernel offers beyond host.Host: display
-// messages with metadata, and clear_output. The display functions use it
-// when the current host implements it.
-type Publisher interface {
-	PublishDisplay(data, metadata, transient MIMEMap, update bool) error
-	ClearOutput(wait bool) error
-}
-
 // ErrNoFrontend is returned when nothing can show output: the code does not
 // run inside the golab kernel.
-var ErrNoFrontend = errors.New("display: no notebook front end (run this inside the golab Jupyter kernel)")
+var ErrNoFrontend = frontend.ErrNoFrontend
 
 // Display shows v in the running cell's output now. v is rendered as by
 // Render.
@@ -464,28 +456,8 @@ func (h *Handle) Update(v any) error { return Update(h.id, v) }
 // ClearOutput clears the running cell's output. With wait set, the front end
 // clears it only when the next output arrives, which avoids flicker in
 // animations.
-func ClearOutput(wait bool) error {
-	h := host.Current()
-	if h == nil {
-		return ErrNoFrontend
-	}
-	p, ok := h.(Publisher)
-	if !ok {
-		return errors.New("display.ClearOutput: this front end cannot clear output")
-	}
-	return p.ClearOutput(wait)
-}
+func ClearOutput(wait bool) error { return frontend.ClearOutput(wait) }
 
 func publish(d Data, id string, update bool) error {
-	h := host.Current()
-	if h == nil {
-		return ErrNoFrontend
-	}
-	if id != "" {
-		d.Transient = mergeMap(MIMEMap{"display_id": id}, d.Transient)
-	}
-	if p, ok := h.(Publisher); ok {
-		return p.PublishDisplay(d.Data, d.Metadata, d.Transient, update)
-	}
-	return h.Display(d.Data, id, update)
+	return frontend.Display(frontend.Bundle{Data: d.Data, Metadata: d.Metadata, Transient: d.Transient, ID: id, Update: update})
 }

@@ -17,6 +17,7 @@ func TestParameterCounts(t *testing.T) {
 		{"CNNModel", func() (*lab.Model, error) { return CNNModel() }, 890410, "890,410"},
 		{"DropoutCNN", func() (*lab.Model, error) { return DropoutCNN(0.5) }, 1845610, "1,845,610"},
 		{"ImprovedCNN", func() (*lab.Model, error) { return ImprovedCNN() }, 4270474, "4,270,474"},
+		{"FurtherCNN", func() (*lab.Model, error) { return FurtherCNN() }, 1129514, "1,129,514"},
 	} {
 		m, err := c.build()
 		if err != nil {
@@ -72,5 +73,43 @@ func TestDropoutRejectsBadP(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "outside [0, 1)") {
 			t.Errorf("DropoutCNN(%v): err = %v, want an error about [0, 1)", p, err)
 		}
+	}
+}
+
+// TestFurtherRecipe checks the going-further recipe: every tool of the
+// part is in it, it is valid, and its run folder is the one labtrain
+// -recipe further and notebook 06 share.
+func TestFurtherRecipe(t *testing.T) {
+	cfg := FurtherConfig()
+	if cfg.Augment == nil || cfg.Schedule == nil || !cfg.KeepBest {
+		t.Fatalf("the recipe lacks augmentation, a schedule or KeepBest: %+v", cfg)
+	}
+	if wd := cfg.Optimizer.Settings().Values["wd"]; !(wd > 0) {
+		t.Errorf("the recipe has no weight decay: %v", cfg.Optimizer.Settings())
+	}
+	m, err := FurtherCNN()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "FurtherCNN_sgd-lr0.2-m0.9-nesterov1-wd0.0005_onecycle-div25-final_div10000-warmup0.25-e25_compose_crop-padding4-size32_flip-p0.5_best_b128_n49000_seed0"
+	if got := lab.RunName(m, cfg, 49000); got != want {
+		t.Errorf("the going-further run is named\n%s\nwant\n%s\n(notebook 06 and the README name it)", got, want)
+	}
+	// It trains: two steps on random data move the loss.
+	st, err := lab.NewStepper(m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &lab.Batch{X: make([]float32, 4*lab.ImageBytes), Labels: []int{0, 1, 2, 3}}
+	for i := range b.X {
+		b.X[i] = float32(i%17) / 17
+	}
+	l0, _, err := st.Step(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1, _, _ := st.Step(b)
+	if l0 == l1 {
+		t.Error("a step did not change the loss")
 	}
 }

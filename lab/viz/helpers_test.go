@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golab/frontend"
 	"golab/lab"
-	"golab/lab/host"
 )
 
 var testClasses = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
@@ -173,7 +173,7 @@ type displayCall struct {
 
 func (h *fakeHost) Context() context.Context { return context.Background() }
 
-func (h *fakeHost) Display(bundle map[string]any, id string, update bool) error {
+func (h *fakeHost) Display(b frontend.Bundle) error {
 	if h.fail != nil {
 		return h.fail
 	}
@@ -181,16 +181,14 @@ func (h *fakeHost) Display(bundle map[string]any, id string, update bool) error 
 	if h.clock != nil {
 		at = h.clock.t
 	}
-	h.calls = append(h.calls, displayCall{bundle: bundle, id: id, update: update, at: at})
+	h.calls = append(h.calls, displayCall{bundle: b.Data, id: b.ID, update: b.Update, at: at})
 	return nil
 }
 
-// useHost registers h for the test.
-func useHost(t *testing.T, h host.Host) {
-	prev := host.Current()
-	host.Set(h)
-	t.Cleanup(func() { host.Set(prev) })
-}
+func (h *fakeHost) ClearOutput(bool) error { return nil }
+
+// useHost registers h as the front end for the test.
+func useHost(t *testing.T, h frontend.Frontend) { t.Cleanup(frontend.Set(h)) }
 
 type fakeClock struct{ t time.Time }
 

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golab/frontend"
 	"golab/lab"
-	"golab/lab/host"
 	"golab/lab/internal/plural"
 )
 
@@ -52,7 +52,7 @@ type LiveView struct {
 
 // run is the state of one run, cleared by Begin.
 type run struct {
-	host    host.Host
+	host    frontend.Frontend
 	id      string
 	shown   bool // the display exists, so later calls update it
 	textOut bool // no display: print plain text instead
@@ -145,7 +145,7 @@ func (m *LiveView) begin(info lab.RunInfo) {
 	m.info = info
 	m.start = m.now()
 	m.traceEpoch = -1
-	m.host = host.Current()
+	m.host = frontend.Current()
 	m.textOut = m.host == nil
 	m.id = fmt.Sprintf("golab-train-%016x", rand.Uint64())
 }
@@ -193,7 +193,7 @@ func (m *LiveView) Log(line string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.logs = append(m.logs, line)
-	if m.textOut || (!m.begun && host.Current() == nil) {
+	if m.textOut || (!m.begun && frontend.Current() == nil) {
 		fmt.Fprintln(m.out, line)
 	}
 }
@@ -304,7 +304,7 @@ func (m *LiveView) display(bundle map[string]any) {
 		return
 	}
 	m.stats.Displays++
-	if err := m.host.Display(bundle, m.id, m.shown); err != nil {
+	if err := m.host.Display(frontend.Bundle{Data: bundle, ID: m.id, Update: m.shown}); err != nil {
 		m.err = fmt.Errorf("viz: live view: %w", err)
 		m.textOut = true
 		for _, l := range m.logs {
@@ -429,6 +429,9 @@ func (m *LiveView) statusText() string {
 		fmt.Fprintf(&b, " | %s left", duration(left))
 	}
 	fmt.Fprintf(&b, " | loss %.3f acc %.1f%%", m.prog.RunningLoss, m.prog.RunningAcc)
+	if m.prog.LR > 0 {
+		fmt.Fprintf(&b, " | lr %.3g", m.prog.LR)
+	}
 	return b.String()
 }
 
@@ -490,6 +493,9 @@ func (m *LiveView) statusHTML() string {
 			fmt.Fprintf(&b, ` · about %s left`, duration(left))
 		}
 		fmt.Fprintf(&b, `<br>running loss <b>%.3f</b> · running accuracy <b>%.1f%%</b>`, m.prog.RunningLoss, m.prog.RunningAcc)
+		if m.prog.LR > 0 {
+			fmt.Fprintf(&b, ` · learning rate <b>%.3g</b>`, m.prog.LR)
+		}
 		if m.hist != nil && len(m.hist.Epochs) > 0 {
 			e := m.hist.Epochs[len(m.hist.Epochs)-1]
 			fmt.Fprintf(&b, ` · last epoch: validation loss %.3f, accuracy %.1f%%`, e.ValLoss, e.ValAcc)

@@ -387,3 +387,21 @@ func hostedView(t *testing.T) (*LiveView, *fakeHost, *fakeClock) {
 	m.now = clock.now
 	return m, fh, clock
 }
+
+// TestLiveViewShowsLearningRate checks that a run with a schedule shows its
+// learning rate as it goes.
+func TestLiveViewShowsLearningRate(t *testing.T) {
+	m, fh, clock := hostedView(t)
+	m.Begin(lab.RunInfo{Label: "onecycle", Epochs: 2, StepsPerEpoch: 100, BatchSize: 32})
+	for s := range 100 {
+		clock.advance(50 * time.Millisecond)
+		m.Step(lab.Progress{Epoch: 0, Step: s, RunningLoss: 1, RunningAcc: 50, LR: 0.0123})
+	}
+	last := fh.calls[len(fh.calls)-1].bundle
+	if html, _ := last["text/html"].(string); !strings.Contains(html, "learning rate <b>0.0123</b>") {
+		t.Errorf("the live view does not show the learning rate:\n%s", html)
+	}
+	if txt, _ := last["text/plain"].(string); !strings.Contains(txt, "lr 0.0123") {
+		t.Errorf("the plain text does not show the learning rate:\n%s", txt)
+	}
+}

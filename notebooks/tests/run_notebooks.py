@@ -39,7 +39,7 @@ MIN_PNG = {
     "03-training": 2,    # live view, loss and accuracy curves
     "04-dropout": 6,     # live view and curves for one p, a live view per p of the loop, overlaid curves
     "05-best-model": 4,  # 4 validation images, softmax table, bars beside each image, confusion matrix
-    "06-improved": 3,    # live view, curves, curves against CNNModel
+    "06-improved": 7,    # live view, curves, curves against CNNModel; going further: a batch plain and augmented, live view, curves
     "07-questions": 5,   # softmax, momentum paths and losses, 1D convolution, dropout noise
 }
 
@@ -50,7 +50,7 @@ MUST_PRINT = {
     "03-training": ["best validation accuracy:"],
     "04-dropout": ["DropoutCNN p=0.5", "val acc after"],
     "05-best-model": ["validation accuracy:", "test accuracy:"],
-    "06-improved": ["Total params: 4,270,474", "test accuracy"],
+    "06-improved": ["Total params: 4,270,474", "test accuracy", "Total params: 1,129,514", "FurtherCNN after"],
     "07-questions": ["sum of the probabilities: 1.000000", "values pass unchanged"],
 }
 

@@ -63,7 +63,6 @@ func init() {
 	m["Markdowner"] = reflect.ValueOf((*display.Markdowner)(nil))
 	m["PDFer"] = reflect.ValueOf((*display.PDFer)(nil))
 	m["PNGer"] = reflect.ValueOf((*display.PNGer)(nil))
-	m["Publisher"] = reflect.ValueOf((*display.Publisher)(nil))
 	m["RenderRule"] = reflect.ValueOf((*display.RenderRule)(nil))
 	m["Renderer"] = reflect.ValueOf((*display.Renderer)(nil))
 	m["SVGer"] = reflect.ValueOf((*display.SVGer)(nil))
@@ -78,7 +77,6 @@ func init() {
 	m["_Markdowner"] = reflect.ValueOf((*_golab_kernel_display_Markdowner)(nil))
 	m["_PDFer"] = reflect.ValueOf((*_golab_kernel_display_PDFer)(nil))
 	m["_PNGer"] = reflect.ValueOf((*_golab_kernel_display_PNGer)(nil))
-	m["_Publisher"] = reflect.ValueOf((*_golab_kernel_display_Publisher)(nil))
 	m["_Renderer"] = reflect.ValueOf((*_golab_kernel_display_Renderer)(nil))
 	m["_SVGer"] = reflect.ValueOf((*_golab_kernel_display_SVGer)(nil))
 	m["_SimpleRenderer"] = reflect.ValueOf((*_golab_kernel_display_SimpleRenderer)(nil))
@@ -162,20 +160,6 @@ type _golab_kernel_display_PNGer struct {
 
 func (W _golab_kernel_display_PNGer) PNG() []byte {
 	return W.WPNG()
-}
-
-// _golab_kernel_display_Publisher is an interface wrapper for Publisher type
-type _golab_kernel_display_Publisher struct {
-	IValue          interface{}
-	WClearOutput    func(wait bool) error
-	WPublishDisplay func(data display.MIMEMap, metadata display.MIMEMap, transient display.MIMEMap, update bool) error
-}
-
-func (W _golab_kernel_display_Publisher) ClearOutput(wait bool) error {
-	return W.WClearOutput(wait)
-}
-func (W _golab_kernel_display_Publisher) PublishDisplay(data display.MIMEMap, metadata display.MIMEMap, transient display.MIMEMap, update bool) error {
-	return W.WPublishDisplay(data, metadata, transient, update)
 }
 
 // _golab_kernel_display_Renderer is an interface wrapper for Renderer type

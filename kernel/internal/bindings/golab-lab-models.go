@@ -13,6 +13,8 @@ func init() {
 	// function, constant and variable definitions
 	m["CNNModel"] = reflect.ValueOf(models.CNNModel)
 	m["DropoutCNN"] = reflect.ValueOf(models.DropoutCNN)
+	m["FurtherCNN"] = reflect.ValueOf(models.FurtherCNN)
+	m["FurtherConfig"] = reflect.ValueOf(models.FurtherConfig)
 	m["ImprovedCNN"] = reflect.ValueOf(models.ImprovedCNN)
 	m["Seed"] = reflect.ValueOf(models.Seed)
 

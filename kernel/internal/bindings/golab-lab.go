@@ -6,6 +6,7 @@ import (
 	"go/constant"
 	"go/token"
 	"golab/lab"
+	"math/rand/v2"
 	"reflect"
 )
 
@@ -24,7 +25,9 @@ func init() {
 	m["CIFARURL"] = reflect.ValueOf(constant.MakeFromLiteral("\"https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz\"", token.STRING, 0))
 	m["ChannelStats"] = reflect.ValueOf(lab.ChannelStats)
 	m["Channels"] = reflect.ValueOf(constant.MakeFromLiteral("3", token.INT, 0))
+	m["Compose"] = reflect.ValueOf(lab.Compose)
 	m["Conv2d"] = reflect.ValueOf(lab.Conv2d)
+	m["Custom"] = reflect.ValueOf(lab.Custom)
 	m["DefaultClasses"] = reflect.ValueOf(&lab.DefaultClasses).Elem()
 	m["Dropout"] = reflect.ValueOf(lab.Dropout)
 	m["Dropout2d"] = reflect.ValueOf(lab.Dropout2d)
@@ -33,6 +36,7 @@ func init() {
 	m["ErrNoRun"] = reflect.ValueOf(&lab.ErrNoRun).Elem()
 	m["Evaluate"] = reflect.ValueOf(lab.Evaluate)
 	m["Flatten"] = reflect.ValueOf(lab.Flatten)
+	m["GradCheck"] = reflect.ValueOf(lab.GradCheck)
 	m["Height"] = reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0))
 	m["ImageBytes"] = reflect.ValueOf(constant.MakeFromLiteral("3072", token.INT, 0))
 	m["InputShape"] = reflect.ValueOf(&lab.InputShape).Elem()
@@ -43,18 +47,22 @@ func init() {
 	m["LoadRun"] = reflect.ValueOf(lab.LoadRun)
 	m["Logits"] = reflect.ValueOf(lab.Logits)
 	m["MaxPool2d"] = reflect.ValueOf(lab.MaxPool2d)
+	m["Named"] = reflect.ValueOf(lab.Named)
 	m["NewDataset"] = reflect.ValueOf(lab.NewDataset)
 	m["NewLiveMonitor"] = reflect.ValueOf(&lab.NewLiveMonitor).Elem()
 	m["NewStepper"] = reflect.ValueOf(lab.NewStepper)
 	m["NoBias"] = reflect.ValueOf(lab.NoBias)
 	m["Padding"] = reflect.ValueOf(lab.Padding)
 	m["Predict"] = reflect.ValueOf(lab.Predict)
+	m["RandomCrop"] = reflect.ValueOf(lab.RandomCrop)
+	m["RandomHorizontalFlip"] = reflect.ValueOf(lab.RandomHorizontalFlip)
 	m["ReLU"] = reflect.ValueOf(lab.ReLU)
 	m["RunName"] = reflect.ValueOf(lab.RunName)
 	m["Stride"] = reflect.ValueOf(lab.Stride)
 	m["TextMonitor"] = reflect.ValueOf(lab.TextMonitor)
 	m["Train"] = reflect.ValueOf(lab.Train)
 	m["Width"] = reflect.ValueOf(constant.MakeFromLiteral("32", token.INT, 0))
+	m["WithSetup"] = reflect.ValueOf(lab.WithSetup)
 
 	// type definitions
 	m["Adam"] = reflect.ValueOf((*lab.Adam)(nil))
@@ -63,42 +71,63 @@ func init() {
 	m["CIFAROptions"] = reflect.ValueOf((*lab.CIFAROptions)(nil))
 	m["Config"] = reflect.ValueOf((*lab.Config)(nil))
 	m["ConvOption"] = reflect.ValueOf((*lab.ConvOption)(nil))
+	m["Cosine"] = reflect.ValueOf((*lab.Cosine)(nil))
+	m["CustomOption"] = reflect.ValueOf((*lab.CustomOption)(nil))
 	m["Dataset"] = reflect.ValueOf((*lab.Dataset)(nil))
 	m["EpochStats"] = reflect.ValueOf((*lab.EpochStats)(nil))
+	m["GradReport"] = reflect.ValueOf((*lab.GradReport)(nil))
+	m["GradResult"] = reflect.ValueOf((*lab.GradResult)(nil))
 	m["History"] = reflect.ValueOf((*lab.History)(nil))
 	m["Layer"] = reflect.ValueOf((*lab.Layer)(nil))
 	m["Model"] = reflect.ValueOf((*lab.Model)(nil))
 	m["Monitor"] = reflect.ValueOf((*lab.Monitor)(nil))
+	m["Nameable"] = reflect.ValueOf((*lab.Nameable)(nil))
 	m["Normalization"] = reflect.ValueOf((*lab.Normalization)(nil))
+	m["OneCycle"] = reflect.ValueOf((*lab.OneCycle)(nil))
 	m["Optimizer"] = reflect.ValueOf((*lab.Optimizer)(nil))
 	m["Param"] = reflect.ValueOf((*lab.Param)(nil))
+	m["Pass"] = reflect.ValueOf((*lab.Pass)(nil))
 	m["Prediction"] = reflect.ValueOf((*lab.Prediction)(nil))
 	m["Progress"] = reflect.ValueOf((*lab.Progress)(nil))
 	m["Result"] = reflect.ValueOf((*lab.Result)(nil))
 	m["RunInfo"] = reflect.ValueOf((*lab.RunInfo)(nil))
 	m["SGD"] = reflect.ValueOf((*lab.SGD)(nil))
+	m["Schedule"] = reflect.ValueOf((*lab.Schedule)(nil))
+	m["Settings"] = reflect.ValueOf((*lab.Settings)(nil))
+	m["Setup"] = reflect.ValueOf((*lab.Setup)(nil))
+	m["StepLR"] = reflect.ValueOf((*lab.StepLR)(nil))
 	m["StepLog"] = reflect.ValueOf((*lab.StepLog)(nil))
 	m["Stepper"] = reflect.ValueOf((*lab.Stepper)(nil))
+	m["Transform"] = reflect.ValueOf((*lab.Transform)(nil))
+	m["Updater"] = reflect.ValueOf((*lab.Updater)(nil))
 
 	// interface wrapper definitions
 	m["_Layer"] = reflect.ValueOf((*_golab_lab_Layer)(nil))
 	m["_Monitor"] = reflect.ValueOf((*_golab_lab_Monitor)(nil))
+	m["_Nameable"] = reflect.ValueOf((*_golab_lab_Nameable)(nil))
 	m["_Optimizer"] = reflect.ValueOf((*_golab_lab_Optimizer)(nil))
+	m["_Schedule"] = reflect.ValueOf((*_golab_lab_Schedule)(nil))
+	m["_Transform"] = reflect.ValueOf((*_golab_lab_Transform)(nil))
+	m["_Updater"] = reflect.ValueOf((*_golab_lab_Updater)(nil))
 }
 
 // _golab_lab_Layer is an interface wrapper for Layer type
 type _golab_lab_Layer struct {
-	IValue  interface{}
-	WAs     func(name string) lab.Layer
-	WName   func() string
-	WString func() string
+	IValue    interface{}
+	WBackward func(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error
+	WForward  func(p *lab.Pass, y []float32, x []float32) error
+	WSetup    func(s *lab.Setup, in []int) (out []int, err error)
+	WString   func() string
 }
 
-func (W _golab_lab_Layer) As(name string) lab.Layer {
-	return W.WAs(name)
+func (W _golab_lab_Layer) Backward(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error {
+	return W.WBackward(p, dx, dy, x, y)
 }
-func (W _golab_lab_Layer) Name() string {
-	return W.WName()
+func (W _golab_lab_Layer) Forward(p *lab.Pass, y []float32, x []float32) error {
+	return W.WForward(p, y, x)
+}
+func (W _golab_lab_Layer) Setup(s *lab.Setup, in []int) (out []int, err error) {
+	return W.WSetup(s, in)
 }
 func (W _golab_lab_Layer) String() string {
 	if W.WString == nil {
@@ -133,15 +162,95 @@ func (W _golab_lab_Monitor) Step(p lab.Progress) {
 	W.WStep(p)
 }
 
-// _golab_lab_Optimizer is an interface wrapper for Optimizer type
-type _golab_lab_Optimizer struct {
-	IValue  interface{}
-	WString func() string
+// _golab_lab_Nameable is an interface wrapper for Nameable type
+type _golab_lab_Nameable struct {
+	IValue    interface{}
+	WAs       func(name string) lab.Layer
+	WBackward func(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error
+	WForward  func(p *lab.Pass, y []float32, x []float32) error
+	WName     func() string
+	WSetup    func(s *lab.Setup, in []int) (out []int, err error)
+	WString   func() string
 }
 
-func (W _golab_lab_Optimizer) String() string {
+func (W _golab_lab_Nameable) As(name string) lab.Layer {
+	return W.WAs(name)
+}
+func (W _golab_lab_Nameable) Backward(p *lab.Pass, dx []float32, dy []float32, x []float32, y []float32) error {
+	return W.WBackward(p, dx, dy, x, y)
+}
+func (W _golab_lab_Nameable) Forward(p *lab.Pass, y []float32, x []float32) error {
+	return W.WForward(p, y, x)
+}
+func (W _golab_lab_Nameable) Name() string {
+	return W.WName()
+}
+func (W _golab_lab_Nameable) Setup(s *lab.Setup, in []int) (out []int, err error) {
+	return W.WSetup(s, in)
+}
+func (W _golab_lab_Nameable) String() string {
 	if W.WString == nil {
 		return ""
 	}
 	return W.WString()
+}
+
+// _golab_lab_Optimizer is an interface wrapper for Optimizer type
+type _golab_lab_Optimizer struct {
+	IValue      interface{}
+	WNewUpdater func(params []*lab.Param) (lab.Updater, error)
+	WSettings   func() lab.Settings
+}
+
+func (W _golab_lab_Optimizer) NewUpdater(params []*lab.Param) (lab.Updater, error) {
+	return W.WNewUpdater(params)
+}
+func (W _golab_lab_Optimizer) Settings() lab.Settings {
+	return W.WSettings()
+}
+
+// _golab_lab_Schedule is an interface wrapper for Schedule type
+type _golab_lab_Schedule struct {
+	IValue    interface{}
+	WFactor   func(t float64, epochs int) float64
+	WSettings func() lab.Settings
+}
+
+func (W _golab_lab_Schedule) Factor(t float64, epochs int) float64 {
+	return W.WFactor(t, epochs)
+}
+func (W _golab_lab_Schedule) Settings() lab.Settings {
+	return W.WSettings()
+}
+
+// _golab_lab_Transform is an interface wrapper for Transform type
+type _golab_lab_Transform struct {
+	IValue    interface{}
+	WApply    func(b *lab.Batch, r *rand.Rand) error
+	WSettings func() lab.Settings
+}
+
+func (W _golab_lab_Transform) Apply(b *lab.Batch, r *rand.Rand) error {
+	return W.WApply(b, r)
+}
+func (W _golab_lab_Transform) Settings() lab.Settings {
+	return W.WSettings()
+}
+
+// _golab_lab_Updater is an interface wrapper for Updater type
+type _golab_lab_Updater struct {
+	IValue    interface{}
+	WSetState func(a0 map[string][]float32) error
+	WState    func() map[string][]float32
+	WUpdate   func(lr float64) error
+}
+
+func (W _golab_lab_Updater) SetState(a0 map[string][]float32) error {
+	return W.WSetState(a0)
+}
+func (W _golab_lab_Updater) State() map[string][]float32 {
+	return W.WState()
+}
+func (W _golab_lab_Updater) Update(lr float64) error {
+	return W.WUpdate(lr)
 }

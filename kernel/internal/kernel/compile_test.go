@@ -11,7 +11,7 @@ import (
 
 // TestCompiledFunctionInterrupt runs //golab:compile in the kernel binary
 // (with make test-kernel, the one make kernel built and prepared): the
-// plugin loads into it, sees the cell's context through lab/host, and an
+// plugin loads into it, sees the cell's context through golab/frontend, and an
 // interrupt stops a loop that looks at once; one that never looks gets its
 // reply at once too, and the next cell waits for it.
 func TestCompiledFunctionInterrupt(t *testing.T) {
@@ -24,7 +24,7 @@ func TestCompiledFunctionInterrupt(t *testing.T) {
 	"runtime"
 	"time"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
 //golab:compile
@@ -36,7 +36,7 @@ func where() string {
 // spin counts until the cell is interrupted.
 //golab:compile
 func spin() int {
-	ctx := host.Context()
+	ctx := frontend.Context()
 	n := 0
 	for ctx.Err() == nil {
 		n++

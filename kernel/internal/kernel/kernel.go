@@ -1,7 +1,8 @@
 // Package kernel is the golab Jupyter kernel: it answers the requests the
 // jupyter package receives by running cells in a session, streams their
-// output, and implements lab/host.Host so that lab code can display output
-// and watch for interrupts.
+// output, and implements frontend.Frontend so that compiled code (the lab,
+// its figures, the display package) can display output and watch for
+// interrupts.
 package kernel
 
 import (
@@ -20,12 +21,12 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
+	"golab/frontend"
 	"golab/kernel/display"
 	"golab/kernel/internal/capture"
 	"golab/kernel/internal/jupyter"
 	"golab/kernel/internal/session"
 	"golab/kernel/internal/wire"
-	"golab/lab/host"
 )
 
 // Version is the kernel's version.
@@ -80,7 +81,7 @@ type histEntry struct {
 }
 
 // New makes a kernel on srv: a session with the given bindings. It
-// registers the kernel as the lab's host.
+// registers the kernel as the process's front end (package frontend).
 func New(srv *jupyter.Server, opts Options) (*Kernel, error) {
 	k := &Kernel{srv: srv, log: opts.Log, cap: opts.Capture, exit: opts.Exit, queue: make(chan request, 4096)}
 	if k.log == nil {
@@ -100,7 +101,7 @@ func New(srv *jupyter.Server, opts Options) (*Kernel, error) {
 		return nil, err
 	}
 	k.sess = sess
-	host.Set(k)
+	frontend.Set(k)
 	return k, nil
 }
 
@@ -544,7 +545,7 @@ func (k *Kernel) Stream(name, text string) {
 }
 
 // Context is the running cell's context, cancelled on interrupt; outside a
-// cell it is context.Background. It implements host.Host.
+// cell it is context.Background. It implements frontend.Frontend.
 func (k *Kernel) Context() context.Context {
 	if ctx := k.sess.Context(); ctx != nil {
 		return ctx
@@ -552,24 +553,24 @@ func (k *Kernel) Context() context.Context {
 	return context.Background()
 }
 
-// Display implements host.Host.
-func (k *Kernel) Display(bundle map[string]any, displayID string, update bool) error {
-	var transient map[string]any
-	if displayID != "" {
-		transient = map[string]any{"display_id": displayID}
-	}
-	return k.PublishDisplay(bundle, nil, transient, update)
-}
-
-// PublishDisplay sends display_data, or update_display_data when update is
-// set, on the running cell. It implements display.Publisher.
-func (k *Kernel) PublishDisplay(data, metadata, transient display.MIMEMap, update bool) error {
-	if len(data) == 0 {
+// Display sends display_data, or update_display_data when b.Update is set,
+// on the running cell. It implements frontend.Frontend.
+func (k *Kernel) Display(b frontend.Bundle) error {
+	if len(b.Data) == 0 {
 		return fmt.Errorf("display: empty bundle")
+	}
+	transient := b.Transient
+	if b.ID != "" {
+		transient = map[string]any{"display_id": b.ID}
+		for key, v := range b.Transient {
+			if key != "display_id" {
+				transient[key] = v
+			}
+		}
 	}
 	k.sync()
 	msgType := "display_data"
-	if update {
+	if b.Update {
 		msgType = "update_display_data"
 		if id, _ := transient["display_id"].(string); id == "" {
 			return fmt.Errorf("display: update without a display_id")
@@ -581,11 +582,11 @@ func (k *Kernel) PublishDisplay(data, metadata, transient display.MIMEMap, updat
 		parent = k.cur.parent
 	}
 	k.mu.Unlock()
-	return k.srv.Publish(parent, msgType, displayData{Data: encodeBundle(data), Metadata: orEmpty(metadata), Transient: orEmpty(transient)})
+	return k.srv.Publish(parent, msgType, displayData{Data: encodeBundle(b.Data), Metadata: orEmpty(b.Metadata), Transient: orEmpty(transient)})
 }
 
 // ClearOutput clears the running cell's output. It implements
-// display.Publisher.
+// frontend.Frontend.
 func (k *Kernel) ClearOutput(wait bool) error {
 	k.sync()
 	k.mu.Lock()

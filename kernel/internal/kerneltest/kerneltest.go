@@ -8,14 +8,14 @@ import (
 	"os"
 	"time"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
-// Spin works until the running cell is interrupted, polling host.Context
+// Spin works until the running cell is interrupted, polling frontend.Context
 // like lab's training loop does, and returns how long it ran.
 func Spin(max time.Duration) time.Duration {
 	start := time.Now()
-	ctx := host.Context()
+	ctx := frontend.Context()
 	for time.Since(start) < max {
 		select {
 		case <-ctx.Done():

@@ -10,9 +10,9 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
+	"golab/frontend"
 	"golab/kernel/internal/bindings"
 	"golab/kernel/internal/compiled"
-	"golab/lab/host"
 )
 
 // The tests of //golab:compile build real plugins with the toolchain that
@@ -230,27 +230,27 @@ func TestCompiledFallback(t *testing.T) {
 	}
 }
 
-// cellHost is the kernel's side of lab/host for a test session: compiled
+// cellHost is the kernel's side of golab/frontend for a test session: compiled
 // code sees the running cell's context.
 type cellHost struct{ s *Session }
 
-func (h cellHost) Context() context.Context                   { return h.s.Context() }
-func (h cellHost) Display(map[string]any, string, bool) error { return nil }
+func (h cellHost) Context() context.Context      { return h.s.Context() }
+func (h cellHost) Display(frontend.Bundle) error { return nil }
+func (h cellHost) ClearOutput(bool) error        { return nil }
 
 func TestCompiledInterrupt(t *testing.T) {
 	ts := compiledSession(t)
-	host.Set(cellHost{ts.Session})
-	defer host.Set(nil)
+	defer frontend.Set(cellHost{ts.Session})()
 	ts.ok(`import (
 	"time"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
 // spin counts until the cell is interrupted, looking at its context.
 //golab:compile
 func spin() int {
-	ctx := host.Context()
+	ctx := frontend.Context()
 	n := 0
 	for ctx.Err() == nil {
 		n++

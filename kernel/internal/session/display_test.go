@@ -4,25 +4,26 @@ import (
 	"context"
 	"testing"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
 type recordingHost struct{ shown []map[string]any }
 
 func (h *recordingHost) Context() context.Context { return context.Background() }
 
-func (h *recordingHost) Display(b map[string]any, id string, update bool) error {
-	h.shown = append(h.shown, b)
+func (h *recordingHost) Display(b frontend.Bundle) error {
+	h.shown = append(h.shown, b.Data)
 	return nil
 }
+
+func (h *recordingHost) ClearOutput(bool) error { return nil }
 
 // TestDisplayCallsSeeCellMethods checks that display.Display and the
 // global Display render a value of a type declared in a cell through its
 // PNG method, which compiled code cannot see by itself.
 func TestDisplayCallsSeeCellMethods(t *testing.T) {
 	h := &recordingHost{}
-	host.Set(h)
-	defer host.Set(nil)
+	defer frontend.Set(h)()
 	ts := newTestSession(t)
 	ts.ok("type Chart struct{}\nfunc (Chart) PNG() []byte { return []byte{1} }\nfunc (Chart) String() string { return \"chart\" }", "")
 	ts.ok("Display(Chart{})", "")

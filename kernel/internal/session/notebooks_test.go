@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"golab/lab/host"
+	"golab/frontend"
 )
 
 // notebookCell is a code cell of a test notebook and what it must give
@@ -85,8 +85,7 @@ func TestStudentNotebooks(t *testing.T) {
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			h := &recordingHost{}
-			host.Set(h)
-			defer host.Set(nil)
+			defer frontend.Set(h)()
 			ts := newTestSession(t)
 			for i, c := range readNotebook(t, path) {
 				total++

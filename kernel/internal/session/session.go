@@ -353,7 +353,7 @@ func (s *Session) execute(ctx context.Context, prog *interp.Program) (reflect.Va
 }
 
 // Context returns the context of the running cell as compiled code should
-// see it (host.Context), or nil when no cell runs. It ends once an
+// see it (frontend.Context), or nil when no cell runs. It ends once an
 // interrupted run has stopped; see execute.
 func (s *Session) Context() context.Context {
 	s.runMu.Lock()
@@ -399,7 +399,7 @@ func (s *Session) waitRemnant(ctx context.Context) error {
 		}
 		if !warned && time.Since(start) > 2*time.Second {
 			warned = true
-			fmt.Fprintln(s.stderr, "golab: waiting for the interrupted cell to leave compiled code; lab functions stop when they next check host.Context()")
+			fmt.Fprintln(s.stderr, "golab: waiting for the interrupted cell to leave compiled code; lab functions stop when they next check frontend.Context()")
 		}
 		select {
 		case <-ctx.Done():

@@ -8,7 +8,8 @@
 //	checkpoint.json       the commit record: which epoch folder is current,
 //	                      with the size and SHA-256 of each of its files
 //	epochs-0003/          the state after 3 finished epochs:
-//	  weights.safetensors, optimizer.safetensors, history.json
+//	  weights.safetensors, optimizer.safetensors, history.json, and for a
+//	  run that keeps its best epoch, best.safetensors
 //	.lock                 held by the process that trains the run
 //
 // Commit writes an epoch into a new temporary folder, syncs it, renames it
@@ -47,6 +48,7 @@ const (
 	WeightsFile   = "weights.safetensors"
 	OptimizerFile = "optimizer.safetensors"
 	HistoryFile   = "history.json"
+	BestFile      = "best.safetensors" // the weights of the best epoch, when kept
 	lockFile      = ".lock"
 )
 
@@ -87,6 +89,7 @@ type Folder struct {
 type Epoch struct {
 	Epochs                      int // finished epochs; -1 when a folder of the old layout does not say
 	Weights, Optimizer, History []byte
+	Best                        []byte // the weights of the best epoch so far; nil when not kept
 	Legacy                      bool   // read from the old layout
 	Dir                         string // the folder of its files, relative to the run folder ("" for the old layout)
 }
@@ -98,6 +101,8 @@ func (e *Epoch) file(name string) *[]byte {
 		return &e.Weights
 	case OptimizerFile:
 		return &e.Optimizer
+	case BestFile:
+		return &e.Best
 	}
 	return &e.History
 }
@@ -311,6 +316,20 @@ type fileRecord struct {
 
 var epochFiles = []string{WeightsFile, OptimizerFile, HistoryFile}
 
+// optionalFiles are the files an epoch may have besides epochFiles.
+var optionalFiles = []string{BestFile}
+
+// files lists the files of a record's epoch.
+func (r *record) files() []string {
+	out := append([]string(nil), epochFiles...)
+	for _, name := range optionalFiles {
+		if _, ok := r.Files[name]; ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // replaced reports whether the file name at the top of the run folder is
 // one the checkpoint replaced: the old layout's, left by a crash.
 func (r *record) replaced(dir, name string) bool {
@@ -346,16 +365,18 @@ func parseRecord(b []byte) (*record, error) {
 		return nil, fmt.Errorf("names the folder %q for %d epochs, not %q", r.Dir, r.Epochs, dirName(r.Epochs))
 	}
 	for _, name := range epochFiles {
-		fr, ok := r.Files[name]
-		if !ok {
+		if _, ok := r.Files[name]; !ok {
 			return nil, fmt.Errorf("lists no %s", name)
 		}
+	}
+	for name, fr := range r.Files {
 		if fr.Bytes < 0 || len(fr.SHA256) != 64 {
 			return nil, fmt.Errorf("gives no size and SHA-256 for %s", name)
 		}
 	}
-	if len(r.Files) != len(epochFiles) {
-		return nil, fmt.Errorf("lists %d files, not the %d of an epoch", len(r.Files), len(epochFiles))
+	_, best := r.Files[BestFile]
+	if n := len(epochFiles) + len(optionalFiles); len(r.Files) != len(epochFiles) && !(best && len(r.Files) == n) {
+		return nil, fmt.Errorf("lists %d files, not the %d of an epoch (or %d with %s)", len(r.Files), len(epochFiles), n, BestFile)
 	}
 	return &r, nil
 }
@@ -396,7 +417,7 @@ func (f *Folder) latest() (*Epoch, error) {
 		}
 	}
 	e := &Epoch{Epochs: rec.Epochs, Dir: rec.Dir}
-	for _, name := range epochFiles {
+	for _, name := range rec.files() {
 		rel := rec.Dir + "/" + name
 		data, err := os.ReadFile(filepath.Join(f.Dir, rec.Dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -476,7 +497,11 @@ func (f *Folder) Commit(e Epoch) error {
 		}
 		rec.Replaces[n] = sha(b)
 	}
-	for _, name := range epochFiles {
+	names := epochFiles
+	if e.Best != nil {
+		names = append(append([]string(nil), epochFiles...), BestFile)
+	}
+	for _, name := range names {
 		data := *e.file(name)
 		if err := f.fs.Create(filepath.Join(tmp, name), data); err != nil {
 			return err

@@ -32,6 +32,7 @@ import (
 
 // fixed lists the bound packages outside golab/lab, which always exist.
 var fixed = []string{
+	"golab/frontend",
 	"golab/kernel/display",
 	"golab/kernel/internal/kerneltest",
 	"gonum.org/v1/gonum/mat",

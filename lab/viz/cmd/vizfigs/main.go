@@ -36,8 +36,8 @@ import (
 	"strings"
 	"time"
 
+	"golab/frontend"
 	"golab/lab"
-	"golab/lab/host"
 	"golab/lab/models"
 	"golab/lab/viz"
 )
@@ -226,16 +226,14 @@ type liveHost struct{ bundles []map[string]any }
 func (h *liveHost) Context() context.Context { return context.Background() }
 
 // setHost registers h as the front end and returns what undoes it.
-func setHost(h host.Host) (restore func()) {
-	prev := host.Current()
-	host.Set(h)
-	return func() { host.Set(prev) }
-}
+func setHost(h frontend.Frontend) (restore func()) { return frontend.Set(h) }
 
-func (h *liveHost) Display(b map[string]any, id string, update bool) error {
-	h.bundles = append(h.bundles, b)
+func (h *liveHost) Display(b frontend.Bundle) error {
+	h.bundles = append(h.bundles, b.Data)
 	return nil
 }
+
+func (h *liveHost) ClearOutput(bool) error { return nil }
 
 // replayLive runs h through the live view, as Train would at 200 steps per
 // epoch, and writes its display mid-run and at the end as HTML pages.

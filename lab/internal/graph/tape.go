@@ -1,6 +1,6 @@
 //go:build !cuda
 
-package lab
+package graph
 
 import (
 	"runtime"

@@ -1,0 +1,493 @@
+// Package graph turns computations over []float32 (a layer's forward and
+// backward pass, a loss) into gorgonia ops, and a graph of them into two
+// programs: a forward one that computes the outputs, and a backward one that
+// computes the gradients. gorgonia stays the graph, the symbolic
+// differentiation and the tape machine; the arithmetic is the caller's.
+//
+// The backward program never runs a forward op again: the gradient ops read
+// the values the forward program left behind through leaf nodes bound to
+// the forward ops' own output buffers. So the two passes are separate calls,
+// and gradients accumulate into the buffers the caller registers with Param
+// until the caller clears them, as in PyTorch.
+package graph
+
+import (
+	"errors"
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Kernel is one computation: an output of shape Out from the data of its
+// inputs. Input 0 is the data flowing through the graph; the others are
+// parameters or labels.
+type Kernel struct {
+	Name string
+	Out  []int // the output's shape; nil for a scalar
+	// Forward computes the output y from the inputs.
+	Forward func(y []float32, in [][]float32) error
+	// Backward computes the gradients of the inputs from dy, the gradient
+	// of the output (one value for a scalar output): din[i] is nil when
+	// input i needs none, else a buffer to overwrite. y is the output of
+	// the last Forward (nil for a scalar). Nil when the kernel is not
+	// differentiated (evaluation graphs).
+	Backward func(din [][]float32, dy, y []float32, in [][]float32) error
+	// Alias makes the output input 0 under another shape, sharing its data
+	// (flatten): neither Forward nor Backward is called.
+	Alias bool
+}
+
+// Builder builds one graph.
+type Builder struct {
+	g     *G.ExprGraph
+	train bool
+	vals  map[*G.Node]*tensor.Dense // the value every node holds after a forward run
+	saved map[*G.Node]*G.Node       // a leaf standing for a forward node in the backward pass
+	grads map[*G.Node][]float32     // leaves whose gradient accumulates into a buffer
+	want  map[*G.Node]bool          // leaves whose gradient is wanted without a buffer
+	fwd   map[*G.Node]bool          // the forward ops
+
+	// An evaluation graph is a chain whose ops' outputs are read only by
+	// the next op, so op i can write where op i−2 did: its outputs
+	// alternate between two buffers (arena), made at Compile at the size
+	// of the largest output of each. It then needs two activations'
+	// memory, not all of them.
+	arena   [2]int             // the largest output of each slot
+	slot    map[*G.Node]int    // the slot of an evaluation op's output
+	pending map[*G.Node]*chain // outputs bound at Compile
+}
+
+// chain is an evaluation op's output, bound to its slot at Compile.
+type chain struct {
+	op    *op
+	shape []int
+	slot  int
+}
+
+// NewBuilder starts a graph; train graphs are differentiated.
+func NewBuilder(train bool) *Builder {
+	return &Builder{g: G.NewGraph(), train: train, vals: map[*G.Node]*tensor.Dense{}, saved: map[*G.Node]*G.Node{},
+		grads: map[*G.Node][]float32{}, want: map[*G.Node]bool{}, fwd: map[*G.Node]bool{},
+		slot: map[*G.Node]int{}, pending: map[*G.Node]*chain{}}
+}
+
+// Train reports whether the graph is differentiated.
+func (b *Builder) Train() bool { return b.train }
+
+// Input adds a leaf bound to a new tensor of the given shape and returns
+// the node and its data, which the caller fills before each run. With
+// grad set, its gradient is computed too (Program.Grad).
+func (b *Builder) Input(name string, shape []int, grad bool) (*G.Node, []float32) {
+	t := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
+	n := G.NewTensor(b.g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
+	b.vals[n] = t
+	if grad && b.train {
+		b.want[n] = true
+	}
+	return n, t.Data().([]float32)
+}
+
+// Param adds a leaf bound to a parameter's values (shared with every graph
+// of its model). The backward program adds the parameter's gradient into
+// grad, which the caller zeroes when it wants.
+func (b *Builder) Param(name string, shape []int, data, grad []float32) *G.Node {
+	t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	n := G.NewTensor(b.g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
+	b.vals[n] = t
+	if b.train && grad != nil {
+		b.grads[n] = grad
+	}
+	return n
+}
+
+// needsGrad reports whether the gradient of n is wanted: any op's output
+// in a training graph, and the leaves registered for it.
+func (b *Builder) needsGrad(n *G.Node) bool {
+	if !b.train {
+		return false
+	}
+	if n.Op() != nil {
+		return true
+	}
+	return b.want[n] || b.grads[n] != nil
+}
+
+// Apply adds a kernel to the graph over the given inputs.
+func (b *Builder) Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("graph: op %s has no inputs", k.Name)
+	}
+	op := newOp(k.Name, dimsOf(inputs), k.Out)
+	var val *tensor.Dense
+	var link *chain
+	prevSlot, inChain := b.slot[inputs[0]]
+	switch {
+	case !b.train && k.Alias && inChain:
+		// A view stays in its input's slot.
+		link = &chain{op: op, shape: k.Out, slot: prevSlot}
+		op.alias = true
+	case !b.train && k.Out != nil && !k.Alias:
+		link = &chain{op: op, shape: k.Out}
+		if inChain {
+			link.slot = 1 - prevSlot
+		}
+		b.arena[link.slot] = max(b.arena[link.slot], size(k.Out))
+	case k.Alias:
+		in := b.vals[inputs[0]]
+		if in == nil {
+			return nil, fmt.Errorf("graph: op %s: its input has no value", k.Name)
+		}
+		val = tensor.New(tensor.WithShape(k.Out...), tensor.WithBacking(in.Data()))
+		op.alias = true
+	case k.Out != nil:
+		val = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(k.Out...))
+	}
+	op.out = val
+	if !k.Alias {
+		if k.Forward == nil {
+			return nil, fmt.Errorf("graph: op %s has no forward pass", k.Name)
+		}
+		op.run = k.Forward
+	}
+	if b.train {
+		wrt := make([]bool, len(inputs))
+		some := false
+		for i, in := range inputs {
+			wrt[i] = b.needsGrad(in)
+			some = some || wrt[i]
+		}
+		if some {
+			if !k.Alias && k.Backward == nil {
+				return nil, fmt.Errorf("graph: op %s has no backward pass", k.Name)
+			}
+			op.wrt = wrt
+			op.grads = func(in G.Nodes, out, dy *G.Node) (G.Nodes, error) { return b.backward(k, op, in, out, dy) }
+		}
+	}
+	n, err := G.ApplyOp(op, inputs...)
+	if err != nil {
+		return nil, fmt.Errorf("graph: op %s: %w", k.Name, err)
+	}
+	if val != nil {
+		b.vals[n] = val
+	}
+	if link != nil {
+		b.slot[n], b.pending[n] = link.slot, link
+	}
+	b.fwd[n] = true
+	return n, nil
+}
+
+// bindChain gives an evaluation graph's ops their outputs in the two
+// buffers of the chain.
+func (b *Builder) bindChain() {
+	var bufs [2][]float32
+	for i, n := range b.arena {
+		if n > 0 {
+			bufs[i] = make([]float32, n)
+		}
+	}
+	for n, c := range b.pending {
+		t := tensor.New(tensor.WithShape(c.shape...), tensor.WithBacking(bufs[c.slot][:size(c.shape)]))
+		c.op.out, b.vals[n] = t, t
+	}
+	clear(b.pending)
+}
+
+func size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// save returns the node the backward pass reads n's forward value through:
+// n itself for a leaf, else a leaf bound to the forward op's output buffer,
+// so that no forward op is part of the backward program.
+func (b *Builder) save(n *G.Node) (*G.Node, error) {
+	if n.Op() == nil {
+		return n, nil
+	}
+	if s, ok := b.saved[n]; ok {
+		return s, nil
+	}
+	v := b.vals[n]
+	if v == nil {
+		return nil, fmt.Errorf("graph: node %v has no value to save for the backward pass", n)
+	}
+	s := G.NewTensor(b.g, tensor.Float32, v.Dims(), G.WithShape(v.Shape()...), G.WithName("saved "+n.Name()), G.WithValue(v))
+	b.saved[n] = s
+	return s, nil
+}
+
+// backward builds the gradient ops of one kernel: one op that runs its
+// Backward (its output is the gradient of input 0, or a dummy scalar), and
+// one small op per parameter that adds that parameter's gradient into its
+// buffer and hands it on.
+func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node) (G.Nodes, error) {
+	grads := make(G.Nodes, len(inputs))
+	if k.Alias {
+		if !fop.wrt[0] {
+			return grads, nil
+		}
+		back := newOp("d "+k.Name, []int{dy.Dims()}, inputs[0].Shape().Clone())
+		back.alias = true
+		n, err := G.ApplyOp(back, dy)
+		grads[0] = n
+		return grads, err
+	}
+	// Inputs of the backward op: dy, then the saved output (when not a
+	// scalar), then the saved inputs.
+	bin := G.Nodes{dy}
+	if fop.out != nil {
+		y, err := b.save(output)
+		if err != nil {
+			return nil, err
+		}
+		bin = append(bin, y)
+	}
+	for _, in := range inputs {
+		s, err := b.save(in)
+		if err != nil {
+			return nil, err
+		}
+		bin = append(bin, s)
+	}
+	scratch := make([][]float32, len(inputs))
+	for i := 1; i < len(inputs); i++ {
+		if fop.wrt[i] {
+			scratch[i] = make([]float32, inputs[i].Shape().TotalSize())
+		}
+	}
+	var dxShape tensor.Shape
+	if fop.wrt[0] {
+		dxShape = inputs[0].Shape().Clone()
+	}
+	hasY := fop.out != nil
+	bop := newOp("d "+k.Name, dimsOf(bin), dxShape)
+	din := make([][]float32, len(inputs))
+	bop.run = func(dx []float32, in [][]float32) error {
+		copy(din, scratch)
+		if fop.wrt[0] {
+			din[0] = dx
+		}
+		var y []float32
+		rest := in[1:]
+		if hasY {
+			y, rest = in[1], in[2:]
+		}
+		return k.Backward(din, in[0], y, rest)
+	}
+	bn, err := G.ApplyOp(bop, bin...)
+	if err != nil {
+		return nil, fmt.Errorf("graph: gradient of %s: %w", k.Name, err)
+	}
+	if fop.wrt[0] {
+		grads[0] = bn
+	}
+	for i := 1; i < len(inputs); i++ {
+		if !fop.wrt[i] {
+			continue
+		}
+		src := scratch[i]
+		shape := inputs[i].Shape().Clone()
+		h := newOp(fmt.Sprintf("d %s input %d", k.Name, i), []int{bn.Dims()}, shape)
+		if acc := b.grads[inputs[i]]; acc != nil {
+			// A parameter: accumulate into its buffer, and hand that on.
+			h.out = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(acc))
+			h.run = func(out []float32, _ [][]float32) error {
+				for j, v := range src {
+					out[j] += v
+				}
+				return nil
+			}
+		} else {
+			h.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
+			h.run = func(out []float32, _ [][]float32) error {
+				copy(out, src)
+				return nil
+			}
+		}
+		if grads[i], err = G.ApplyOp(h, bn); err != nil {
+			return nil, fmt.Errorf("graph: gradient of %s: %w", k.Name, err)
+		}
+	}
+	return grads, nil
+}
+
+func dimsOf(ns G.Nodes) []int {
+	d := make([]int, len(ns))
+	for i, n := range ns {
+		d[i] = n.Dims()
+	}
+	return d
+}
+
+// Program is a compiled graph: a forward program, and for training graphs a
+// backward one.
+type Program struct {
+	fwd, bwd G.VM
+	grads    map[*G.Node]*G.Node // leaf → its gradient node
+	closed   bool
+}
+
+// Value returns the data n holds after a forward run. In an evaluation
+// graph it is known once the graph is compiled.
+func (b *Builder) Value(n *G.Node) []float32 {
+	if v := b.vals[n]; v != nil {
+		return v.Data().([]float32)
+	}
+	return nil
+}
+
+// Nodes counts the graph's nodes.
+func (b *Builder) Nodes() int { return len(b.g.AllNodes()) }
+
+// Compile compiles the graph. outputs are what Forward computes (the loss
+// first, for a training graph); Backward then computes the gradient of
+// outputs[0] with respect to every parameter and every input registered
+// for it.
+func (b *Builder) Compile(outputs ...*G.Node) (*Program, error) {
+	if len(outputs) == 0 {
+		return nil, fmt.Errorf("graph: nothing to compute")
+	}
+	p := &Program{}
+	b.bindChain()
+	fwd, err := b.compile(outputs)
+	if err != nil {
+		return nil, err
+	}
+	p.fwd = fwd
+	if !b.train {
+		return p, nil
+	}
+	var wrt G.Nodes
+	for n := range b.grads {
+		wrt = append(wrt, n)
+	}
+	for n := range b.want {
+		wrt = append(wrt, n)
+	}
+	if len(wrt) == 0 {
+		return nil, fmt.Errorf("graph: a training graph with nothing to differentiate")
+	}
+	sortNodes(wrt)
+	gs, err := G.Grad(outputs[0], wrt...)
+	if err != nil {
+		return nil, fmt.Errorf("graph: differentiating: %w", err)
+	}
+	sub := b.g.ExactSubgraphRoots(gs...)
+	for _, n := range sub.AllNodes() {
+		if b.fwd[n] {
+			return nil, fmt.Errorf("graph: internal error: the backward pass would run the forward op %v again", n)
+		}
+	}
+	if p.bwd, err = b.compile(gs); err != nil {
+		return nil, err
+	}
+	p.grads = map[*G.Node]*G.Node{}
+	for i, n := range wrt {
+		p.grads[n] = gs[i]
+	}
+	return p, nil
+}
+
+// compile makes a tape machine for the part of the graph that outputs
+// depend on.
+func (b *Builder) compile(outputs G.Nodes) (G.VM, error) {
+	sub := b.g.ExactSubgraphRoots(outputs...)
+	var leaves G.Nodes
+	for _, n := range sub.AllNodes() {
+		if n.Op() == nil {
+			leaves = append(leaves, n)
+		}
+	}
+	prog, locs, err := G.CompileFunction(b.g, leaves, outputs)
+	if err != nil {
+		return nil, fmt.Errorf("graph: compiling: %w", err)
+	}
+	return newTapeMachine(b.g, G.WithPrecompiled(prog, locs)), nil
+}
+
+// Forward runs the forward program. A panic in a kernel becomes an error,
+// so that a bug never takes a notebook's kernel down.
+func (p *Program) Forward() error { return p.run(p.fwd) }
+
+// Backward runs the backward program: it adds the gradients into the
+// parameters' buffers. It reads what the last Forward left.
+func (p *Program) Backward() error {
+	if p.bwd == nil {
+		return fmt.Errorf("graph: an evaluation graph has no backward pass")
+	}
+	return p.run(p.bwd)
+}
+
+// Grad returns the gradient Backward computed for the leaf n (an input
+// registered with grad set, or a parameter), or nil.
+func (p *Program) Grad(n *G.Node) []float32 {
+	g := p.grads[n]
+	if g == nil || g.Value() == nil {
+		return nil
+	}
+	d, _ := float32s(g.Value())
+	return d
+}
+
+func (p *Program) run(vm G.VM) (err error) {
+	if p.closed {
+		return fmt.Errorf("graph: the program was closed")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("lab: internal error while running the model: %v", r)
+		}
+		vm.Reset()
+	}()
+	err = vm.RunAll()
+	// An error of one of our ops comes back wrapped by the tape machine:
+	// say what the op said.
+	if oe := findOpError(err); oe != nil {
+		return oe.err
+	}
+	return err
+}
+
+// Close releases the machines.
+func (p *Program) Close() {
+	p.closed = true
+	p.fwd.Close()
+	if p.bwd != nil {
+		p.bwd.Close()
+	}
+}
+
+// findOpError digs an op's error out of the tape machine's wrappings, which
+// unwrap by Err (gorgonia's vmContextualError), Cause (pkg/errors) or
+// Unwrap.
+func findOpError(err error) *opError {
+	for err != nil {
+		var oe *opError
+		if errors.As(err, &oe) {
+			return oe
+		}
+		switch e := err.(type) {
+		case interface{ Err() error }:
+			err = e.Err()
+		case interface{ Cause() error }:
+			err = e.Cause()
+		default:
+			err = errors.Unwrap(err)
+		}
+	}
+	return nil
+}
+
+func sortNodes(ns G.Nodes) {
+	for i := 1; i < len(ns); i++ {
+		for j := i; j > 0 && ns[j].ID() < ns[j-1].ID(); j-- {
+			ns[j], ns[j-1] = ns[j-1], ns[j]
+		}
+	}
+}
