@@ -319,7 +319,9 @@ func (s *Session) checkErrors(c *cellCode, errs []types.Error) *Error {
 		}
 		msg := e.Msg
 		switch {
-		case strings.HasSuffix(msg, "imported and not used"):
+		case strings.HasSuffix(msg, " and not used") && strings.Contains(msg, "\" imported"):
+			// `"fmt" imported and not used`, `"math/rand/v2" imported
+			// as rand and not used`: a later cell may use it.
 			continue
 		case strings.HasPrefix(msg, "declared and not used: ") && c.isTopDef(e.Pos):
 			continue

@@ -103,6 +103,17 @@ func TestStateAndMixedCells(t *testing.T) {
 	ts.ok("var e error\ne", "")
 }
 
+// TestImportsForLaterCells checks that a cell may import what only later
+// cells use, under the package's name or another, as a notebook's first
+// cell does; an unused variable inside a function is still Go's error.
+func TestImportsForLaterCells(t *testing.T) {
+	ts := newTestSession(t)
+	ts.ok("import (\n\t\"math/rand/v2\"\n\tstr \"strings\"\n\t\"os\"\n)\nx := 1", "")
+	ts.ok("rand.New(rand.NewPCG(1, 2)).IntN(1) + x", "1")
+	ts.ok("str.ToUpper(\"go\")", "GO")
+	ts.fails("func f() { y := 2 }", "CompileError", "declared and not used: y")
+}
+
 func TestRedefinition(t *testing.T) {
 	ts := newTestSession(t)
 	ts.ok("var p = 0.5", "")
