@@ -275,6 +275,11 @@ bench-kernel: python-env
 	$(MAKE) --no-print-directory kernel KERNEL_PREFIX=user
 	GOLAB_KERNEL_BIN=$(BIN)/golab-kernel $(GO) test ./kernel/internal/kernel -run '^$$' -bench . -benchtime 1x -count 1
 	"$(PYTHON)" kernel/tests/bench_roundtrip.py --cells 500
+	# The floor: a kernel that sends the same messages and runs nothing.
+	$(GO) build -o $(BIN)/golab-floorkernel ./kernel/tests/floorkernel
+	mkdir -p "$$JUPYTER_DATA_DIR/kernels/golab-floor"
+	printf '{"argv": ["%s", "-f", "{connection_file}"], "display_name": "golab floor", "language": "go"}\n' "$(BIN)/golab-floorkernel" > "$$JUPYTER_DATA_DIR/kernels/golab-floor/kernel.json"
+	"$(PYTHON)" kernel/tests/bench_roundtrip.py --cells 500 --kernel golab-floor
 
 test: test-kernel
 

@@ -8,7 +8,9 @@ from sending execute_request with jupyter_client to receiving the cell's
 For the first it also prints the CPU time each process spends per cell,
 which says where the time goes on a busy machine. Runs with any Python that
 has jupyter_client, against the "golab" kernelspec (make bench-kernel
-installs one into a throwaway JUPYTER_DATA_DIR).
+installs one into a throwaway JUPYTER_DATA_DIR). make bench-kernel also runs
+it against kernel/tests/floorkernel ("golab-floor"), which sends the same
+messages and runs nothing: the floor that client and messaging set.
 
     python3 kernel/tests/bench_roundtrip.py [--cells 500] [--code '1 + 1'] [--kernel golab]
 """

@@ -42,6 +42,15 @@ type stream struct {
 	mu      sync.Mutex
 	markers map[string]chan struct{}
 	seq     int
+	// held says the pump has read bytes it has not yet handed to the
+	// sink. Where the pump reads under mu (readLocked), held and the pipe
+	// together tell whether anything written is still on its way (see
+	// drained).
+	held bool
+}
+
+func newStream(name string, r, w *os.File, sink Sink) *stream {
+	return &stream{name: name, r: r, w: w, sink: sink, markers: map[string]chan struct{}{}}
 }
 
 // Start redirects fd 1 and os.Stderr and streams them to sink. It must be
@@ -64,7 +73,7 @@ func Start(sink Sink) (*Capture, error) {
 		} else {
 			os.Stderr = w
 		}
-		st := &stream{name: name, r: r, w: w, sink: sink, markers: map[string]chan struct{}{}}
+		st := newStream(name, r, w, sink)
 		c.streams = append(c.streams, st)
 		go st.pump()
 	}
@@ -72,11 +81,18 @@ func Start(sink Sink) (*Capture, error) {
 }
 
 // Sync waits until everything written to stdout and stderr before the call
-// has been handed to the sink, or until timeout.
+// has been handed to the sink, or until timeout. A stream with nothing on
+// its way returns at once; others are sent a marker, which the pump
+// answers once all before it is out.
 func (c *Capture) Sync(timeout time.Duration) {
 	var waits []chan struct{}
 	for _, s := range c.streams {
-		waits = append(waits, s.mark())
+		if !s.drained() {
+			waits = append(waits, s.mark())
+		}
+	}
+	if len(waits) == 0 {
+		return
 	}
 	deadline := time.After(timeout)
 	for _, w := range waits {
@@ -111,7 +127,7 @@ func (s *stream) pump() {
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
-		n, err := s.r.Read(buf)
+		n, err := s.readLocked(buf)
 		pending = append(pending, buf[:n]...)
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -125,6 +141,9 @@ func (s *stream) pump() {
 		}
 		_ = s.r.SetReadDeadline(time.Time{})
 		s.flush(&pending, false)
+		s.mu.Lock()
+		s.held = len(pending) > 0
+		s.mu.Unlock()
 	}
 }
 

@@ -24,6 +24,9 @@ type cellCode struct {
 	defs      []*topDef     // variables defined by := at the top of the cell
 	last      *ast.ExprStmt // the final expression, shown
 	shown     []types.Type  // the types of its values; none: nothing to show
+	// named caches checkTypes once namedListed is set.
+	named       []*types.Named
+	namedListed bool
 
 	declared map[string]bool
 	methods  map[string]map[string]bool

@@ -19,7 +19,16 @@ import (
 // wraps such a value when it becomes an error, and no assertion finds it
 // again.
 func (s *Session) errorsRewrite(n ast.Node, c *cellCode, typeOf func(types.Type, token.Pos) (ast.Expr, error)) error {
-	wrappers := cellWrappers(c)
+	// The wrappers are listed only for a call to errors.Is or errors.As:
+	// most cells have none, and listing walks every name of the session.
+	var wrappers []wrapper
+	listed := false
+	cellWrappers := func() []wrapper {
+		if !listed {
+			wrappers, listed = cellWrappers(c), true
+		}
+		return wrappers
+	}
 	var refused error
 	ast.Inspect(n, func(m ast.Node) bool {
 		call, ok := m.(*ast.CallExpr)
@@ -35,6 +44,7 @@ func (s *Session) errorsRewrite(n ast.Node, c *cellCode, typeOf func(types.Type,
 			return true
 		}
 		pos := sel.Pos()
+		wrappers := cellWrappers()
 		if f.Name() == "Is" {
 			if len(wrappers) == 0 {
 				return true

@@ -283,6 +283,11 @@ func checkTypes(c *cellCode) []*types.Named {
 	if c.pkg == nil {
 		return nil
 	}
+	// Listed once a cell: the scope does not change while the cell is
+	// built, and Scope.Names sorts every name of the session.
+	if c.namedListed {
+		return c.named
+	}
 	var out []*types.Named
 	scope := c.pkg.Scope()
 	for _, n := range scope.Names() {
@@ -299,6 +304,7 @@ func checkTypes(c *cellCode) []*types.Named {
 		}
 		out = append(out, named)
 	}
+	c.named, c.namedListed = out, true
 	return out
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"testing"
 )
@@ -37,5 +38,36 @@ func TestMemoryPerCell(t *testing.T) {
 	t.Logf("live heap growth: %.2f KB per cell", per/1024)
 	if per > 8<<10 {
 		t.Errorf("live heap grows by %.1f KB per trivial cell; want under 8 KB", per/1024)
+	}
+}
+
+// globalFrameLen is the length of yaegi's global frame, or -1 on a yaegi
+// whose layout differs.
+func globalFrameLen(s *Session) (n int) {
+	defer func() {
+		if recover() != nil {
+			n = -1
+		}
+	}()
+	return reflect.ValueOf(s.in).Elem().FieldByName("frame").Elem().FieldByName("data").Len()
+}
+
+// TestCellsDoNotGrowTheGlobalFrame: a cell's statements must not take
+// slots of yaegi's global frame for good. A function literal at top level
+// did (two slots a cell), and each cell copied the whole frame twice, so
+// that every cell cost more than the one before.
+func TestCellsDoNotGrowTheGlobalFrame(t *testing.T) {
+	ts := newTestSession(t)
+	ts.ok("1 + 1", "2")
+	n0 := globalFrameLen(ts.Session)
+	if n0 < 0 {
+		t.Skip("another yaegi layout")
+	}
+	for i := 0; i < 100; i++ {
+		ts.ok("1 + 1", "2")
+		ts.ok(fmt.Sprintf("w := %d\nw * 2", i), fmt.Sprint(2*i))
+	}
+	if n := globalFrameLen(ts.Session); n > n0+2 {
+		t.Errorf("yaegi's global frame grew from %d to %d slots over 200 cells (one variable defined again); want it flat", n0, n)
 	}
 }

@@ -63,10 +63,20 @@ func (s *Session) compileProgram(ctx context.Context, c *cellCode, p *program) e
 		}
 	}
 	if p.hasFunc {
-		// The statements run as the body of a function literal called at
-		// once: a function, for Go's semantics of defer, :=, panics; a
-		// literal, so that one compile and one run do.
-		call := &ast.CallExpr{Fun: &ast.FuncLit{Type: c.body.Type, Body: c.body.Body}, Lparen: s.base, Rparen: s.base}
+		// The statements run as the body of a function, for Go's semantics
+		// of defer, :=, panics: one declared afresh for each cell, then
+		// called. Not a literal called at once, though that compiles and
+		// runs once less: yaegi gives each literal at top level a slot of
+		// its global frame for good and copies that whole frame to make
+		// the closure, so that every cell cost more than the one before.
+		polyfill.DeleteSymbol(s.in, cellFunc)
+		decl := &ast.FuncDecl{Name: identAt(cellFunc, s.base), Type: c.body.Type, Body: c.body.Body}
+		f := &ast.File{Package: s.base, Name: identAt("main", s.base), Decls: []ast.Decl{decl}}
+		// Declaring runs nothing of the cell: an interrupt is for the call.
+		if err := s.compileFile(context.WithoutCancel(ctx), f); err != nil {
+			return fail(err)
+		}
+		call := &ast.CallExpr{Fun: identAt(cellFunc, s.base), Lparen: s.base, Rparen: s.base}
 		prog, err := s.compile(&ast.BlockStmt{Lbrace: s.base, List: []ast.Stmt{&ast.ExprStmt{X: call}}, Rbrace: s.base})
 		if err != nil {
 			return fail(err)

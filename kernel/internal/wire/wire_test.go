@@ -168,3 +168,32 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// isObjectByDecoding is what isObject must agree with: JSON that decodes
+// into a map, null excepted.
+func isObjectByDecoding(b []byte) bool {
+	var v map[string]json.RawMessage
+	return json.Unmarshal(b, &v) == nil && v != nil
+}
+
+func TestIsObject(t *testing.T) {
+	for _, s := range []string{
+		`{}`, ` {"a": 1} `, "\n\t{\"a\":{\"b\":[1,2]}}\r\n", `{"a":"\xff"}`, `{"a":1,"a":2}`,
+		``, ` `, `null`, `[]`, `"{}"`, `1`, `{`, `{}}`, `{} {}`, `{"a":}`, `{'a':1}`, "\v{}", `true`,
+	} {
+		if got, want := isObject([]byte(s)), isObjectByDecoding([]byte(s)); got != want {
+			t.Errorf("isObject(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzIsObject(f *testing.F) {
+	for _, s := range []string{`{}`, `null`, ` {"a":[1,{"b":null}]}`, `{"a":1}x`, `[{}]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := isObject(b), isObjectByDecoding(b); got != want {
+			t.Fatalf("isObject(%q) = %v, decoding says %v", b, got, want)
+		}
+	})
+}
