@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,7 +131,7 @@ func LoadCIFARWith(o CIFAROptions) (*CIFAR, error) {
 		}
 	}
 	classes := readClasses(dir)
-	sums, err := readSums(dir)
+	sums, err := download.ReadSums(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -365,27 +363,7 @@ func sumMismatch(path, sumsPath, got, want string) error {
 	return fmt.Errorf("lab: CIFAR-10 file %s does not match its checksum in %s (sha256 %s, want %s). It is corrupt: delete the folder and load again to download a fresh copy", path, sumsPath, got, want)
 }
 
-func sumsFile(dir string) string { return filepath.Join(dir, "SHA256SUMS") }
-
-// readSums reads the SHA256SUMS file of the folder (the download writes
-// it; the shared copy has one): file name to hex SHA-256. nil when there
-// is none.
-func readSums(dir string) (map[string]string, error) {
-	b, err := os.ReadFile(sumsFile(dir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	sums := map[string]string{}
-	for _, l := range strings.Split(string(b), "\n") {
-		if want, name, ok := strings.Cut(strings.TrimSpace(l), "  "); ok {
-			sums[name] = want
-		}
-	}
-	return sums, nil
-}
+func sumsFile(dir string) string { return filepath.Join(dir, download.SumsFile) }
 
 // verifyOtherSums checks the files SHA256SUMS lists besides the batches.
 func verifyOtherSums(dir string, sums map[string]string) error {
@@ -393,7 +371,7 @@ func verifyOtherSums(dir string, sums map[string]string) error {
 		if slices.Contains(trainFiles, name) || slices.Contains(testFiles, name) {
 			continue
 		}
-		got, err := sha256File(filepath.Join(dir, name))
+		got, err := download.SHA256File(filepath.Join(dir, name))
 		if err != nil {
 			return fmt.Errorf("lab: verifying CIFAR-10: %w", err)
 		}
@@ -402,17 +380,4 @@ func verifyOtherSums(dir string, sums map[string]string) error {
 		}
 	}
 	return nil
-}
-
-func sha256File(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -6,7 +6,6 @@ package download
 
 import (
 	"archive/tar"
-	"bufio"
 	"compress/gzip"
 	"context"
 	"crypto/md5"
@@ -34,39 +33,27 @@ type Archive struct {
 	Extra    []string // files to unpack when present
 }
 
-// Verify checks the files of dir against its SHA256SUMS file, when there
-// is one (Fetch writes it; a copy made by hand may have one).
-func Verify(dir string, out io.Writer) error {
-	f, err := os.Open(filepath.Join(dir, SumsFile))
+// ReadSums reads dir's SHA256SUMS file (Fetch writes it; a copy made by
+// hand may have one): file name to hex SHA-256. nil when there is none.
+func ReadSums(dir string) (map[string]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, SumsFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(out, "CIFAR-10 found in %s\n", dir)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("lab: %w", err)
+		return nil, fmt.Errorf("lab: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		want, name, ok := strings.Cut(strings.TrimSpace(sc.Text()), "  ")
-		if !ok {
-			continue
+	sums := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if want, name, ok := strings.Cut(strings.TrimSpace(l), "  "); ok {
+			sums[name] = want
 		}
-		got, err := sha256File(filepath.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("lab: verifying CIFAR-10: %w", err)
-		}
-		if got != want {
-			return fmt.Errorf("lab: CIFAR-10 file %s does not match its checksum in %s (sha256 %s, want %s). It is corrupt: delete the folder and load again to download a fresh copy", filepath.Join(dir, name), filepath.Join(dir, SumsFile), got, want)
-		}
-		n++
 	}
-	fmt.Fprintf(out, "Files already downloaded and verified (%d files in %s)\n", n, dir)
-	return nil
+	return sums, nil
 }
 
-func sha256File(path string) (string, error) {
+// SHA256File returns the hex SHA-256 of a file's contents.
+func SHA256File(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -201,7 +188,7 @@ func writeFromReader(path string, r io.Reader) error {
 func (a Archive) writeSums(dir string) error {
 	var b strings.Builder
 	for _, n := range a.Files {
-		s, err := sha256File(filepath.Join(dir, n))
+		s, err := SHA256File(filepath.Join(dir, n))
 		if err != nil {
 			return fmt.Errorf("lab: %w", err)
 		}
