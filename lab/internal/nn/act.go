@@ -43,8 +43,10 @@ func ScaleGroups(y, x, scale []float32, group int) {
 	})
 }
 
-// DropoutMaskSeeded fills mask with 0 (probability p) or 1/(1−p), like
-// DropoutMask, from the random streams of seed: the mask is cut into
+// DropoutMaskSeeded fills mask with 0 (probability p) or 1/(1−p): scaling
+// the kept units by 1/(1−p) keeps the expected activation unchanged, so
+// nothing is rescaled at test time ("inverted dropout", as in PyTorch).
+// It draws from the random streams of seed: the mask is cut into
 // fixed chunks, each drawn from its own PCG stream (seed, chunk), so the
 // chunks fill in parallel and the mask depends on seed alone, not on the
 // number of threads.
@@ -68,19 +70,4 @@ func DropoutMaskSeeded(mask []float32, p float32, seed uint64) {
 			}
 		}
 	})
-}
-
-// DropoutMask fills mask with 0 (probability p) or 1/(1−p), drawing from
-// uniform, a source of floats in [0, 1). Scaling the kept units by 1/(1−p)
-// keeps the expected activation unchanged, so nothing is rescaled at test
-// time ("inverted dropout", as in PyTorch).
-func DropoutMask(mask []float32, p float32, uniform func() float32) {
-	keep := 1 / (1 - p)
-	for i := range mask {
-		if uniform() < p {
-			mask[i] = 0
-		} else {
-			mask[i] = keep
-		}
-	}
 }
