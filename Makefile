@@ -224,14 +224,14 @@ kernel-bindings:
 # make kernel needs only jupyter_client from $(PYTHON) (the single-user image and
 # the hub install the kernelspec with Pythons of their own); it makes .venv when
 # that is the Python.
-# The binary records the toolchain and the module folder it was built with:
-# functions marked //golab:compile are built into plugins with both (see
-# kernel/internal/compiled). prepare-compile then builds the packages cells can
+# The binary records the toolchain, the module folder and the Go caches it was
+# built with: functions marked //golab:compile are built into plugins with them
+# (see kernel/internal/compiled), also for users whose HOME is another (a hub). prepare-compile then builds the packages cells can
 # import for dynamic linking, once per toolchain and change of the lab (minutes
 # the first time), so that the first compile in a session takes seconds.
 kernel: kernel-bindings $(filter $(VENV_STAMP),$(PY_ENV))
-	@goroot=$$($(GO) env GOROOT)
-	$(GO) build -ldflags "-X 'golab/kernel/internal/compiled.goRoot=$$goroot' -X 'golab/kernel/internal/compiled.moduleRoot=$(CURDIR)'" \
+	@goroot=$$($(GO) env GOROOT); modcache=$$($(GO) env GOMODCACHE); gocache=$$($(GO) env GOCACHE)
+	$(GO) build -ldflags "-X 'golab/kernel/internal/compiled.goRoot=$$goroot' -X 'golab/kernel/internal/compiled.moduleRoot=$(CURDIR)' -X 'golab/kernel/internal/compiled.modCache=$$modcache' -X 'golab/kernel/internal/compiled.buildCache=$$gocache'" \
 	  -o $(BIN)/golab-kernel ./kernel/cmd/golab-kernel
 	$(BIN)/golab-kernel prepare-compile
 	"$(PYTHON)" -c 'import jupyter_client' 2>/dev/null || { echo "make kernel: $(PYTHON) cannot import jupyter_client, which installs the kernelspec: make it with make python-env (.venv), or install jupyter_client into it"; exit 1; }

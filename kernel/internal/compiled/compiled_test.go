@@ -142,3 +142,40 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 }
+
+func TestBuilderCaches(t *testing.T) {
+	mod, build := t.TempDir(), t.TempDir()
+	for _, c := range []struct {
+		env                []string
+		wantMod, wantBuild string
+	}{
+		{[]string{"HOME=/h"}, mod, build},
+		{[]string{"GOMODCACHE=/m", "GOCACHE=/c"}, "", ""},
+		{[]string{"GOPATH=/gp"}, "", build}, // GOPATH names the module cache
+		{[]string{"GOMODCACHE="}, mod, build},
+	} {
+		gotMod, gotBuild := builderCaches(c.env, mod, build)
+		if gotMod != c.wantMod || gotBuild != c.wantBuild {
+			t.Errorf("env %q: caches %q, %q; want %q, %q", c.env, gotMod, gotBuild, c.wantMod, c.wantBuild)
+		}
+	}
+	if m, b := builderCaches(nil, filepath.Join(mod, "gone"), filepath.Join(build, "gone")); m != "" || b != "" {
+		t.Errorf("missing caches used: %q, %q", m, b)
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		ro := t.TempDir()
+		if err := os.Chmod(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		if _, b := builderCaches(nil, mod, ro); b != "" {
+			t.Errorf("an unwritable build cache used: %q", b)
+		}
+	}
+	c := Config{GoRoot: "/go", ModCache: mod, BuildCache: build, Env: []string{"HOME=/h"}}
+	env := strings.Join(c.buildEnv(), " ")
+	for _, want := range []string{"GOMODCACHE=" + mod, "GOCACHE=" + build} {
+		if !strings.Contains(env, want) {
+			t.Errorf("build env lacks %q: %s", want, env)
+		}
+	}
+}

@@ -17,12 +17,16 @@ import (
 )
 
 // Recorded by make kernel (-ldflags -X): the GOROOT of the toolchain that
-// built the kernel and the folder of its module. Without them (go test, a
-// plain go build) the toolchain is the go command on PATH when its version
-// is the kernel's, and the module is where this file was compiled from.
+// built the kernel, the folder of its module, and the module and build
+// caches it was built from. Without them (go test, a plain go build) the
+// toolchain is the go command on PATH when its version is the kernel's,
+// the module is where this file was compiled from, and the caches are the
+// environment's.
 var (
 	goRoot     string
 	moduleRoot string
+	modCache   string
+	buildCache string
 )
 
 // Config says where and how plugins are built. DefaultConfig describes the
@@ -33,6 +37,13 @@ type Config struct {
 	ModulePath string // the kernel's module ("golab")
 	ModuleRoot string // its folder
 	CacheDir   string // where plugins are kept
+	// The module and build caches go build uses when the environment
+	// names none ("" leaves go's defaults): those the kernel was built
+	// from, which hold every module it needs and the packages
+	// prepare-compile built, also for a user whose HOME is not the
+	// builder's (a JupyterHub user's home, say).
+	ModCache   string
+	BuildCache string
 	GOOS       string
 	GOARCH     string
 	Cgo        bool              // the kernel was built with cgo
@@ -80,6 +91,7 @@ func DefaultConfig(env []string) Config {
 		}
 	}
 	c.ExeID = executableID()
+	c.ModCache, c.BuildCache = builderCaches(env, modCache, buildCache)
 	switch v := strings.ToLower(getenv(env, "GOLAB_COMPILE")); v {
 	case "off", "0", "false", "no":
 		c.Off = "compiling is switched off (GOLAB_COMPILE=" + v + ")"
@@ -135,6 +147,38 @@ func findGoRoot(env []string, want string) (string, string) {
 		return "", fmt.Sprintf("no Go toolchain: the go command on PATH is %s, the kernel was built with %s, and plugins need the same", lines[1], want)
 	}
 	return lines[0], ""
+}
+
+// builderCaches returns the recorded module and build caches go build is to
+// use in env: a module cache when env sets neither GOMODCACHE nor GOPATH
+// and the folder exists (plugins build with GOPROXY=off, so they need the
+// modules the kernel was built from, which a fresh home lacks), and a build
+// cache when env sets no GOCACHE and this user can write to it (else go's
+// default, which makes the first build take minutes instead of seconds).
+func builderCaches(env []string, mod, build string) (string, string) {
+	if mod != "" && (getenv(env, "GOMODCACHE") != "" || getenv(env, "GOPATH") != "" || !isDir(mod)) {
+		mod = ""
+	}
+	if build != "" && (getenv(env, "GOCACHE") != "" || !writable(build)) {
+		build = ""
+	}
+	return mod, build
+}
+
+func isDir(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
+}
+
+// writable reports whether a file can be made in dir.
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".golab-probe-")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }
 
 // rootVersion is the version of the toolchain at root.
@@ -234,9 +278,10 @@ func (c *Config) settingsEnv() []string {
 
 // buildEnv is the environment of go build: the cells' environment without
 // what would change the build (another toolchain, workspace, proxy, flags,
-// target), then the kernel's own settings. GOPROXY=off: every module is in
-// the module cache since the kernel was built from it, and a kernel never
-// downloads.
+// target), then the builder's caches where the environment names none,
+// then the kernel's own settings. GOPROXY=off: every module is in the
+// builder's module cache since the kernel was built from it, and a kernel
+// never downloads.
 func (c *Config) buildEnv() []string {
 	var keep []string
 	for _, kv := range c.Env {
@@ -247,6 +292,12 @@ func (c *Config) buildEnv() []string {
 		keep = append(keep, kv)
 	}
 	keep = append(keep, "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=", "GOPROXY=off", "GO111MODULE=on", "GOROOT="+c.GoRoot)
+	if c.ModCache != "" {
+		keep = append(keep, "GOMODCACHE="+c.ModCache)
+	}
+	if c.BuildCache != "" {
+		keep = append(keep, "GOCACHE="+c.BuildCache)
+	}
 	return append(keep, c.settingsEnv()...)
 }
 

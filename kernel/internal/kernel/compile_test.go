@@ -1,6 +1,9 @@
 package kernel_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +93,60 @@ func busy(d time.Duration) int {
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("the next cell ran %v after the interrupted one, before busy() could have ended", d)
 	}
+}
+
+// TestCompiledInAnotherHome is a hub's student: HOME is a fresh folder and
+// the environment names no Go cache, so go's default caches there are empty
+// (and plugins build with GOPROXY=off). The kernel builds with the module
+// and build caches it was built from, in seconds, instead of failing over
+// to the interpreter.
+func TestCompiledInAnotherHome(t *testing.T) {
+	if err := compiled.New(compiled.DefaultConfig(nil)).Unavailable(); err != nil {
+		t.Skipf("Go plugins are unavailable here: %v", err)
+	}
+	home := t.TempDir()
+	p, _ := launchCmd(t, func(bin, conn string) *exec.Cmd {
+		c := exec.Command(bin, "-f", conn)
+		for _, kv := range os.Environ() {
+			switch k, _, _ := strings.Cut(kv, "="); k {
+			case "HOME", "GOMODCACHE", "GOPATH", "GOCACHE", "XDG_CACHE_HOME", "GOLAB_COMPILE_CACHE":
+			default:
+				c.Env = append(c.Env, kv)
+			}
+		}
+		c.Env = append(c.Env, "HOME="+home)
+		return c
+	})
+	t.Cleanup(p.stop)
+	if err := p.c.WaitReady(30 * time.Second); err != nil {
+		t.Fatalf("kernel did not start: %v\n%s", err, p.stderr)
+	}
+	start := time.Now()
+	// It imports the lab: its modules (gorgonia, gonum) are in no cache of
+	// the fresh home.
+	reply, outs := p.run(`import (
+	"runtime"
+
+	"golab/lab"
+)
+
+//golab:compile
+func where() string {
+	pc, _, _, _ := runtime.Caller(0)
+	return runtime.FuncForPC(pc).Name()
+}
+
+//golab:compile
+func pixels(d *lab.Dataset) int { return d.Len() * lab.ImageBytes }`)
+	if c := content(reply); c["status"] != "ok" {
+		t.Fatalf("declaring the compiled function: %v", c)
+	}
+	took := time.Since(start)
+	if got := p.ok("where()"); !strings.HasPrefix(got, compiled.PathPrefix) {
+		t.Fatalf("where() = %s in a fresh home; want a function of a plugin (stderr of the cell: %q)", got, streamText(outs, "stderr"))
+	}
+	if _, err := os.Stat(filepath.Join(home, ".cache", "golab", "compiled")); err != nil {
+		t.Errorf("the plugin is not in the user's own cache: %v", err)
+	}
+	t.Logf("first compile in a fresh home: %v", took)
 }

@@ -3,9 +3,11 @@ package kernel_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +35,19 @@ func kernelBin(t testing.TB) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "golab-kernel")
-		out, err := exec.Command("go", "build", "-o", builtBin, "golab/kernel/cmd/golab-kernel").CombinedOutput()
+		// Record the Go caches as make kernel does (TestCompiledInAnotherHome).
+		caches, err := exec.Command("go", "env", "GOMODCACHE", "GOCACHE").Output()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		c := strings.Fields(string(caches))
+		if len(c) != 2 {
+			buildErr = fmt.Errorf("go env GOMODCACHE GOCACHE printed %q", caches)
+			return
+		}
+		ldflags := fmt.Sprintf("-X 'golab/kernel/internal/compiled.modCache=%s' -X 'golab/kernel/internal/compiled.buildCache=%s'", c[0], c[1])
+		out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", builtBin, "golab/kernel/cmd/golab-kernel").CombinedOutput()
 		if err != nil {
 			buildErr = err
 			t.Logf("%s", out)
@@ -105,7 +119,10 @@ func launchCmd(t testing.TB, cmd func(bin, conn string) *exec.Cmd) (*proc, time.
 	}
 	p := &proc{t: t, ci: ci, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = cmd(bin, path)
-	p.cmd.Env = append(os.Environ(), "GOLAB_KERNEL_TEST=1")
+	if p.cmd.Env == nil {
+		p.cmd.Env = os.Environ()
+	}
+	p.cmd.Env = append(p.cmd.Env, "GOLAB_KERNEL_TEST=1")
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stderr
 	start := time.Now()
