@@ -20,8 +20,10 @@ kills healthy kernels instead of limiting memory.
 
 import atexit
 import os
+import random
 import shutil
 import signal
+import socket
 import time
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
@@ -93,6 +95,25 @@ def probe_cgroups(parent_v2=""):
     return dirs, f"enforced with cgroups ({'v2' if 'v2' in dirs else 'v1'}: {names})"
 
 
+def ephemeral_ports():
+    """The kernel's range of ports for bind(0): (first, last)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def port_is_free(port, ip="127.0.0.1"):
+    with socket.socket() as s:
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
 class GolabSpawner(SimpleLocalProcessSpawner):
     """SimpleLocalProcessSpawner with notebooks copied in and cgroup limits."""
 
@@ -101,6 +122,28 @@ class GolabSpawner(SimpleLocalProcessSpawner):
     pids_limit = Integer(1024, config=True, help="Most processes and threads per user (cgroups).")
 
     _probe = None  # shared by all spawners: (dirs, sentence)
+    _ports = set()  # ports given to servers of this hub that still run
+
+    def server_port(self):
+        """A free port for a server, below the ephemeral range.
+
+        JupyterHub's own choice binds port 0, which takes a port from the
+        ephemeral range, where every kernel's ZeroMQ sockets (jupyter_client
+        picks them the same way) and outgoing connections take theirs: with
+        30 servers starting at once on 2 cores a server binds minutes after
+        its port was chosen, and make hub-load saw a kernel's socket take it
+        first (the hub then waits for a server it can never reach). Nothing
+        takes ports below that range unasked; the ports handed out here are
+        remembered until their server stops.
+        """
+        lo, _ = ephemeral_ports()
+        first = max(1024, lo - 12000)
+        for _ in range(1000):
+            port = random.randrange(first, lo)
+            if port not in self._ports and port_is_free(port, self.ip or "127.0.0.1"):
+                self._ports.add(port)
+                return port
+        raise RuntimeError(f"golab: no free port for a server in {first}-{lo - 1}")
 
     def _cgroups(self):
         cls = type(self)
@@ -178,10 +221,16 @@ class GolabSpawner(SimpleLocalProcessSpawner):
     async def start(self):
         self.copy_notebooks()
         self.make_cgroups()
+        if self.port == 0:
+            self.port = self._picked = self.server_port()
         return await super().start()
 
     async def stop(self, now=False):
         await super().stop(now=now)
+        if self.port and self.port == getattr(self, "_picked", None):
+            # The next start picks a free port again.
+            self._ports.discard(self.port)
+            self.port = self._picked = 0
         self.remove_cgroups()
 
     def remove_cgroups(self):

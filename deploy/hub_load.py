@@ -69,6 +69,20 @@ def meminfo():
 # --- sampling each student's processes ------------------------------------------------
 
 
+# What a student's processes are: the JupyterLab server, golab kernels, and
+# the Go toolchain building //golab:compile plugins for a kernel.
+KINDS = ("server", "kernels", "toolchain")
+
+
+def process_kind(cmdline):
+    argv0 = cmdline.split(b"\0", 1)[0]
+    if b"golab-kernel" in argv0:
+        return "kernels"
+    if argv0.endswith(b"/bin/go") or b"/pkg/tool/" in argv0:
+        return "toolchain"
+    return "server"
+
+
 class Sampler(threading.Thread):
     """Every interval: Rss/Pss/anonymous memory of each user's processes (found by
     JUPYTERHUB_USER in their environment), their CPU time, and the host's
@@ -84,7 +98,7 @@ class Sampler(threading.Thread):
         self.owner = {}  # pid -> user (None: not a student's)
         self.peak = {u: {"rss": 0, "pss": 0, "uss": 0} for u in users}
         # The same split by kind: the JupyterLab server, the golab kernels.
-        self.kind_peak = {u: {"server": dict(rss=0, pss=0, uss=0), "kernels": dict(rss=0, pss=0, uss=0)} for u in users}
+        self.kind_peak = {u: {k: dict(rss=0, pss=0, uss=0) for k in KINDS} for u in users}
         self.cpu = {}  # pid -> (user, seconds)
         self.host_peak = 0
         self.kernels_peak = 0
@@ -111,7 +125,7 @@ class Sampler(threading.Thread):
 
     def sample(self):
         totals = {u: {"rss": 0, "pss": 0, "uss": 0} for u in self.users}
-        kinds = {u: {"server": dict(rss=0, pss=0, uss=0), "kernels": dict(rss=0, pss=0, uss=0)} for u in self.users}
+        kinds = {u: {k: dict(rss=0, pss=0, uss=0) for k in KINDS} for u in self.users}
         tick = os.sysconf("SC_CLK_TCK")
         kernels = 0
         hub_rss = 0
@@ -135,7 +149,7 @@ class Sampler(threading.Thread):
                 with open(f"/proc/{pid}/stat") as f:
                     st = f.read().rsplit(")", 1)[1].split()
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    kind = "kernels" if b"golab-kernel" in f.read() else "server"
+                    kind = process_kind(f.read())
             except OSError:
                 continue
             kernels += kind == "kernels"
@@ -151,7 +165,7 @@ class Sampler(threading.Thread):
         for u, t in totals.items():
             for k in t:
                 self.peak[u][k] = max(self.peak[u][k], t[k])
-                for kind in ("server", "kernels"):
+                for kind in KINDS:
                     self.kind_peak[u][kind][k] = max(self.kind_peak[u][kind][k], kinds[u][kind][k])
         mi = meminfo()
         self.host_peak = max(self.host_peak, mi["MemTotal"] - mi["MemAvailable"])
@@ -219,7 +233,8 @@ async def start_server(hub, user, deadline):
             return time.time() - t0
         if not info.get("pending") and not srv:
             raise RuntimeError(f"{user}: the server stopped while starting (see the hub log)")
-        await asyncio.sleep(0.5)
+        # Every 2 s: N students polling faster keep the hub itself busy.
+        await asyncio.sleep(2)
     raise RuntimeError(f"{user}: the server was not ready before the deadline")
 
 
@@ -234,33 +249,64 @@ def message(msg_type, content, session):
     }
 
 
-async def run_notebook(hub, user, nb_name, cell_timeout, deadline):
-    """Runs the notebook's code cells in a new golab kernel; returns (seconds,
-    cells run, failures as text)."""
+def notebook_cells(nb_name):
+    """The code run for a notebook: SETUP, then its code cells."""
     with open(os.path.join(REPO, "notebooks", nb_name + ".ipynb")) as f:
         nb = json.load(f)
-    cells = [SETUP] + ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    return [SETUP] + ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+class Notes(set):
+    """The kernels' warnings, and the count of cells that succeeded."""
+    ok = 0
+
+
+async def run_notebook(hub, user, nb_name, cell_timeout, deadline, notes):
+    """Runs the notebook's code cells in a new golab kernel; returns (seconds,
+    cells run, failures as text). The kernel's own warnings (stderr lines
+    starting "golab:") go into the set notes."""
+    cells = notebook_cells(nb_name)
     t0 = time.time()
     base = f"/user/{user}/api"
-    kernel = await hub.api("POST", f"{base}/kernels", {"name": "golab"})
+    try:
+        kernel = await hub.api("POST", f"{base}/kernels", {"name": "golab"}, timeout=300)
+    except Exception as e:
+        raise RuntimeError(f"{nb_name}: starting a kernel: {e}") from e
     failures = []
     try:
         ws_url = hub.url.replace("http", "ws", 1) + f"{base}/kernels/{kernel['id']}/channels"
-        ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {hub.token}"}),
-                                     max_message_size=64 << 20)
+        # The server answers the websocket handshake once the new kernel
+        # replies: a minute with 30 kernels starting on 2 cores. The
+        # browser waits as long; tornado's default gives up after 20 s.
+        wait = max(1, min(300, deadline - time.time()))
+        try:
+            ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {hub.token}"},
+                                                     connect_timeout=wait, request_timeout=wait),
+                                         max_message_size=64 << 20)
+        except Exception as e:
+            raise RuntimeError(f"{nb_name}: connecting to the new kernel's websocket: {type(e).__name__}: {e}") from e
         session = uuid.uuid4().hex
         try:
             info = message("kernel_info_request", {}, session)
             await ws.write_message(json.dumps(info))
-            await receive(ws, info["header"]["msg_id"], want_reply=True, timeout=min(120, deadline - time.time()))
+            try:
+                await receive(ws, info["header"]["msg_id"], want_reply=True, timeout=min(120, deadline - time.time()))
+            except Exception as e:
+                raise RuntimeError(f"{nb_name}: the new kernel's kernel_info: {type(e).__name__}: {e}") from e
             for i, code in enumerate(cells):
                 msg = message("execute_request", {"code": code, "silent": False, "store_history": True,
                                                   "user_expressions": {}, "allow_stdin": False,
                                                   "stop_on_error": False}, session)
                 await ws.write_message(json.dumps(msg))
-                reply = await receive(ws, msg["header"]["msg_id"], want_reply=True,
-                                      timeout=min(cell_timeout, deadline - time.time()))
-                if reply["content"].get("status") != "ok":
+                t_cell = time.time()
+                try:
+                    reply = await receive(ws, msg["header"]["msg_id"], want_reply=True,
+                                          timeout=min(cell_timeout, deadline - time.time()), notes=notes)
+                except Exception as e:
+                    raise RuntimeError(f"{nb_name} cell {i} (after {time.time() - t_cell:.0f} s): {type(e).__name__}: {e}") from e
+                if reply["content"].get("status") == "ok":
+                    notes.ok += 1
+                else:
                     c = reply["content"]
                     failures.append(f"{user} {nb_name} cell {i}: {c.get('ename')}: {c.get('evalue')}")
         finally:
@@ -273,15 +319,18 @@ async def run_notebook(hub, user, nb_name, cell_timeout, deadline):
     return time.time() - t0, len(cells), failures
 
 
-async def receive(ws, msg_id, want_reply, timeout):
+async def receive(ws, msg_id, want_reply, timeout, notes=None):
     """Reads messages until the shell reply to msg_id and iopub's idle for it."""
     reply, idle = None, False
     end = time.time() + max(timeout, 1)
     while reply is None or not idle:
         left = end - time.time()
         if left <= 0:
-            raise TimeoutError(f"no reply to {msg_id} in time")
-        raw = await asyncio.wait_for(ws.read_message(), left)
+            raise TimeoutError(f"no reply in {timeout:.0f} s")
+        try:
+            raw = await asyncio.wait_for(ws.read_message(), left)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no reply in {timeout:.0f} s") from None
         if raw is None:
             raise RuntimeError("the kernel's websocket closed")
         m = json.loads(raw)
@@ -289,6 +338,8 @@ async def receive(ws, msg_id, want_reply, timeout):
             raise RuntimeError(f"the kernel died ({m['content']['execution_state']}): out of memory?")
         if m.get("parent_header", {}).get("msg_id") != msg_id:
             continue
+        if notes is not None and m["msg_type"] == "stream" and m["content"].get("name") == "stderr":
+            notes.update(line for line in m["content"].get("text", "").splitlines() if line.startswith("golab:"))
         if m["channel"] == "shell":
             reply = m
         elif m["channel"] == "iopub" and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
@@ -300,7 +351,7 @@ async def student(hub, user, args, deadline, res):
     try:
         res["start"][user] = await start_server(hub, user, deadline)
         for nb in NOTEBOOKS:
-            secs, n, fails = await run_notebook(hub, user, nb, args.cell_timeout, deadline)
+            secs, n, fails = await run_notebook(hub, user, nb, args.cell_timeout, deadline, res["notes"])
             res["notebooks"].append({"user": user, "notebook": nb, "seconds": secs, "cells": n})
             res["cells"] += n
             res["failures"] += fails
@@ -434,7 +485,9 @@ def report(args, res):
         "server_start_s": {"p50": pct(starts, 50), "p95": pct(starts, 95), "n": len(starts)},
         "notebook_s": {"p50": pct(nbs, 50), "p95": pct(nbs, 95), "n": len(nbs),
                        **{nb: {"p50": pct(v, 50), "p95": pct(v, 95)} for nb, v in per.items()}},
-        "cells_run": res["cells"], "cells_failed": len(res["failures"]), "failures": res["failures"][:50],
+        "cells_expected": res["expected"], "cells_ok": res["notes"].ok,
+        "cells_failed": res["expected"] - res["notes"].ok, "failures": res["failures"][:50],
+        "kernel_warnings": sorted(res["notes"])[:20],
         "per_student_peak_mb": {
             "rss": {"p50": pct(rss, 50), "p95": pct(rss, 95), "max": max(rss, default=0)},
             "pss": {"p50": pct(pss, 50), "p95": pct(pss, 95), "max": max(pss, default=0)},
@@ -442,7 +495,7 @@ def report(args, res):
         },
         "per_student_peak_by_kind_mb": {
             kind: {k: pct([p[kind][k] * mb for p in res["kind_peak"].values()], 50) for k in ("rss", "pss", "uss")}
-            for kind in ("server", "kernels")},
+            for kind in KINDS},
         "per_student_cpu_s": {"p50": pct(cpu, 50), "p95": cpu95, "total": sum(cpu), "how": cpu_how},
         "kernels_at_once_peak": res["kernels_peak"],
         "hub_rss_peak_mb": res["hub_peak"] * mb,
@@ -460,9 +513,9 @@ def report(args, res):
 hub-load, {out['date']}: {args.n} students on {cores} cores, {total / 1024:.1f} GiB
   server start         p50 {out['server_start_s']['p50']:6.1f} s   p95 {out['server_start_s']['p95']:6.1f} s
   notebook (QUICK)     p50 {out['notebook_s']['p50']:6.1f} s   p95 {out['notebook_s']['p95']:6.1f} s   ({', '.join(f"{nb} p50 {v['p50']:.1f} / p95 {v['p95']:.1f} s" for nb, v in per.items() for v in [out['notebook_s'][nb]])})
-  cells                {res['cells']} run, {len(res['failures'])} failed
+  cells                {res['notes'].ok} of {res['expected']} succeeded, {res['expected'] - res['notes'].ok} failed or never ran
   per student (peak)   Rss p50 {pct(rss, 50):5.0f} MB  p95 {pct(rss, 95):5.0f}   Pss p50 {pct(pss, 50):5.0f}  p95 {pct(pss, 95):5.0f}   anonymous p50 {pct(uss, 50):5.0f}  p95 {pct(uss, 95):5.0f}
-  of which (p50)       JupyterLab server: Rss {out['per_student_peak_by_kind_mb']['server']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['server']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['server']['uss']:4.0f};  golab kernel: Rss {out['per_student_peak_by_kind_mb']['kernels']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['kernels']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['kernels']['uss']:4.0f}
+  of which (p50)       JupyterLab server: Rss {out['per_student_peak_by_kind_mb']['server']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['server']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['server']['uss']:4.0f};  golab kernel: Rss {out['per_student_peak_by_kind_mb']['kernels']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['kernels']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['kernels']['uss']:4.0f};  go build (//golab:compile): Rss {out['per_student_peak_by_kind_mb']['toolchain']['rss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['toolchain']['uss']:4.0f}
   per student CPU      p50 {pct(cpu, 50):5.1f} s   p95 {cpu95:5.1f} s   (server and kernels; {cpu_how})
   host memory used     before {out['host_used_mb']['before']:6.0f} MB   peak {out['host_used_mb']['peak']:6.0f} MB   (+{out['host_used_mb']['peak_minus_before']:.0f} MB; other work on the host counts too)
   kernels at once      {res['kernels_peak']} (peak);  the hub, its proxy and services: Rss {res['hub_peak'] * mb:.0f} MB (peak)
@@ -471,6 +524,8 @@ hub-load, {out['date']}: {args.n} students on {cores} cores, {total / 1024:.1f} 
   largest class, CPU-bound:    {n_cpu}   {out['capacity']['cpu_rule']}""")
     for f in res["failures"][:20]:
         print("  FAILED:", f)
+    for note in sorted(res["notes"])[:10]:
+        print("  kernel said:", note)
     return out
 
 
@@ -490,7 +545,8 @@ def main():
     env = dict(os.environ, GOLAB_HUB_RUN=run, GOLAB_HUB_PORT=str(free_port()), GOLAB_HUB_CULL="0",
                GOLAB_HUB_START_TIMEOUT=str(int(args.deadline)),
                GOLAB_HUB_PASSWORD=secrets.token_urlsafe(12), GOLAB_HUB_TOKEN=secrets.token_hex(32))
-    res = {"start": {}, "notebooks": [], "cells": 0, "failures": []}
+    res = {"start": {}, "notebooks": [], "cells": 0, "failures": [], "notes": Notes(),
+           "expected": args.n * sum(len(notebook_cells(nb)) for nb in NOTEBOOKS)}
     # Ctrl-C or a kill still cleans up (the finally blocks below).
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     code = 1
@@ -500,7 +556,7 @@ def main():
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(out, f, indent=1)
-        code = 0 if not res["failures"] and len(res["start"]) == args.n else 1
+        code = 0 if not res["failures"] and res["notes"].ok == res["expected"] and len(res["start"]) == args.n else 1
     except (KeyboardInterrupt, asyncio.TimeoutError) as e:
         print(f"hub-load: stopped ({type(e).__name__}); cleaning up", file=sys.stderr)
     finally:
