@@ -12,8 +12,9 @@
 //
 // Memory: a training graph keeps every forward output (the backward pass
 // reads them), but the gradients flowing back through a chain alternate
-// between two buffers, and the gradient scratch of the parameters can be
-// shared by all the graphs of a model (Scratch).
+// between two buffers, and the parameters' gradients are written straight
+// into their buffers when those are clear, through a scratch shared by all
+// the graphs of a model only when they must be added (grad.go).
 package graph
 
 import (
@@ -81,7 +82,7 @@ type Builder struct {
 	// buffer).
 	branched  bool
 	gradChain bool // the backward program's input gradients are chained
-	noChain   bool // tests: never chain the input gradients
+	plain     bool // tests: no chained gradients, no gradients written straight into their buffers
 }
 
 // chain is a chained op's output, bound to its slot at Compile.
@@ -100,50 +101,6 @@ func NewBuilder(train bool, s *Scratch) *Builder {
 	return &Builder{g: G.NewGraph(), train: train, vals: map[*G.Node]*tensor.Dense{}, saved: map[*G.Node]*G.Node{},
 		grads: map[*G.Node][]float32{}, want: map[*G.Node]bool{}, fwd: map[*G.Node]bool{}, read: map[*G.Node]int{},
 		scratch: s, slot: map[*G.Node]int{}}
-}
-
-// Scratch holds the gradient scratch of a model's parameters, for all the
-// model's training graphs. A kernel's Backward writes a parameter's
-// gradient into a scratch buffer, from which the next op adds it into the
-// parameter's gradient buffer; between Backward runs the scratch holds
-// nothing. So graphs that never run at the same time can share it: one
-// buffer per parameter (keyed by its gradient buffer), not one per
-// parameter and graph (17 MB a graph for ImprovedCNN's 4.27 M weights).
-// Its buffers are made when a training graph first needs them. The zero
-// value is ready for use. A Scratch is not safe for concurrent use, and
-// the graphs that share one must never run at the same time.
-type Scratch struct {
-	bufs map[scratchKey][]float32
-}
-
-// scratchKey names a parameter by its gradient buffer.
-type scratchKey struct {
-	grad *float32
-	n    int
-}
-
-// buffer returns the scratch of the parameter k names.
-func (s *Scratch) buffer(k scratchKey) []float32 {
-	if s.bufs == nil {
-		s.bufs = map[scratchKey][]float32{}
-	}
-	buf, ok := s.bufs[k]
-	if !ok {
-		buf = make([]float32, k.n)
-		s.bufs[k] = buf
-	}
-	return buf
-}
-
-// scratchFor returns the buffer a Backward writes the gradient of leaf n
-// into: a parameter's shared one, else one of its own. A parameter is read
-// by one op of a graph (Apply), so only one op of the graph writes it.
-func (b *Builder) scratchFor(n *G.Node) []float32 {
-	size := n.Shape().TotalSize()
-	if acc := b.grads[n]; b.scratch != nil && len(acc) > 0 {
-		return b.scratch.buffer(scratchKey{&acc[0], size})
-	}
-	return make([]float32, size)
 }
 
 // Train reports whether the graph is differentiated.
@@ -378,10 +335,10 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 		}
 		bin = append(bin, s)
 	}
-	scratch := make([][]float32, len(inputs))
+	sinks := make([]*gradSink, len(inputs))
 	for i := 1; i < len(inputs); i++ {
 		if fop.wrt[i] {
-			scratch[i] = b.scratchFor(inputs[i])
+			sinks[i] = &gradSink{acc: b.grads[inputs[i]], n: inputs[i].Shape().TotalSize(), shared: b.scratch, plain: b.plain}
 		}
 	}
 	var dxShape tensor.Shape
@@ -392,7 +349,11 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 	bop := newOp("d "+k.Name, dimsOf(bin), dxShape)
 	din := make([][]float32, len(inputs))
 	bop.run = func(dx []float32, in [][]float32) error {
-		copy(din, scratch)
+		for i, s := range sinks {
+			if s != nil {
+				din[i] = s.target()
+			}
+		}
 		if fop.wrt[0] {
 			din[0] = dx
 		}
@@ -417,22 +378,20 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 		if !fop.wrt[i] {
 			continue
 		}
-		src := scratch[i]
+		sink := sinks[i]
 		shape := inputs[i].Shape().Clone()
 		h := newOp(fmt.Sprintf("d %s input %d", k.Name, i), []int{bn.Dims()}, shape)
-		if acc := b.grads[inputs[i]]; acc != nil {
+		if sink.acc != nil {
 			// A parameter: accumulate into its buffer, and hand that on.
-			h.out = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(acc))
-			h.run = func(out []float32, _ [][]float32) error {
-				for j, v := range src {
-					out[j] += v
-				}
+			h.out = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(sink.acc))
+			h.run = func([]float32, [][]float32) error {
+				sink.add()
 				return nil
 			}
 		} else {
 			h.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
 			h.run = func(out []float32, _ [][]float32) error {
-				copy(out, src)
+				copy(out, sink.scratch)
 				return nil
 			}
 		}
@@ -502,7 +461,7 @@ func (b *Builder) Compile(outputs ...*G.Node) (*Program, error) {
 	sortNodes(wrt)
 	// A wanted gradient is read after Backward, where a chained one would
 	// have been overwritten.
-	b.gradChain = !b.branched && len(b.want) == 0 && !b.noChain
+	b.gradChain = !b.branched && len(b.want) == 0 && !b.plain
 	gs, err := G.Grad(outputs[0], wrt...)
 	if err != nil {
 		return nil, fmt.Errorf("graph: differentiating: %w", err)

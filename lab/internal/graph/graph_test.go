@@ -327,10 +327,12 @@ type chainNet struct {
 	x []float32
 }
 
-func newChainNet(t *testing.T, n int, ps *params, s *Scratch, noChain bool) *chainNet {
+// newChainNet builds the graph; a plain one works as the graphs did before
+// chained gradients and gradients written straight into their buffers.
+func newChainNet(t *testing.T, n int, ps *params, s *Scratch, plain bool) *chainNet {
 	t.Helper()
 	b := NewBuilder(true, s)
-	b.noChain = noChain
+	b.plain = plain
 	x, xd := b.Input("x", []int{n, 6}, false)
 	var w []*G.Node
 	for i, sh := range netShapes {
@@ -362,9 +364,10 @@ func newChainNet(t *testing.T, n int, ps *params, s *Scratch, noChain bool) *cha
 	return &chainNet{b: b, p: p, x: xd}
 }
 
-// step runs one training step on a batch drawn from r: forward, zero
-// gradients, backward, and an SGD update of the parameters.
-func (c *chainNet) step(t *testing.T, ps *params, r *rand.Rand) {
+// step runs one training step on a batch drawn from r: forward, zero the
+// gradients (unless accumulate), backward, and an SGD update of the
+// parameters.
+func (c *chainNet) step(t *testing.T, ps *params, r *rand.Rand, accumulate bool) {
 	t.Helper()
 	for i := range c.x {
 		c.x[i] = float32(r.NormFloat64())
@@ -372,8 +375,10 @@ func (c *chainNet) step(t *testing.T, ps *params, r *rand.Rand) {
 	if err := c.p.Forward(); err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range ps.grad {
-		clear(g)
+	if !accumulate {
+		for _, g := range ps.grad {
+			clear(g)
+		}
 	}
 	if err := c.p.Backward(); err != nil {
 		t.Fatal(err)
@@ -414,8 +419,10 @@ func chainedBuffers(b *Builder) int {
 }
 
 // TestChainedGradientsMatchSeparateBuffers checks that a chain's input
-// gradients, alternating between two buffers, give the gradients and
-// updates of separate buffers bit for bit.
+// gradients, alternating between two buffers, and its parameters'
+// gradients, written straight into their clear buffers, give the gradients
+// and updates of separate buffers and scratch bit for bit, in steps that
+// clear the gradients and in steps that add to them.
 func TestChainedGradientsMatchSeparateBuffers(t *testing.T) {
 	const n = 5
 	ref := newParams(1)
@@ -433,31 +440,33 @@ func TestChainedGradientsMatchSeparateBuffers(t *testing.T) {
 		t.Errorf("with chaining turned off, %d gradients are chained", len(sep.b.slot))
 	}
 	r1, r2 := rand.New(rand.NewPCG(7, 7)), rand.New(rand.NewPCG(7, 7))
-	for i := range 4 {
-		sep.step(t, ref, r1)
-		arena.step(t, got, r2)
+	for i, acc := range []bool{false, false, true, false, true, true, false} {
+		sep.step(t, ref, r1, acc)
+		arena.step(t, got, r2, acc)
 		sameParams(t, fmt.Sprint("step ", i), got, ref)
 	}
 }
 
 // TestGraphsShareScratch runs two graphs of one set of parameters at two
 // batch sizes alternately, as a model's training and tail batches do: with
-// one shared Scratch they give the steps of graphs with buffers of their
-// own, bit for bit, and hold one scratch buffer per parameter.
+// one shared Scratch they give the steps of plain graphs, bit for bit, and
+// hold one scratch buffer per parameter, made only once a step adds to
+// gradients already there.
 func TestGraphsShareScratch(t *testing.T) {
 	ref := newParams(2)
 	got := ref.clone()
 	var s Scratch
 	shared := []*chainNet{newChainNet(t, 8, got, &s, false), newChainNet(t, 3, got, &s, false)}
 	own := []*chainNet{newChainNet(t, 8, ref, nil, true), newChainNet(t, 3, ref, nil, true)}
-	if len(s.bufs) != len(netShapes) {
-		t.Errorf("two graphs of %d parameters hold %d scratch buffers", len(netShapes), len(s.bufs))
-	}
 	r1, r2 := rand.New(rand.NewPCG(9, 9)), rand.New(rand.NewPCG(9, 9))
-	for i, g := range []int{0, 1, 1, 0, 1, 0, 0} {
-		own[g].step(t, ref, r1)
-		shared[g].step(t, got, r2)
+	for i, g := range []int{0, 1, 1, 0, 1, 0, 0, 1, 0, 1} {
+		acc := i >= 5 && i%2 == 1
+		own[g].step(t, ref, r1, acc)
+		shared[g].step(t, got, r2, acc)
 		sameParams(t, fmt.Sprint("step ", i), got, ref)
+		if want := map[bool]int{false: 0, true: len(netShapes)}[i >= 5]; len(s.bufs) != want {
+			t.Fatalf("after step %d, two graphs of %d parameters hold %d scratch buffers, want %d", i, len(netShapes), len(s.bufs), want)
+		}
 	}
 }
 
@@ -622,5 +631,95 @@ func TestParamReadTwice(t *testing.T) {
 	w := b.Param("w", []int{3}, []float32{1, 2, 3}, make([]float32, 3))
 	if _, err := b.Apply(addKernel(3), w, w); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestGradientIntoClearBuffer checks the gradients written straight into
+// clear buffers bit by bit against adding them to +0, −0 included, over
+// buffers of odd and even sizes, aligned to 8 bytes or not.
+func TestGradientIntoClearBuffer(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for _, n := range []int{1, 2, 7, 19, 64} {
+		for _, off := range []int{0, 1} {
+			// x holds +0, −0 and other values, so dL/dw = x does too.
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = []float32{negZero, 1.5, 0, -2, negZero}[i%5]
+			}
+			b := NewBuilder(true, nil)
+			xn, xd := b.Input("x", []int{n}, false)
+			copy(xd, x)
+			back := make([]float32, n+off)
+			gw := back[off:]
+			wn := b.Param("w", []int{n}, make([]float32, n), gw)
+			var runs int
+			y, err := b.Apply(scaleKernel(n, &runs), xn, wn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss, err := b.Apply(sumKernel, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := b.Compile(loss, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			for step := range 3 {
+				if err := p.Forward(); err != nil {
+					t.Fatal(err)
+				}
+				if step != 2 {
+					clear(gw) // the third step adds to the second's gradient
+				}
+				if err := p.Backward(); err != nil {
+					t.Fatal(err)
+				}
+				for i, g := range gw {
+					want := 0 + x[i]
+					if step == 2 {
+						want += x[i]
+					}
+					if math.Float32bits(g) != math.Float32bits(want) {
+						t.Fatalf("%d values at offset %d, step %d: dL/dw[%d] has bits %#x, want %#x", n, off, step, i, math.Float32bits(g), math.Float32bits(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestClearAndNegativeZeros checks isClear and plusZero on every position
+// of buffers of many sizes and alignments.
+func TestClearAndNegativeZeros(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for n := 1; n <= 21; n++ {
+		for off := range 2 {
+			back := make([]float32, n+off)
+			a := back[off:]
+			if !isClear(a) {
+				t.Fatalf("%d zeros at offset %d are not clear", n, off)
+			}
+			for p := range a {
+				for _, v := range []float32{negZero, math.SmallestNonzeroFloat32, -1} {
+					clear(a)
+					a[p] = v
+					if isClear(a) {
+						t.Fatalf("%d values at offset %d with %v at %d are clear", n, off, v, p)
+					}
+					plusZero(a)
+					for i, got := range a {
+						want := float32(0)
+						if i == p && v != 0 {
+							want = v
+						}
+						if math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("plusZero of %d values at offset %d with %v at %d left %v at %d", n, off, v, p, got, i)
+						}
+					}
+				}
+			}
+		}
 	}
 }
