@@ -34,11 +34,11 @@ func (m *Model) Save(path string) error {
 }
 
 func (m *Model) encodeWeights() ([]byte, error) {
-	ts := make([]safetensors.Tensor, len(m.params))
+	ts := make([]safetensors.Float32s, len(m.params))
 	for i, p := range m.params {
-		ts[i] = safetensors.FromFloat32(p.Name, p.Shape, p.Data())
+		ts[i] = safetensors.Float32s{Name: p.Name, Shape: p.Shape, Data: p.Data()}
 	}
-	b, err := safetensors.Encode(ts, map[string]string{"model": m.Name, "label": m.Label, "format": "pt"})
+	b, err := safetensors.EncodeFloat32(ts, map[string]string{"model": m.Name, "label": m.Label, "format": "pt"})
 	if err != nil {
 		return nil, fmt.Errorf("lab: encoding the weights of %s: %w", m.Label, err)
 	}

@@ -105,7 +105,7 @@ func GradCheck(l Layer, in ...int) (GradReport, error) {
 		return nil, fmt.Errorf("lab: GradCheck of %s on input %v: %w", describe(l), in, err)
 	}
 	desc := describe(l)
-	b := graph.NewBuilder(true)
+	b := graph.NewBuilder(true, nil)
 	x, xd := b.Input("x", append([]int{n}, in...), true)
 	drop := &dropSource{}
 	pass := &Pass{N: n, In: in, Out: out, Train: true, layer: s.name, params: s.params, drop: drop}

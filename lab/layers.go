@@ -173,8 +173,7 @@ type fusedAct struct {
 type fusedState struct {
 	host any
 	pool *nn.MaxPool
-	z    []float32 // the activated output before the pooling
-	dz   []float32
+	n    int // the size of the output before the pooling
 }
 
 func (f *fusedAct) String() string                     { return f.host.String() + " fused with its activation" }
@@ -193,17 +192,12 @@ func (f *fusedAct) prepare(p *Pass) error {
 	if err != nil {
 		return err
 	}
-	st := &fusedState{host: h}
 	out := f.host.outShape(p.In)
-	n := p.N * size(out)
+	st := &fusedState{host: h, n: p.N * size(out)}
 	if f.pool != nil {
 		if st.pool, err = f.pool.kernel(p.N, out); err != nil {
 			return err
 		}
-		st.z = make([]float32, n)
-	}
-	if _, fused := f.host.(actBackwarder); p.Train && (f.pool != nil || !fused) {
-		st.dz = make([]float32, n)
 	}
 	p.State = st
 	return nil
@@ -215,8 +209,12 @@ func (f *fusedAct) Forward(p *Pass, y, x []float32) error {
 		f.host.forwardAct(st.host, p, y, x, f.slope)
 		return nil
 	}
-	f.host.forwardAct(st.host, p, st.z, x, f.slope)
-	f.pool.forward(st.pool, y, st.z, p.Train)
+	// The activations before the pooling are a temporary: the backward
+	// pass needs only the pooled values.
+	z := nn.Borrow(st.n)
+	defer nn.Return(z)
+	f.host.forwardAct(st.host, p, z, x, f.slope)
+	f.pool.forward(st.pool, y, z, p.Train)
 	return nil
 }
 
@@ -226,12 +224,14 @@ func (f *fusedAct) Backward(p *Pass, dx, dy, x, y []float32) error {
 		b.backwardAct(st.host, p, dx, dy, y, x, f.slope)
 		return nil
 	}
+	dz := nn.Borrow(st.n)
+	defer nn.Return(dz)
 	if f.pool == nil {
-		nn.LeakyReLUBackward(st.dz, dy, y, f.slope)
+		nn.LeakyReLUBackward(dz, dy, y, f.slope)
 	} else {
-		st.pool.BackwardLeakyReLU(st.dz, dy, y, f.slope)
+		st.pool.BackwardLeakyReLU(dz, dy, y, f.slope)
 	}
-	f.host.backwardFrom(st.host, p, dx, st.dz, x)
+	f.host.backwardFrom(st.host, p, dx, dz, x)
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"gorgonia.org/tensor"
+
+	"golab/lab/internal/graph"
 )
 
 // Param is a tensor of a model: a learnt weight, or a buffer such as
@@ -62,6 +64,9 @@ type Model struct {
 	programs map[progKey]*program // compiled graphs, at most maxPrograms
 	uses     uint64               // clock of program uses, for evicting the least recent
 	unfused  bool                 // build every layer as its own op (tests compare the two)
+	// scratch is the parameters' gradient scratch, shared by the training
+	// graphs: a graph only runs under mu, so no two run at the same time.
+	scratch graph.Scratch
 }
 
 // builtLayer is a layer as built into one model.

@@ -21,7 +21,9 @@ const maxPrograms = 6
 // program is one compiled graph of the model, for training (loss, then
 // gradients) or for evaluation, at one batch size. All programs of a model
 // bind the same parameter tensors and gradient buffers, so a step taken in
-// one is seen by every other.
+// one is seen by every other; the training programs share the gradient
+// scratch too (Model.scratch), which is safe because programs run only
+// under the model's lock, one at a time.
 type program struct {
 	used   uint64 // the model's use clock at the last use
 	prog   *graph.Program
@@ -99,7 +101,7 @@ func (m *Model) program(train bool, batch int) (*program, error) {
 // compile builds a graph of the model: every stage of layers becomes one op
 // through the graph adapter, which calls the layer's Forward and Backward.
 func (m *Model) compile(train bool, batch int) (*program, error) {
-	b := graph.NewBuilder(train)
+	b := graph.NewBuilder(train, &m.scratch)
 	p := &program{}
 	x, xd := b.Input("x", []int{batch, Channels, Height, Width}, false)
 	p.x = xd

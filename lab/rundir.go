@@ -508,9 +508,9 @@ func (r *runDir) save(m *Model, opt Updater, h *History, keepBest bool) error {
 // tensors, in name order.
 func encodeState(opt Updater) ([]byte, error) {
 	st := opt.State()
-	ts := make([]safetensors.Tensor, 0, len(st))
+	ts := make([]safetensors.Float32s, 0, len(st))
 	for _, name := range sortedKeys(st) {
-		ts = append(ts, safetensors.FromFloat32(name, []int{len(st[name])}, st[name]))
+		ts = append(ts, safetensors.Float32s{Name: name, Shape: []int{len(st[name])}, Data: st[name]})
 	}
-	return safetensors.Encode(ts, nil)
+	return safetensors.EncodeFloat32(ts, nil)
 }

@@ -339,6 +339,12 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, st *Stepper, h *His
 			if err := run.save(m, st.opt, h, cfg.KeepBest); err != nil {
 				return err
 			}
+			// The save's encoded files (33 MB for ImprovedCNN) are garbage
+			// now, but the runtime would keep their memory until the next
+			// save reuses it, on top of what evaluating the test set maps
+			// after the last epoch: hand it back. A collection of the
+			// run's pointer-free buffers takes milliseconds.
+			debug.FreeOSMemory()
 		}
 		cfg.Monitor.Epoch(h)
 	}

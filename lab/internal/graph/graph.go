@@ -9,11 +9,18 @@
 // the forward ops' own output buffers. So the two passes are separate calls,
 // and gradients accumulate into the buffers the caller registers with Param
 // until the caller clears them, as in PyTorch.
+//
+// Memory: a training graph keeps every forward output (the backward pass
+// reads them), but the gradients flowing back through a chain alternate
+// between two buffers, and the parameters' gradients are written straight
+// into their buffers when those are clear, through a scratch shared by all
+// the graphs of a model only when they must be added (grad.go).
 package graph
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -40,36 +47,60 @@ type Kernel struct {
 
 // Builder builds one graph.
 type Builder struct {
-	g     *G.ExprGraph
-	train bool
-	vals  map[*G.Node]*tensor.Dense // the value every node holds after a forward run
-	saved map[*G.Node]*G.Node       // a leaf standing for a forward node in the backward pass
-	grads map[*G.Node][]float32     // leaves whose gradient accumulates into a buffer
-	want  map[*G.Node]bool          // leaves whose gradient is wanted without a buffer
-	fwd   map[*G.Node]bool          // the forward ops
+	g       *G.ExprGraph
+	train   bool
+	vals    map[*G.Node]*tensor.Dense // the value every node holds after a forward run
+	saved   map[*G.Node]*G.Node       // a leaf standing for a forward node in the backward pass
+	grads   map[*G.Node][]float32     // leaves whose gradient accumulates into a buffer
+	want    map[*G.Node]bool          // leaves whose gradient is wanted without a buffer
+	fwd     map[*G.Node]bool          // the forward ops
+	read    map[*G.Node]int           // how many times ops read a node
+	scratch *Scratch                  // the parameters' gradient scratch; nil: the graph's own
 
-	// An evaluation graph is a chain whose ops' outputs are read only by
-	// the next op, so op i can write where op i−2 did: its outputs
+	// In an evaluation graph that is a chain, each op's output is read
+	// only by the next op, so op i can write where op i−2 did: its outputs
 	// alternate between two buffers (arena), made at Compile at the size
 	// of the largest output of each. It then needs two activations'
 	// memory, not all of them.
-	arena   [2]int             // the largest output of each slot
-	slot    map[*G.Node]int    // the slot of an evaluation op's output
-	pending map[*G.Node]*chain // outputs bound at Compile
+	//
+	// The backward program of a training graph whose forward ops form a
+	// chain is a chain too, the other way round: the input gradient of op
+	// i is read only by the gradient op of op i−1. So the input gradients
+	// alternate between two buffers in the same way (gradChain), where
+	// each gradient op would otherwise own a buffer as large as its
+	// input, as much memory as all the activations together.
+	arena   [2]int          // the largest output of each slot
+	slot    map[*G.Node]int // the slot of a chained op's output
+	pending []*chain        // outputs bound at Compile, in the order of their ops
+
+	// branched is set when the forward graph is not such a chain: an op's
+	// output read twice (gorgonia then sums its gradients with ops of its
+	// own, which would read buffers that later gradient ops of the chain
+	// overwrite), an op's output read at an input other than 0 (gradients
+	// then flow back along two paths, whose ops gorgonia may interleave),
+	// or a parameter at input 0 (its gradient would be left in a chained
+	// buffer).
+	branched  bool
+	gradChain bool // the backward program's input gradients are chained
+	plain     bool // tests: no chained gradients, no gradients written straight into their buffers
 }
 
-// chain is an evaluation op's output, bound to its slot at Compile.
+// chain is a chained op's output, bound to its slot at Compile.
 type chain struct {
-	op    *op
-	shape []int
-	slot  int
+	n, from *G.Node // the output, and the node the op reads it from
+	op      *op
+	shape   []int
+	slot    int
 }
 
-// NewBuilder starts a graph; train graphs are differentiated.
-func NewBuilder(train bool) *Builder {
+// NewBuilder starts a graph; train graphs are differentiated. The
+// parameters' gradient scratch comes from s when it is not nil: give every
+// graph of a model the same Scratch (see there), or nil to give the graph
+// buffers of its own.
+func NewBuilder(train bool, s *Scratch) *Builder {
 	return &Builder{g: G.NewGraph(), train: train, vals: map[*G.Node]*tensor.Dense{}, saved: map[*G.Node]*G.Node{},
-		grads: map[*G.Node][]float32{}, want: map[*G.Node]bool{}, fwd: map[*G.Node]bool{},
-		slot: map[*G.Node]int{}, pending: map[*G.Node]*chain{}}
+		grads: map[*G.Node][]float32{}, want: map[*G.Node]bool{}, fwd: map[*G.Node]bool{}, read: map[*G.Node]int{},
+		scratch: s, slot: map[*G.Node]int{}}
 }
 
 // Train reports whether the graph is differentiated.
@@ -119,27 +150,19 @@ func (b *Builder) Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
 		return nil, fmt.Errorf("graph: op %s has no inputs", k.Name)
 	}
 	op := newOp(k.Name, dimsOf(inputs), k.Out)
+	op.alias = k.Alias
+	_, inChain := b.slot[inputs[0]]
+	chained := !b.train && ((k.Alias && inChain) || (k.Out != nil && !k.Alias))
 	var val *tensor.Dense
-	var link *chain
-	prevSlot, inChain := b.slot[inputs[0]]
 	switch {
-	case !b.train && k.Alias && inChain:
-		// A view stays in its input's slot.
-		link = &chain{op: op, shape: k.Out, slot: prevSlot}
-		op.alias = true
-	case !b.train && k.Out != nil && !k.Alias:
-		link = &chain{op: op, shape: k.Out}
-		if inChain {
-			link.slot = 1 - prevSlot
-		}
-		b.arena[link.slot] = max(b.arena[link.slot], size(k.Out))
+	case chained:
+		// Bound at Compile.
 	case k.Alias:
 		in := b.vals[inputs[0]]
 		if in == nil {
 			return nil, fmt.Errorf("graph: op %s: its input has no value", k.Name)
 		}
 		val = tensor.New(tensor.WithShape(k.Out...), tensor.WithBacking(in.Data()))
-		op.alias = true
 	case k.Out != nil:
 		val = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(k.Out...))
 	}
@@ -149,6 +172,11 @@ func (b *Builder) Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
 			return nil, fmt.Errorf("graph: op %s has no forward pass", k.Name)
 		}
 		op.run = k.Forward
+	}
+	for i, in := range inputs {
+		if b.grads[in] != nil && (b.read[in] > 0 || slices.Contains(inputs[i+1:], in)) {
+			return nil, fmt.Errorf("graph: op %s reads the parameter %s, which is read already: a parameter's gradient can come from one op only", k.Name, in.Name())
+		}
 	}
 	if b.train {
 		wrt := make([]bool, len(inputs))
@@ -172,27 +200,72 @@ func (b *Builder) Apply(k Kernel, inputs ...*G.Node) (*G.Node, error) {
 	if val != nil {
 		b.vals[n] = val
 	}
-	if link != nil {
-		b.slot[n], b.pending[n] = link.slot, link
+	for i, in := range inputs {
+		b.read[in]++
+		switch {
+		case b.fwd[in]:
+			b.branched = b.branched || i > 0 || b.read[in] > 1
+		case in.Op() != nil:
+			b.branched = true // not a node of this builder's forward graph
+		case i == 0 && b.grads[in] != nil:
+			b.branched = true
+		}
+	}
+	if chained {
+		b.chainAfter(n, inputs[0], op, k.Out)
 	}
 	b.fwd[n] = true
 	return n, nil
 }
 
-// bindChain gives an evaluation graph's ops their outputs in the two
-// buffers of the chain.
+// chainAfter puts n, the output of o, in the chain after the node from
+// that o reads: a view in from's slot, anything else in the other one (in
+// slot 0 when from is not in the chain). A view of a node outside the chain
+// stays out of it.
+func (b *Builder) chainAfter(n, from *G.Node, o *op, shape []int) {
+	c := &chain{n: n, from: from, op: o, shape: shape}
+	s, ok := b.slot[from]
+	switch {
+	case o.alias && !ok:
+		return
+	case o.alias:
+		c.slot = s
+	case ok:
+		c.slot = 1 - s
+	default:
+		c.slot = 0
+	}
+	if !o.alias {
+		b.arena[c.slot] = max(b.arena[c.slot], size(shape))
+	}
+	b.slot[n] = c.slot
+	b.pending = append(b.pending, c)
+}
+
+// bindChain gives the chained ops their outputs in the two buffers of the
+// chain. An evaluation graph that turned out not to be a chain (its ops'
+// slots are given as they are added) gets a buffer per op instead.
 func (b *Builder) bindChain() {
 	var bufs [2][]float32
 	for i, n := range b.arena {
-		if n > 0 {
+		if n > 0 && !b.branched {
 			bufs[i] = make([]float32, n)
 		}
 	}
-	for n, c := range b.pending {
-		t := tensor.New(tensor.WithShape(c.shape...), tensor.WithBacking(bufs[c.slot][:size(c.shape)]))
-		c.op.out, b.vals[n] = t, t
+	for _, c := range b.pending {
+		var data []float32
+		switch {
+		case !b.branched:
+			data = bufs[c.slot]
+		case c.op.alias:
+			data = b.vals[c.from].Data().([]float32)
+		default:
+			data = make([]float32, size(c.shape))
+		}
+		t := tensor.New(tensor.WithShape(c.shape...), tensor.WithBacking(data[:size(c.shape)]))
+		c.op.out, b.vals[c.n] = t, t
 	}
-	clear(b.pending)
+	b.pending = nil
 }
 
 func size(shape []int) int {
@@ -232,11 +305,18 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 		if !fop.wrt[0] {
 			return grads, nil
 		}
-		back := newOp("d "+k.Name, []int{dy.Dims()}, inputs[0].Shape().Clone())
+		shape := inputs[0].Shape().Clone()
+		back := newOp("d "+k.Name, []int{dy.Dims()}, shape)
 		back.alias = true
 		n, err := G.ApplyOp(back, dy)
+		if err != nil {
+			return nil, fmt.Errorf("graph: gradient of %s: %w", k.Name, err)
+		}
+		if b.gradChain {
+			b.chainAfter(n, dy, back, shape)
+		}
 		grads[0] = n
-		return grads, err
+		return grads, nil
 	}
 	// Inputs of the backward op: dy, then the saved output (when not a
 	// scalar), then the saved inputs.
@@ -255,10 +335,10 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 		}
 		bin = append(bin, s)
 	}
-	scratch := make([][]float32, len(inputs))
+	sinks := make([]*gradSink, len(inputs))
 	for i := 1; i < len(inputs); i++ {
 		if fop.wrt[i] {
-			scratch[i] = make([]float32, inputs[i].Shape().TotalSize())
+			sinks[i] = &gradSink{acc: b.grads[inputs[i]], n: inputs[i].Shape().TotalSize(), shared: b.scratch, plain: b.plain}
 		}
 	}
 	var dxShape tensor.Shape
@@ -269,7 +349,11 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 	bop := newOp("d "+k.Name, dimsOf(bin), dxShape)
 	din := make([][]float32, len(inputs))
 	bop.run = func(dx []float32, in [][]float32) error {
-		copy(din, scratch)
+		for i, s := range sinks {
+			if s != nil {
+				din[i] = s.target()
+			}
+		}
 		if fop.wrt[0] {
 			din[0] = dx
 		}
@@ -286,27 +370,28 @@ func (b *Builder) backward(k Kernel, fop *op, inputs G.Nodes, output, dy *G.Node
 	}
 	if fop.wrt[0] {
 		grads[0] = bn
+		if b.gradChain {
+			b.chainAfter(bn, dy, bop, dxShape)
+		}
 	}
 	for i := 1; i < len(inputs); i++ {
 		if !fop.wrt[i] {
 			continue
 		}
-		src := scratch[i]
+		sink := sinks[i]
 		shape := inputs[i].Shape().Clone()
 		h := newOp(fmt.Sprintf("d %s input %d", k.Name, i), []int{bn.Dims()}, shape)
-		if acc := b.grads[inputs[i]]; acc != nil {
+		if sink.acc != nil {
 			// A parameter: accumulate into its buffer, and hand that on.
-			h.out = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(acc))
-			h.run = func(out []float32, _ [][]float32) error {
-				for j, v := range src {
-					out[j] += v
-				}
+			h.out = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(sink.acc))
+			h.run = func([]float32, [][]float32) error {
+				sink.add()
 				return nil
 			}
 		} else {
 			h.out = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
 			h.run = func(out []float32, _ [][]float32) error {
-				copy(out, src)
+				copy(out, sink.scratch)
 				return nil
 			}
 		}
@@ -374,10 +459,14 @@ func (b *Builder) Compile(outputs ...*G.Node) (*Program, error) {
 		return nil, fmt.Errorf("graph: a training graph with nothing to differentiate")
 	}
 	sortNodes(wrt)
+	// A wanted gradient is read after Backward, where a chained one would
+	// have been overwritten.
+	b.gradChain = !b.branched && len(b.want) == 0 && !b.plain
 	gs, err := G.Grad(outputs[0], wrt...)
 	if err != nil {
 		return nil, fmt.Errorf("graph: differentiating: %w", err)
 	}
+	b.bindChain()
 	sub := b.g.ExactSubgraphRoots(gs...)
 	for _, n := range sub.AllNodes() {
 		if b.fwd[n] {

@@ -87,3 +87,14 @@ func getScratches(nw, n int) [][]float32 {
 	}
 	return bufs
 }
+
+// Borrow lends a buffer of n floats, contents undefined, from the pool the
+// kernels take their temporary data from; Return gives it back. A layer's
+// own temporaries (a fused layer's activations before its pooling, and
+// their gradient) come from here too: they then share memory with every
+// other pass, where buffers kept per layer add up over a model's graphs.
+func Borrow(n int) []float32 { return getScratch(n) }
+
+// Return gives buffers from Borrow back to the pool; the caller must not
+// use them any more.
+func Return(bufs ...[]float32) { putScratch(bufs...) }

@@ -406,6 +406,36 @@ func FromFloat32(name string, shape []int, data []float32) Tensor {
 // Encode returns a file holding the tensors, their data in the order given,
 // and the metadata (none when nil).
 func Encode(tensors []Tensor, meta map[string]string) ([]byte, error) {
+	return encode(tensors, meta, func(i int) int { return len(tensors[i].Data) },
+		func(out []byte, i int) []byte { return append(out, tensors[i].Data...) })
+}
+
+// Float32s is a tensor of float32 values, for EncodeFloat32.
+type Float32s struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// EncodeFloat32 is Encode of the tensors FromFloat32 makes, but it converts
+// the values straight into the file, which is then their only copy (two
+// with FromFloat32 and Encode: 17 MB more for ImprovedCNN's weights).
+func EncodeFloat32(tensors []Float32s, meta map[string]string) ([]byte, error) {
+	ts := make([]Tensor, len(tensors))
+	for i, t := range tensors {
+		ts[i] = Tensor{Name: t.Name, Dtype: "F32", Shape: t.Shape}
+	}
+	return encode(ts, meta, func(i int) int { return 4 * len(tensors[i].Data) }, func(out []byte, i int) []byte {
+		for _, v := range tensors[i].Data {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		}
+		return out
+	})
+}
+
+// encode writes the header of the tensors, whose data take nbytes(i) bytes
+// each, then appends the data of each in turn with data(out, i).
+func encode(tensors []Tensor, meta map[string]string, nbytes func(i int) int, data func(out []byte, i int) []byte) ([]byte, error) {
 	type hentry struct {
 		Dtype   string   `json:"dtype"`
 		Shape   []int    `json:"shape"`
@@ -416,7 +446,7 @@ func Encode(tensors []Tensor, meta map[string]string) ([]byte, error) {
 		header["__metadata__"] = meta
 	}
 	var off int64
-	for _, t := range tensors {
+	for i, t := range tensors {
 		size, ok := sizes[t.Dtype]
 		if !ok {
 			return nil, fmt.Errorf("tensor %q: unknown dtype %q", t.Name, t.Dtype)
@@ -427,15 +457,16 @@ func Encode(tensors []Tensor, meta map[string]string) ([]byte, error) {
 		if _, dup := header[t.Name]; dup {
 			return nil, fmt.Errorf("two tensors are named %q", t.Name)
 		}
-		if t.Len()*size != len(t.Data) {
-			return nil, fmt.Errorf("tensor %q of shape %v has %d bytes of %s data, needs %d", t.Name, t.Shape, len(t.Data), t.Dtype, t.Len()*size)
+		n := nbytes(i)
+		if t.Len()*size != n {
+			return nil, fmt.Errorf("tensor %q of shape %v has %d bytes of %s data, needs %d", t.Name, t.Shape, n, t.Dtype, t.Len()*size)
 		}
 		shape := t.Shape
 		if shape == nil {
 			shape = []int{}
 		}
-		header[t.Name] = hentry{Dtype: t.Dtype, Shape: shape, Offsets: [2]int64{off, off + int64(len(t.Data))}}
-		off += int64(len(t.Data))
+		header[t.Name] = hentry{Dtype: t.Dtype, Shape: shape, Offsets: [2]int64{off, off + int64(n)}}
+		off += int64(n)
 	}
 	h, err := json.Marshal(header)
 	if err != nil {
@@ -448,8 +479,8 @@ func Encode(tensors []Tensor, meta map[string]string) ([]byte, error) {
 	out := make([]byte, 8, 8+int64(len(h))+off)
 	binary.LittleEndian.PutUint64(out, uint64(len(h)))
 	out = append(out, h...)
-	for _, t := range tensors {
-		out = append(out, t.Data...)
+	for i := range tensors {
+		out = data(out, i)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package safetensors
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -208,4 +209,31 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded file does not decode the same: %v", err)
 		}
 	})
+}
+
+// TestEncodeFloat32 checks that EncodeFloat32 writes the file Encode writes
+// of the same values, and refuses values that do not fill their shape.
+func TestEncodeFloat32(t *testing.T) {
+	in := []Float32s{
+		{"b", []int{2, 3}, []float32{1, -2, 3.5, 0, float32(math.Inf(1)), 1e-30}},
+		{"a", []int{}, []float32{7}},
+		{"empty", []int{0, 4}, nil},
+	}
+	var ts []Tensor
+	for _, f := range in {
+		ts = append(ts, FromFloat32(f.Name, f.Shape, f.Data))
+	}
+	meta := map[string]string{"format": "pt"}
+	want, err := Encode(ts, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := EncodeFloat32(in, meta)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("EncodeFloat32: %q, %v; want Encode's %q", got, err, want)
+	}
+	in[0].Data = in[0].Data[:5]
+	if _, err := EncodeFloat32(in, nil); err == nil || !strings.Contains(err.Error(), `"b"`) {
+		t.Errorf("five values for a 2×3 tensor: %v, want an error that names it", err)
+	}
 }
