@@ -32,7 +32,8 @@
 //   - bias and activation, their gradients, pooling, batch normalization,
 //     bias sums and the SGD update have AVX2 assembly.
 //
-// Temporary buffers come from one pool (scratch.go). Every fast path is
-// tested against a naive float64 reference (ref_test.go and the tests
-// beside each kernel), and the assembly kernels against their Go versions.
+// Temporary buffers come from one pool (scratch.go), which layers borrow
+// their own temporaries from too (Borrow). Every fast path is tested
+// against a naive float64 reference (ref_test.go and the tests beside each
+// kernel), and the assembly kernels against their Go versions.
 package nn
