@@ -97,7 +97,7 @@ func DefaultConfig(env []string) Config {
 		c.Off = "compiling is switched off (GOLAB_COMPILE=" + v + ")"
 		return c
 	}
-	root, why := findGoRoot(env, c.GoVersion)
+	root, why := findGoRoot(env, c.GoVersion, c.ModCache)
 	c.GoRoot = root
 	if root == "" {
 		c.Off = why
@@ -122,8 +122,9 @@ func sourceModuleRoot() string {
 // findGoRoot finds the toolchain of version want: the one recorded at
 // build time, else the go command on env's PATH (asked for want's
 // toolchain, which it runs when its own version differs and want is in
-// its cache). It returns "" and why when there is none.
-func findGoRoot(env []string, want string) (string, string) {
+// its cache: modCache when set, where a toolchain go downloaded for the
+// builder is). It returns "" and why when there is none.
+func findGoRoot(env []string, want, modCache string) (string, string) {
 	if goRoot != "" {
 		if v, err := rootVersion(goRoot, env); err == nil && v == want {
 			return goRoot, ""
@@ -138,6 +139,9 @@ func findGoRoot(env []string, want string) (string, string) {
 	}
 	cmd := exec.Command(goCmd, "env", "GOROOT", "GOVERSION")
 	cmd.Env = append(withoutKeys(env, "GOTOOLCHAIN", "GOFLAGS", "GOPROXY", "GOROOT"), "GOTOOLCHAIN="+want, "GOPROXY=off")
+	if modCache != "" {
+		cmd.Env = append(cmd.Env, "GOMODCACHE="+modCache)
+	}
 	out, err := cmd.Output()
 	lines := strings.Fields(string(out))
 	if err != nil || len(lines) != 2 {
