@@ -123,6 +123,7 @@ class GolabSpawner(SimpleLocalProcessSpawner):
 
     _probe = None  # shared by all spawners: (dirs, sentence)
     _ports = set()  # ports given to servers of this hub that still run
+    _picked = 0  # the port server_port gave this spawner's server
 
     def server_port(self):
         """A free port for a server, below the ephemeral range.
@@ -227,7 +228,7 @@ class GolabSpawner(SimpleLocalProcessSpawner):
 
     async def stop(self, now=False):
         await super().stop(now=now)
-        if self.port and self.port == getattr(self, "_picked", None):
+        if self._picked and self.port == self._picked:
             # The next start picks a free port again.
             self._ports.discard(self.port)
             self.port = self._picked = 0

@@ -256,15 +256,19 @@ def notebook_cells(nb_name):
     return [SETUP] + ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-class Notes(set):
-    """The kernels' warnings, and the count of cells that succeeded."""
-    ok = 0
+class Tally:
+    """What the students' kernels did: the cells that succeeded (counted as
+    they reply, so a notebook cut short still counts the cells before), and
+    the kernels' own notes (stderr lines starting "golab:")."""
+
+    def __init__(self):
+        self.ok = 0
+        self.notes = set()
 
 
-async def run_notebook(hub, user, nb_name, cell_timeout, deadline, notes):
+async def run_notebook(hub, user, nb_name, cell_timeout, deadline, tally):
     """Runs the notebook's code cells in a new golab kernel; returns (seconds,
-    cells run, failures as text). The kernel's own warnings (stderr lines
-    starting "golab:") go into the set notes."""
+    cells run, failures as text), counting into tally."""
     cells = notebook_cells(nb_name)
     t0 = time.time()
     base = f"/user/{user}/api"
@@ -301,11 +305,11 @@ async def run_notebook(hub, user, nb_name, cell_timeout, deadline, notes):
                 t_cell = time.time()
                 try:
                     reply = await receive(ws, msg["header"]["msg_id"], want_reply=True,
-                                          timeout=min(cell_timeout, deadline - time.time()), notes=notes)
+                                          timeout=min(cell_timeout, deadline - time.time()), notes=tally.notes)
                 except Exception as e:
                     raise RuntimeError(f"{nb_name} cell {i} (after {time.time() - t_cell:.0f} s): {type(e).__name__}: {e}") from e
                 if reply["content"].get("status") == "ok":
-                    notes.ok += 1
+                    tally.ok += 1
                 else:
                     c = reply["content"]
                     failures.append(f"{user} {nb_name} cell {i}: {c.get('ename')}: {c.get('evalue')}")
@@ -351,9 +355,8 @@ async def student(hub, user, args, deadline, res):
     try:
         res["start"][user] = await start_server(hub, user, deadline)
         for nb in NOTEBOOKS:
-            secs, n, fails = await run_notebook(hub, user, nb, args.cell_timeout, deadline, res["notes"])
+            secs, n, fails = await run_notebook(hub, user, nb, args.cell_timeout, deadline, res["tally"])
             res["notebooks"].append({"user": user, "notebook": nb, "seconds": secs, "cells": n})
-            res["cells"] += n
             res["failures"] += fails
     except Exception as e:
         res["failures"].append(f"{user}: {type(e).__name__}: {e}")
@@ -485,9 +488,9 @@ def report(args, res):
         "server_start_s": {"p50": pct(starts, 50), "p95": pct(starts, 95), "n": len(starts)},
         "notebook_s": {"p50": pct(nbs, 50), "p95": pct(nbs, 95), "n": len(nbs),
                        **{nb: {"p50": pct(v, 50), "p95": pct(v, 95)} for nb, v in per.items()}},
-        "cells_expected": res["expected"], "cells_ok": res["notes"].ok,
-        "cells_failed": res["expected"] - res["notes"].ok, "failures": res["failures"][:50],
-        "kernel_warnings": sorted(res["notes"])[:20],
+        "cells_expected": res["expected"], "cells_ok": res["tally"].ok,
+        "cells_failed": res["expected"] - res["tally"].ok, "failures": res["failures"][:50],
+        "kernel_warnings": sorted(res["tally"].notes)[:20],
         "per_student_peak_mb": {
             "rss": {"p50": pct(rss, 50), "p95": pct(rss, 95), "max": max(rss, default=0)},
             "pss": {"p50": pct(pss, 50), "p95": pct(pss, 95), "max": max(pss, default=0)},
@@ -513,7 +516,7 @@ def report(args, res):
 hub-load, {out['date']}: {args.n} students on {cores} cores, {total / 1024:.1f} GiB
   server start         p50 {out['server_start_s']['p50']:6.1f} s   p95 {out['server_start_s']['p95']:6.1f} s
   notebook (QUICK)     p50 {out['notebook_s']['p50']:6.1f} s   p95 {out['notebook_s']['p95']:6.1f} s   ({', '.join(f"{nb} p50 {v['p50']:.1f} / p95 {v['p95']:.1f} s" for nb, v in per.items() for v in [out['notebook_s'][nb]])})
-  cells                {res['notes'].ok} of {res['expected']} succeeded, {res['expected'] - res['notes'].ok} failed or never ran
+  cells                {res['tally'].ok} of {res['expected']} succeeded, {res['expected'] - res['tally'].ok} failed or never ran
   per student (peak)   Rss p50 {pct(rss, 50):5.0f} MB  p95 {pct(rss, 95):5.0f}   Pss p50 {pct(pss, 50):5.0f}  p95 {pct(pss, 95):5.0f}   anonymous p50 {pct(uss, 50):5.0f}  p95 {pct(uss, 95):5.0f}
   of which (p50)       JupyterLab server: Rss {out['per_student_peak_by_kind_mb']['server']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['server']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['server']['uss']:4.0f};  golab kernel: Rss {out['per_student_peak_by_kind_mb']['kernels']['rss']:4.0f} Pss {out['per_student_peak_by_kind_mb']['kernels']['pss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['kernels']['uss']:4.0f};  go build (//golab:compile): Rss {out['per_student_peak_by_kind_mb']['toolchain']['rss']:4.0f} anonymous {out['per_student_peak_by_kind_mb']['toolchain']['uss']:4.0f}
   per student CPU      p50 {pct(cpu, 50):5.1f} s   p95 {cpu95:5.1f} s   (server and kernels; {cpu_how})
@@ -524,7 +527,7 @@ hub-load, {out['date']}: {args.n} students on {cores} cores, {total / 1024:.1f} 
   largest class, CPU-bound:    {n_cpu}   {out['capacity']['cpu_rule']}""")
     for f in res["failures"][:20]:
         print("  FAILED:", f)
-    for note in sorted(res["notes"])[:10]:
+    for note in sorted(res["tally"].notes)[:10]:
         print("  kernel said:", note)
     return out
 
@@ -545,7 +548,7 @@ def main():
     env = dict(os.environ, GOLAB_HUB_RUN=run, GOLAB_HUB_PORT=str(free_port()), GOLAB_HUB_CULL="0",
                GOLAB_HUB_START_TIMEOUT=str(int(args.deadline)),
                GOLAB_HUB_PASSWORD=secrets.token_urlsafe(12), GOLAB_HUB_TOKEN=secrets.token_hex(32))
-    res = {"start": {}, "notebooks": [], "cells": 0, "failures": [], "notes": Notes(),
+    res = {"start": {}, "notebooks": [], "failures": [], "tally": Tally(),
            "expected": args.n * sum(len(notebook_cells(nb)) for nb in NOTEBOOKS)}
     # Ctrl-C or a kill still cleans up (the finally blocks below).
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -556,7 +559,7 @@ def main():
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(out, f, indent=1)
-        code = 0 if not res["failures"] and res["notes"].ok == res["expected"] and len(res["start"]) == args.n else 1
+        code = 0 if not res["failures"] and res["tally"].ok == res["expected"] and len(res["start"]) == args.n else 1
     except (KeyboardInterrupt, asyncio.TimeoutError) as e:
         print(f"hub-load: stopped ({type(e).__name__}); cleaning up", file=sys.stderr)
     finally:

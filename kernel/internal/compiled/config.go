@@ -91,12 +91,12 @@ func DefaultConfig(env []string) Config {
 		}
 	}
 	c.ExeID = executableID()
-	c.ModCache, c.BuildCache = builderCaches(env, modCache, buildCache)
 	switch v := strings.ToLower(getenv(env, "GOLAB_COMPILE")); v {
 	case "off", "0", "false", "no":
 		c.Off = "compiling is switched off (GOLAB_COMPILE=" + v + ")"
 		return c
 	}
+	c.ModCache, c.BuildCache = builderCaches(env, modCache, buildCache)
 	root, why := findGoRoot(env, c.GoVersion, c.ModCache)
 	c.GoRoot = root
 	if root == "" {
