@@ -132,6 +132,50 @@ func TestPoolAVX2Runs(t *testing.T) {
 	}
 }
 
+// TestPool2x2Shapes checks the vector pooling against the Go loop on
+// every row length, the packed small planes and the overlapping last
+// groups among them, with ties, and with a NaN or an infinity somewhere,
+// which sends the work back to Go: same maxima, same offsets.
+func TestPool2x2Shapes(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2 here")
+	}
+	r := rand.New(rand.NewPCG(37, 38))
+	for oh := 1; oh <= 9; oh++ {
+		for ow := 1; ow <= 20; ow++ {
+			for odd := range 2 { // an unused last column and row
+				h, w := 2*oh+odd, 2*ow+odd
+				for _, special := range []float32{0, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+					in := randSlice(r, h*w)
+					for i := range in {
+						if r.IntN(3) == 0 {
+							in[i] = 0 // ties
+						}
+					}
+					if special != 0 {
+						in[r.IntN(len(in))] = special
+					}
+					out, am := make([]float32, oh*ow), make([]int32, oh*ow)
+					pool2x2(out, am, in, oh, ow, w)
+					wantOut, wantAm := make([]float32, oh*ow), make([]int32, oh*ow)
+					func() {
+						defer func(h bool) { hasAVX2 = h }(hasAVX2)
+						hasAVX2 = false
+						pool2x2(wantOut, wantAm, in, oh, ow, w)
+					}()
+					for j := range out {
+						same := out[j] == wantOut[j] || out[j] != out[j] && wantOut[j] != wantOut[j]
+						if !same || am[j] != wantAm[j] {
+							t.Fatalf("%d×%d from %d×%d, special %v: output %d is %v at %d, want %v at %d",
+								oh, ow, h, w, special, j, out[j], am[j], wantOut[j], wantAm[j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // The seeded masks drop the right share, scale the rest, and do not
 // depend on the number of threads.
 func TestDropoutMaskSeeded(t *testing.T) {

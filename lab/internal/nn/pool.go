@@ -62,9 +62,17 @@ func (p *MaxPool) Forward(y, x []float32) {
 func (p *MaxPool) ForwardEval(y, x []float32) {
 	oh, ow := p.OutH(), p.OutW()
 	parallel(p.N*p.C, func(_, lo, hi int) {
+		var am []int32 // the vector kernel's offsets, not kept
+		if p.Size == 2 && p.Stride == 2 && hasAVX2 {
+			am = make([]int32, oh*ow)
+		}
 		for pl := lo; pl < hi; pl++ {
 			in := x[pl*p.H*p.W : (pl+1)*p.H*p.W]
 			out := y[pl*oh*ow : (pl+1)*oh*ow]
+			if am != nil {
+				pool2x2(out, am, in, oh, ow, p.W)
+				continue
+			}
 			if p.Size != 2 || p.Stride != 2 {
 				var am [1]int32
 				for i := range oh {
@@ -87,8 +95,14 @@ func (p *MaxPool) ForwardEval(y, x []float32) {
 }
 
 // pool2x2 is the 2×2, stride 2 case. It has no data-dependent branches:
-// on activations each comparison is a coin toss.
+// on activations each comparison is a coin toss. Rows of 8 outputs or more
+// go to the vector kernel, their last partial group again as the last 8
+// (the overlap is written twice, the same); planes of shorter rows are
+// packed so the kernel sees whole groups (pool2x2Packed).
 func pool2x2(out []float32, am []int32, in []float32, oh, ow, w int) {
+	if hasAVX2 && ow < 8 && oh*ow >= 8 && pool2x2Packed(out, am, in, oh, ow, w) {
+		return
+	}
 	for i := range oh {
 		r0 := in[2*i*w : 2*i*w+2*ow]
 		r1 := in[(2*i+1)*w : (2*i+1)*w+2*ow]
@@ -98,30 +112,78 @@ func pool2x2(out []float32, am []int32, in []float32, oh, ow, w int) {
 		j0 := 0
 		if hasAVX2 && ow >= 8 {
 			j0 = pool2x2AVX2(&o[0], &a[0], &r0[0], &r1[0], ow, base, int32(w))
-		}
-		for j := j0; j < len(o); j++ {
-			v0, v1, v2, v3 := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
-			m := max(max(v0, v1), max(v2, v3))
-			// The first of the four equal to the maximum.
-			n0 := 1 - b2u(v0 == m)
-			n1 := n0 * (1 - b2u(v1 == m))
-			n2 := n1 * (1 - b2u(v2 == m))
-			at := base + int32(2*j) + int32(n0-n1) + int32(n1)*int32(w) + int32(n2)
-			if m != m { // NaN: the first NaN, as the general path finds it
-				at = base + int32(2*j)
-				switch {
-				case v0 != v0:
-				case v1 != v1:
-					at++
-				case v2 != v2:
-					at += int32(w)
-				default:
-					at += int32(w) + 1
-				}
+			if t := ow - 8; j0 == ow&^7 && j0 < ow &&
+				pool2x2AVX2(&o[t], &a[t], &r0[2*t], &r1[2*t], 8, base+int32(2*t), int32(w)) == 8 {
+				j0 = ow
 			}
-			o[j], a[j] = m, at
+		}
+		pool2x2Go(o[j0:], a[j0:], r0[2*j0:], r1[2*j0:], base+int32(2*j0), int32(w))
+	}
+}
+
+// pool2x2Go pools the windows of rows r0 and r1 into o and a, as
+// pool2x2AVX2 does; base is the plane offset of r0[0].
+func pool2x2Go(o []float32, a []int32, r0, r1 []float32, base, w int32) {
+	for j := range o {
+		v0, v1, v2, v3 := r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]
+		m := max(max(v0, v1), max(v2, v3))
+		// The first of the four equal to the maximum.
+		n0 := 1 - b2u(v0 == m)
+		n1 := n0 * (1 - b2u(v1 == m))
+		n2 := n1 * (1 - b2u(v2 == m))
+		at := base + int32(2*j) + int32(n0-n1) + int32(n1)*w + int32(n2)
+		if m != m { // NaN: the first NaN, as the general path finds it
+			at = base + int32(2*j)
+			switch {
+			case v0 != v0:
+			case v1 != v1:
+				at++
+			case v2 != v2:
+				at += w
+			default:
+				at += w + 1
+			}
+		}
+		o[j], a[j] = m, at
+	}
+}
+
+// pool2x2PackMax bounds the outputs of a plane pool2x2Packed takes.
+const pool2x2PackMax = 64
+
+// pool2x2Packed pools a small plane whose rows are shorter than the
+// kernel's groups of 8 (the 5×5 and 6×6 outputs of the assignment's last
+// pools): the rows' window tops and bottoms are packed end to end, padded
+// to whole groups, pooled in one kernel call, and the offsets moved back
+// to the rows they came from. It reports false, having written nothing
+// final, for planes too large or holding a NaN or an infinity, which the
+// caller pools row by row.
+func pool2x2Packed(out []float32, am []int32, in []float32, oh, ow, w int) bool {
+	n := oh * ow
+	if n > pool2x2PackMax {
+		return false
+	}
+	var top, bot [2 * pool2x2PackMax]float32
+	var po [pool2x2PackMax]float32
+	var pa [pool2x2PackMax]int32
+	for i := range oh {
+		copy(top[2*i*ow:2*(i+1)*ow], in[2*i*w:])
+		copy(bot[2*i*ow:2*(i+1)*ow], in[(2*i+1)*w:])
+	}
+	groups := (n + 7) &^ 7
+	if pool2x2AVX2(&po[0], &pa[0], &top[0], &bot[0], groups, 0, int32(w)) < groups {
+		return false
+	}
+	// Output t = i·ow + j came out at 2t + d; its plane offset is
+	// 2i·w + 2j + d.
+	for i := range oh {
+		shift := int32(2 * i * (w - ow))
+		for j := range ow {
+			t := i*ow + j
+			out[t], am[t] = po[t], pa[t]+shift
 		}
 	}
+	return true
 }
 
 func (p *MaxPool) poolPlane(out []float32, am []int32, in []float32, oh, ow int) {
