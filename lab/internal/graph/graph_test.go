@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -683,6 +684,41 @@ func TestGradientIntoClearBuffer(t *testing.T) {
 					}
 					if math.Float32bits(g) != math.Float32bits(want) {
 						t.Fatalf("%d values at offset %d, step %d: dL/dw[%d] has bits %#x, want %#x", n, off, step, i, math.Float32bits(g), math.Float32bits(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestClearInParts checks isClear and plusZero on buffers large enough to
+// be split over goroutines, with the odd value at the edges of the parts.
+func TestClearInParts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	negZero := float32(math.Copysign(0, -1))
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		for _, n := range []int{3*partMin + 5, 2 * partMin} {
+			back := make([]float32, n+1)
+			for off := range 2 {
+				a := back[off:]
+				var at []int
+				for i := range 4 {
+					b := i * len(a) / 3 &^ 15
+					at = append(at, max(0, b-1), min(len(a)-1, b))
+				}
+				for _, p := range at {
+					clear(a)
+					if !isClear(a) {
+						t.Fatalf("GOMAXPROCS=%d: %d zeros at offset %d are not clear", procs, n, off)
+					}
+					a[p] = negZero
+					if isClear(a) {
+						t.Fatalf("GOMAXPROCS=%d: %d values at offset %d with −0 at %d are clear", procs, n, off, p)
+					}
+					plusZero(a)
+					if !isClear(a) {
+						t.Fatalf("GOMAXPROCS=%d: plusZero of %d values at offset %d left the −0 at %d", procs, n, off, p)
 					}
 				}
 			}
