@@ -3,13 +3,18 @@ package nn
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// parallel splits [0, n) into contiguous chunks, one per worker, and runs
-// f(w, lo, hi) for each on its own goroutine; w numbers the worker, for its
-// scratch buffers. The caller's goroutine does chunk 0. Nothing here may
-// depend on how many workers there are: kernels that reduce across items
-// do so over fixed shards (see shards) in a fixed order.
+// parallel runs f(w, lo, hi) over [0, n) on up to GOMAXPROCS goroutines,
+// the caller's among them; w numbers the goroutine, for its scratch
+// buffers. The items are handed out in chunks as the goroutines come for
+// them, rather than split evenly up front: on a shared machine one core
+// is often slower for a while, and a fixed split left the other waiting
+// for it at every layer. A goroutine may so get several ranges, in any
+// order. Nothing here may depend on which goroutine runs which items or
+// how many there are: kernels that reduce across items do so over fixed
+// shards (see shards) in a fixed order.
 func parallel(n int, f func(w, lo, hi int)) {
 	nw := workers(n)
 	if nw <= 1 {
@@ -17,6 +22,20 @@ func parallel(n int, f func(w, lo, hi int)) {
 			f(0, 0, n)
 		}
 		return
+	}
+	// Chunks of about an eighth of a goroutine's share: small enough to
+	// even out, large enough that taking one costs nothing.
+	grain := max(1, n/(8*nw))
+	var next atomic.Int64
+	run := func(w int) {
+		for {
+			hi := int(next.Add(int64(grain)))
+			lo := hi - grain
+			if lo >= n {
+				return
+			}
+			f(w, lo, min(hi, n))
+		}
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -35,10 +54,10 @@ func parallel(n int, f func(w, lo, hi int)) {
 				}
 				wg.Done()
 			}()
-			f(w, w*n/nw, (w+1)*n/nw)
+			run(w)
 		}()
 	}
-	f(0, 0, n/nw)
+	run(0)
 	wg.Wait()
 	if caught != nil {
 		panic(caught)

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -16,10 +17,17 @@ func TestParallelPanicReachesCaller(t *testing.T) {
 			t.Fatalf("recovered %v, want the worker's panic", r)
 		}
 	}()
+	// The caller's goroutine waits for a worker to take an item, which
+	// panics; work is handed out as the goroutines ask, so without the wait
+	// the caller could take every item itself.
+	taken := make(chan struct{}, 1)
+	var wait sync.Once
 	parallel(4, func(w, lo, hi int) {
-		if w == 1 {
+		if w != 0 {
+			taken <- struct{}{}
 			panic("boom")
 		}
+		wait.Do(func() { <-taken })
 	})
 	t.Fatal("parallel returned normally")
 }
