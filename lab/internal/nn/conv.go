@@ -60,15 +60,16 @@ type Conv struct {
 	cols   int  // columns per image in the unrolled matrix: OutH·ws
 	group  int  // images per sgemm
 
-	col   [][]float32 // per worker: C·R·S × group·cols
-	ybuf  [][]float32 // per worker: K × group·cols, the sgemm's output or the gathered dy
-	xpad  [][]float32 // per worker, wide with padding: C × hp×wp
-	parts [][]float32 // per shard but the first: partial dw and db
-	wt    []float32   // flipped, transposed filters for BackwardData
-	back  *Conv       // the convolution BackwardData runs, for stride 1; made on first use
-	wino  *winograd   // F(2×2, 3×3), for 3×3 stride-1 shapes where it pays
-	w4    *wino4      // F(4×4, 3×3) on the assembly kernels, where they run
-	gc    *gemmConv   // im2col on the assembly kernels, for deep filters on small outputs
+	col   [][]float32  // per worker: C·R·S × group·cols
+	ybuf  [][]float32  // per worker: K × group·cols, the sgemm's output or the gathered dy
+	xpad  [][]float32  // per worker, wide with padding: C × hp×wp
+	parts [][]float32  // per shard but the first: partial dw and db
+	wt    []float32    // flipped, transposed filters for BackwardData
+	back  *Conv        // the convolution BackwardData runs, for stride 1; made on first use
+	wino  *winograd    // F(2×2, 3×3), for 3×3 stride-1 shapes where it pays
+	w4    *wino4       // F(4×4, 3×3) on the assembly kernels, where they run
+	gc    *gemmConv    // im2col on the assembly kernels, for deep filters on small outputs
+	sh    *shallowConv // the forward pass on the assembly kernels, for few input taps
 }
 
 // Tuning of the unrolled matrices, measured on CNNModel, DropoutCNN and
@@ -137,6 +138,8 @@ func NewConv(s ConvShape) (*Conv, error) {
 		// against 49 ms of CPU); without it, the micro-kernels are about
 		// twice the pure-Go sgemm.
 		c.gc = newGemmConv(s, kn)
+	case useShallow(s, kn):
+		c.sh = newShallowConv(s, kn)
 	}
 	c.group = 1
 	if !c.direct() {
@@ -227,6 +230,10 @@ func (c *Conv) forward(y, x, w, b []float32, act bool, slope float32) {
 	}
 	if c.gc != nil {
 		c.gc.forward(y, x, w, b, act, slope)
+		return
+	}
+	if c.sh != nil {
+		c.sh.forward(y, x, w, b, act, slope)
 		return
 	}
 	oh, ow := c.OutH(), c.OutW()

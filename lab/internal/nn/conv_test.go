@@ -31,6 +31,10 @@ var fastConvShapes = []ConvShape{
 	// Winograd (see useWinograd), with odd outputs and padding.
 	{N: 3, C: 16, H: 19, W: 21, K: 17, R: 3, S: 3, Stride: 1, Pad: 1},
 	{N: 2, C: 64, H: 11, W: 9, K: 20, R: 3, S: 3, Stride: 1},
+	// The shallow forward pass (see useShallow), with padding, stride
+	// and chunks of several images.
+	{N: 5, C: 3, H: 13, W: 11, K: 32, R: 3, S: 3, Stride: 1, Pad: 1},
+	{N: 9, C: 2, H: 9, W: 9, K: 64, R: 3, S: 3, Stride: 2, Pad: 1},
 }
 
 func convData(r *rand.Rand, s ConvShape) (x, w, b, dy []float32) {
@@ -122,6 +126,7 @@ func TestConvDeterministic(t *testing.T) {
 		{N: 32, C: 9, H: 5, W: 5, K: 10, R: 3, S: 3, Stride: 1},    // grouped images
 		{N: 11, C: 32, H: 5, W: 5, K: 64, R: 3, S: 3, Stride: 1},   // im2col on the micro-kernels
 		{N: 5, C: 32, H: 14, W: 14, K: 64, R: 3, S: 3, Stride: 1},  // F(4×4, 3×3)
+		{N: 7, C: 3, H: 16, W: 16, K: 32, R: 3, S: 3, Stride: 1},   // shallow forward
 	} {
 		x, w, b, dy := convData(r, s)
 		var first [][]float32
