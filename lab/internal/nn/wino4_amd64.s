@@ -662,6 +662,18 @@ gr5done:
 	JLE     DONE;               \
 	ADDQ    BX, DI
 
+// GEMM2_STEP is one step of the AVX2 kernel's loop: B's two vectors from
+// BLO and BHI, A's six rows at displacement D from their pointers.
+#define GEMM2_STEP(D, BLO, BHI) \
+	VMOVUPS BLO, Y12;                              \
+	VMOVUPS BHI, Y13;                              \
+	GEMM_ROW(D(SI), Y14, Y12, Y13, Y0, Y1);        \
+	GEMM_ROW(D(SI)(R11*1), Y15, Y12, Y13, Y2, Y3); \
+	GEMM_ROW(D(SI)(R11*2), Y14, Y12, Y13, Y4, Y5); \
+	GEMM_ROW(D(R8), Y15, Y12, Y13, Y6, Y7);        \
+	GEMM_ROW(D(R8)(R11*1), Y14, Y12, Y13, Y8, Y9); \
+	GEMM_ROW(D(R8)(R11*2), Y15, Y12, Y13, Y10, Y11)
+
 TEXT ·w4GemmAVX2(SB), NOSPLIT, $0-73
 	GEMM_PROLOGUE
 
@@ -680,6 +692,29 @@ g2group:
 	VXORPS  Y10, Y10, Y10
 	VXORPS  Y11, Y11, Y11
 
+	// As in the AVX-512 kernel: four steps a round when A's steps are one
+	// float apart, the same sums in the same order.
+	CMPQ R12, $4
+	JNE  g2loop
+	LEAQ (R13)(R13*2), AX
+
+g2round:
+	CMPQ CX, $4
+	JLT  g2rest
+	GEMM2_STEP(0, (DX), 32(DX))
+	GEMM2_STEP(4, (DX)(R13*1), 32(DX)(R13*1))
+	GEMM2_STEP(8, (DX)(R13*2), 32(DX)(R13*2))
+	GEMM2_STEP(12, (DX)(AX*1), 32(DX)(AX*1))
+	ADDQ $16, SI
+	ADDQ $16, R8
+	LEAQ (DX)(R13*4), DX
+	SUBQ $4, CX
+	JMP  g2round
+
+g2rest:
+	TESTQ CX, CX
+	JZ    g2stored
+
 g2loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -695,6 +730,7 @@ g2loop:
 	DECQ    CX
 	JNZ     g2loop
 
+g2stored:
 	GEMM_STORE(Y0, Y1, 32, 1, g2done)
 	GEMM_STORE(Y2, Y3, 32, 2, g2done)
 	GEMM_STORE(Y4, Y5, 32, 3, g2done)
@@ -713,6 +749,24 @@ g2loop:
 g2done:
 	VZEROUPPER
 	RET
+
+// GEMM5_STEP is one step of the AVX-512 kernel's loop: B's two vectors
+// from BLO and BHI, A's twelve rows at displacement D from their pointers.
+#define GEMM5_STEP(D, BLO, BHI) \
+	VMOVUPS BLO, Z24;                                \
+	VMOVUPS BHI, Z25;                                \
+	GEMM_ROW(D(SI), Z26, Z24, Z25, Z0, Z1);          \
+	GEMM_ROW(D(SI)(R11*1), Z27, Z24, Z25, Z2, Z3);   \
+	GEMM_ROW(D(SI)(R11*2), Z28, Z24, Z25, Z4, Z5);   \
+	GEMM_ROW(D(R8), Z29, Z24, Z25, Z6, Z7);          \
+	GEMM_ROW(D(R8)(R11*1), Z26, Z24, Z25, Z8, Z9);   \
+	GEMM_ROW(D(R8)(R11*2), Z27, Z24, Z25, Z10, Z11); \
+	GEMM_ROW(D(R9), Z28, Z24, Z25, Z12, Z13);        \
+	GEMM_ROW(D(R9)(R11*1), Z29, Z24, Z25, Z14, Z15); \
+	GEMM_ROW(D(R9)(R11*2), Z26, Z24, Z25, Z16, Z17); \
+	GEMM_ROW(D(R10), Z27, Z24, Z25, Z18, Z19);       \
+	GEMM_ROW(D(R10)(R11*1), Z28, Z24, Z25, Z20, Z21); \
+	GEMM_ROW(D(R10)(R11*2), Z29, Z24, Z25, Z22, Z23)
 
 TEXT ·w4GemmAVX512(SB), NOSPLIT, $0-73
 	GEMM_PROLOGUE
@@ -744,6 +798,33 @@ g5group:
 	VPXORD  Z22, Z22, Z22
 	VPXORD  Z23, Z23, Z23
 
+	// A's steps one float apart (the products' case): four steps a
+	// round, A by displacement, B by bStep multiples (AX = 3·bStep), the
+	// loop's pointer updates once a round. Each sum runs in the same
+	// order as one step at a time, so the results are the same.
+	CMPQ R12, $4
+	JNE  g5loop
+	LEAQ (R13)(R13*2), AX
+
+g5round:
+	CMPQ    CX, $4
+	JLT     g5rest
+	GEMM5_STEP(0, (DX), 64(DX))
+	GEMM5_STEP(4, (DX)(R13*1), 64(DX)(R13*1))
+	GEMM5_STEP(8, (DX)(R13*2), 64(DX)(R13*2))
+	GEMM5_STEP(12, (DX)(AX*1), 64(DX)(AX*1))
+	ADDQ    $16, SI
+	ADDQ    $16, R8
+	ADDQ    $16, R9
+	ADDQ    $16, R10
+	LEAQ    (DX)(R13*4), DX
+	SUBQ    $4, CX
+	JMP     g5round
+
+g5rest:
+	TESTQ CX, CX
+	JZ    g5stored
+
 g5loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
@@ -767,6 +848,7 @@ g5loop:
 	DECQ    CX
 	JNZ     g5loop
 
+g5stored:
 	GEMM_STORE(Z0, Z1, 64, 1, g5done)
 	GEMM_STORE(Z2, Z3, 64, 2, g5done)
 	GEMM_STORE(Z4, Z5, 64, 3, g5done)

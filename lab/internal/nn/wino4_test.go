@@ -120,7 +120,7 @@ func TestWino4FilterTransformsMatchGo(t *testing.T) {
 func TestWino4GemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	for _, kn := range w4Sets() {
-		for _, steps := range []int{1, 7, 64} {
+		for _, steps := range []int{1, 4, 7, 9, 64, 66} {
 			for _, fwd := range []bool{true, false} {
 				lda := steps + 3 // row stride of A as stored
 				aRow, aStep := lda, 1
