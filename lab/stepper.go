@@ -3,6 +3,8 @@ package lab
 import (
 	"errors"
 	"fmt"
+
+	"golab/lab/internal/nn"
 )
 
 // Stepper trains a model one step at a time, with each beat of a step a
@@ -113,8 +115,16 @@ func (s *Stepper) ZeroGrad() {
 
 func (s *Stepper) zeroGrad() {
 	for _, p := range s.m.params {
-		clear(p.grad)
+		nn.Clear(p.grad)
 	}
+}
+
+// clearForBackward clears the gradients for the backward pass that follows
+// at once, under the model's lock, which need not then check that they are
+// clear.
+func (s *Stepper) clearForBackward() {
+	s.zeroGrad()
+	s.m.scratch.AssumeClear()
 }
 
 // Backward computes the gradient of the last Forward's loss with respect to
@@ -167,7 +177,7 @@ func (s *Stepper) Step(b *Batch) (loss float64, correct int, err error) {
 	if loss, err = s.forward(b); err != nil || !finite(loss) {
 		return loss, 0, err
 	}
-	s.zeroGrad()
+	s.clearForBackward()
 	if err = s.backward(); err != nil {
 		return 0, 0, err
 	}

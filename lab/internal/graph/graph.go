@@ -415,6 +415,7 @@ func dimsOf(ns G.Nodes) []int {
 type Program struct {
 	fwd, bwd G.VM
 	grads    map[*G.Node]*G.Node // leaf → its gradient node
+	scratch  *Scratch            // the shared gradient scratch, or nil
 	closed   bool
 }
 
@@ -438,7 +439,7 @@ func (b *Builder) Compile(outputs ...*G.Node) (*Program, error) {
 	if len(outputs) == 0 {
 		return nil, fmt.Errorf("graph: nothing to compute")
 	}
-	p := &Program{}
+	p := &Program{scratch: b.scratch}
 	b.bindChain()
 	fwd, err := b.compile(outputs)
 	if err != nil {
@@ -507,6 +508,9 @@ func (p *Program) Forward() error { return p.run(p.fwd) }
 // Backward runs the backward program: it adds the gradients into the
 // parameters' buffers. It reads what the last Forward left.
 func (p *Program) Backward() error {
+	if p.scratch != nil {
+		defer func() { p.scratch.clear = false }()
+	}
 	if p.bwd == nil {
 		return fmt.Errorf("graph: an evaluation graph has no backward pass")
 	}

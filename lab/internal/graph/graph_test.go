@@ -471,6 +471,46 @@ func TestGraphsShareScratch(t *testing.T) {
 	}
 }
 
+// TestAssumeClear checks that a Backward after AssumeClear writes the
+// parameters' gradients without looking at their buffers (so one left
+// non-zero is overwritten: a caller must have cleared them), and that
+// Backward forgets it when it returns: the next Backward adds to the
+// gradients there, as the reference graph does.
+func TestAssumeClear(t *testing.T) {
+	ref := newParams(3)
+	got := ref.clone()
+	var s Scratch
+	net := newChainNet(t, 4, got, &s, false)
+	plain := newChainNet(t, 4, ref, nil, true)
+	r1, r2 := rand.New(rand.NewPCG(11, 11)), rand.New(rand.NewPCG(11, 11))
+	for i, acc := range []bool{false, true, false, true, true} {
+		plain.step(t, ref, r1, acc)
+		for j := range net.x {
+			net.x[j] = float32(r2.NormFloat64())
+		}
+		if err := net.p.Forward(); err != nil {
+			t.Fatal(err)
+		}
+		if !acc {
+			for _, g := range got.grad {
+				for k := range g {
+					g[k] = 7 // not cleared: AssumeClear's Backward overwrites it
+				}
+			}
+			s.AssumeClear()
+		}
+		if err := net.p.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		for j, d := range got.data {
+			for k, g := range got.grad[j] {
+				d[k] -= 0.05 * g
+			}
+		}
+		sameParams(t, fmt.Sprint("step ", i), got, ref)
+	}
+}
+
 // addKernel is y = in[0] + in[1].
 func addKernel(n int) Kernel {
 	return Kernel{

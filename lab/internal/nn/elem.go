@@ -76,3 +76,9 @@ func b2u(b bool) uint32 {
 	}
 	return 0
 }
+
+// Clear sets every value of a to +0, on several goroutines when a is large
+// (a model's gradient buffers before each step: 17 MB for ImprovedCNN).
+func Clear(a []float32) {
+	parallelElems(len(a), func(lo, hi int) { clear(a[lo:hi]) })
+}
