@@ -370,17 +370,26 @@ func newChainNet(t *testing.T, n int, ps *params, s *Scratch, plain bool) *chain
 // parameters.
 func (c *chainNet) step(t *testing.T, ps *params, r *rand.Rand, accumulate bool) {
 	t.Helper()
+	c.stepWith(t, ps, r, func() {
+		if !accumulate {
+			for _, g := range ps.grad {
+				clear(g)
+			}
+		}
+	})
+}
+
+// stepWith is step with prepare run between the forward and the backward
+// pass, in place of zeroing the gradients.
+func (c *chainNet) stepWith(t *testing.T, ps *params, r *rand.Rand, prepare func()) {
+	t.Helper()
 	for i := range c.x {
 		c.x[i] = float32(r.NormFloat64())
 	}
 	if err := c.p.Forward(); err != nil {
 		t.Fatal(err)
 	}
-	if !accumulate {
-		for _, g := range ps.grad {
-			clear(g)
-		}
-	}
+	prepare()
 	if err := c.p.Backward(); err != nil {
 		t.Fatal(err)
 	}
@@ -485,28 +494,17 @@ func TestAssumeClear(t *testing.T) {
 	r1, r2 := rand.New(rand.NewPCG(11, 11)), rand.New(rand.NewPCG(11, 11))
 	for i, acc := range []bool{false, true, false, true, true} {
 		plain.step(t, ref, r1, acc)
-		for j := range net.x {
-			net.x[j] = float32(r2.NormFloat64())
-		}
-		if err := net.p.Forward(); err != nil {
-			t.Fatal(err)
-		}
-		if !acc {
+		net.stepWith(t, got, r2, func() {
+			if acc {
+				return
+			}
 			for _, g := range got.grad {
 				for k := range g {
 					g[k] = 7 // not cleared: AssumeClear's Backward overwrites it
 				}
 			}
 			s.AssumeClear()
-		}
-		if err := net.p.Backward(); err != nil {
-			t.Fatal(err)
-		}
-		for j, d := range got.data {
-			for k, g := range got.grad[j] {
-				d[k] -= 0.05 * g
-			}
-		}
+		})
 		sameParams(t, fmt.Sprint("step ", i), got, ref)
 	}
 }
