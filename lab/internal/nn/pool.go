@@ -61,10 +61,17 @@ func (p *MaxPool) Forward(y, x []float32) {
 // pass. NaN propagates.
 func (p *MaxPool) ForwardEval(y, x []float32) {
 	oh, ow := p.OutH(), p.OutW()
-	parallel(p.N*p.C, func(_, lo, hi int) {
-		var am []int32 // the vector kernel's offsets, not kept
-		if p.Size == 2 && p.Stride == 2 && hasAVX2 {
-			am = make([]int32, oh*ow)
+	planes := p.N * p.C
+	// The vector kernel's offsets, not kept: one plane's per goroutine,
+	// made once here (parallel calls f for many chunks).
+	var ams []int32
+	if p.Size == 2 && p.Stride == 2 && hasAVX2 {
+		ams = make([]int32, workers(planes)*oh*ow)
+	}
+	parallel(planes, func(w, lo, hi int) {
+		var am []int32
+		if ams != nil {
+			am = ams[w*oh*ow : (w+1)*oh*ow]
 		}
 		for pl := lo; pl < hi; pl++ {
 			in := x[pl*p.H*p.W : (pl+1)*p.H*p.W]
