@@ -128,8 +128,8 @@ func NewConv(s ConvShape) (*Conv, error) {
 	c.cols = oh * c.ws
 	kn := w4Active()
 	switch {
-	case useWino4(s, kn):
-		c.w4 = newWino4(s, kn)
+	case useWino4(s, w4For(s)):
+		c.w4 = newWino4(s, w4For(s))
 	case useWinograd(s):
 		c.wino = newWinograd(s)
 	case useGemmConv(s, kn) && !blas.IsOpenBLAS():
@@ -321,7 +321,7 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 func (c *Conv) BackwardData(dx, dy, w []float32) {
 	if c.back == nil && c.Stride == 1 && c.Pad <= c.R-1 && c.R == c.S {
 		bs := ConvShape{N: c.N, C: c.K, H: c.OutH(), W: c.OutW(), K: c.C, R: c.R, S: c.S, Stride: 1, Pad: c.R - 1 - c.Pad}
-		if useWino4(bs, w4Active()) || winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
+		if useWino4(bs, w4For(bs)) || winogradData(bs) || c.K <= backConvMaxK && float64(c.H*c.W) <= backConvMaxRatio*float64(c.OutH()*c.OutW()) {
 			c.back, _ = NewConv(bs)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"golab/internal/cpu"
 )
 
 // BenchmarkConvStages splits c2's forward into its stages, single-threaded,
@@ -150,8 +152,7 @@ func BenchmarkPool2x2(b *testing.B) {
 // transforms, the input strips and transform, the products, the output
 // transform and strips, and the gradient strips and transform.
 func BenchmarkWino4Stages(b *testing.B) {
-	kn := w4Active()
-	if kn == nil {
+	if w4Active() == nil {
 		b.Skip("no assembly kernels")
 	}
 	r := rand.New(rand.NewPCG(1, 1))
@@ -162,6 +163,7 @@ func BenchmarkWino4Stages(b *testing.B) {
 				s = l.s
 			}
 		}
+		kn := w4For(s)
 		x, w, bias, dy := convData(r, s)
 		y := make([]float32, len(dy))
 		wg := newWino4(s, kn)
@@ -211,5 +213,39 @@ func BenchmarkWino4Stages(b *testing.B) {
 				}
 			}))
 		})
+	}
+}
+
+// BenchmarkW4Gemm times the AVX-512 micro-kernels, 12×32 and 6×64, alone
+// on operands in L1 and L2, on the engine's shapes: the products (steps
+// C, rows tiles, A by rows) and the filter gradient (steps tiles, rows C,
+// A by columns, added to C).
+func BenchmarkW4Gemm(b *testing.B) {
+	if w4KernelsAVX512 == nil || cpu.Detected < cpu.AVX512 {
+		b.Skip("no AVX-512")
+	}
+	for _, d := range []struct {
+		steps, rows int
+		filter      bool
+	}{{64, 36, false}, {128, 72, false}, {256, 72, false}, {36, 64, true}, {72, 256, true}} {
+		for _, kn := range []*w4Kernels{w4KernelsAVX512, w4KernelsAVX512Wide} {
+			aRow, aStep := d.steps, 1
+			if d.filter {
+				aRow, aStep = 1, d.rows+kn.mr
+			}
+			a := make([]float32, (d.rows+kn.mr)*d.steps+kn.mr)
+			bm := make([]float32, d.steps*kn.nr)
+			c := make([]float32, d.rows*kn.nr)
+			for i := range a {
+				a[i] = 1
+			}
+			name := fmt.Sprintf("steps%d_rows%d_filter%v/%dx%d", d.steps, d.rows, d.filter, kn.mr, kn.nr)
+			b.Run(name, func(b *testing.B) {
+				for range b.N {
+					kn.gemm(d.steps, a, aRow, aStep, bm, kn.nr, c, kn.nr, d.rows, d.filter)
+				}
+				b.ReportMetric(2*float64(d.steps*d.rows*kn.nr)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

@@ -82,6 +82,20 @@ func w4Active() *w4Kernels {
 	return nil
 }
 
+// w4For returns the kernels the engine runs a convolution of shape s on:
+// w4Active's, with AVX-512 the 6×64 micro-kernel where the filters come in
+// multiples of 64 (it feeds the FMA units better than the 12×32 one:
+// BenchmarkW4Gemm), nil when there are none. Both kernels sum each product
+// over the channels in the same order, so the choice does not change the
+// results.
+func w4For(s ConvShape) *w4Kernels {
+	kn := w4Active()
+	if kn == w4KernelsAVX512 && w4KernelsAVX512Wide != nil && s.K%w4KernelsAVX512Wide.nr == 0 {
+		return w4KernelsAVX512Wide
+	}
+	return kn
+}
+
 // wino4On enables the engine where useWino4 says; tests and benchmarks
 // turn it off to compare.
 var wino4On = true

@@ -31,6 +31,9 @@ func w4GemmAVX2(steps int, a *float32, aRow, aStep int, b *float32, bStep int, c
 func w4GemmAVX512(steps int, a *float32, aRow, aStep int, b *float32, bStep int, c *float32, ldc, rows int, acc bool)
 
 //go:noescape
+func w4Gemm64AVX512(steps int, a *float32, aRow, aStep int, b *float32, bStep int, c *float32, ldc, rows int, acc bool)
+
+//go:noescape
 func w4FilterAVX2(u *float32, us, ustep int, taps *float32, gs, gstep int, n int)
 
 //go:noescape
@@ -49,6 +52,10 @@ var (
 	w4KernelsAVX2 = w4Asm(cpu.AVX2, 8, 6, 16, w4InputAVX2, w4OutputAVX2, w4GradAVX2, w4GemmAVX2,
 		w4FilterAVX2, w4FilterGradAVX2)
 	w4KernelsAVX512 = w4Asm(cpu.AVX512, 16, 12, 32, w4InputAVX512, w4OutputAVX512, w4GradAVX512, w4GemmAVX512,
+		w4FilterAVX512, w4FilterGradAVX512)
+	// w4KernelsAVX512Wide runs the products on the 6×64 micro-kernel,
+	// for shapes whose filters come in multiples of 64.
+	w4KernelsAVX512Wide = w4Asm(cpu.AVX512, 16, 6, 64, w4InputAVX512, w4OutputAVX512, w4GradAVX512, w4Gemm64AVX512,
 		w4FilterAVX512, w4FilterGradAVX512)
 )
 

@@ -11,14 +11,15 @@ import (
 )
 
 // w4Sets are the engine's kernel sets this build and CPU can run,
-// whatever GOLAB_ISA says: Go always, then AVX2 and AVX-512.
+// whatever GOLAB_ISA says: Go always, then AVX2 and AVX-512 (12×32 and
+// 6×64 products).
 func w4Sets() []*w4Kernels {
 	sets := []*w4Kernels{w4KernelsGo}
 	if cpu.Detected >= cpu.AVX2 && w4KernelsAVX2 != nil {
 		sets = append(sets, w4KernelsAVX2)
 	}
 	if cpu.Detected >= cpu.AVX512 && w4KernelsAVX512 != nil {
-		sets = append(sets, w4KernelsAVX512)
+		sets = append(sets, w4KernelsAVX512, w4KernelsAVX512Wide)
 	}
 	return sets
 }
@@ -237,15 +238,22 @@ var wino4Shapes = []ConvShape{
 	{N: 2, C: 32, H: 10, W: 30, K: 32, R: 3, S: 3, Stride: 1},
 	{N: 4, C: 16, H: 6, W: 10, K: 32, R: 3, S: 3, Stride: 1, Pad: 2},
 	{N: 2, C: 32, H: 26, W: 26, K: 32, R: 3, S: 3, Stride: 1},
+	{N: 2, C: 64, H: 10, W: 9, K: 64, R: 3, S: 3, Stride: 1, Pad: 1},
+	{N: 3, C: 64, H: 12, W: 12, K: 128, R: 3, S: 3, Stride: 1},
 }
 
 func TestWino4MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
 	for _, kn := range w4Sets() {
+		ran := 0
 		for _, s := range wino4Shapes {
 			if !useWino4(s, kn) {
-				t.Fatalf("%v cannot run %+v", kn.isa, s)
+				if kn.nr <= 32 {
+					t.Fatalf("%v cannot run %+v", kn.isa, s)
+				}
+				continue // the 6×64 products need filters in multiples of 64
 			}
+			ran++
 			x, w, b, dy := convData(r, s)
 			wantY := directConv(s, x, w, b)
 			scaleY := tileScale(directConv(s, abs32(x), abs32(w), abs32(b)), s.N, s.K, s.OutH(), s.OutW())
@@ -292,6 +300,9 @@ func TestWino4MatchesReference(t *testing.T) {
 				}
 			}
 		}
+		if ran < 2 {
+			t.Fatalf("%v/%d ran %d shapes", kn.isa, kn.nr, ran)
+		}
 	}
 }
 
@@ -304,7 +315,7 @@ func TestWino4Error(t *testing.T) {
 		t.Skip("float64 references of full layers")
 	}
 	r := rand.New(rand.NewPCG(47, 48))
-	kn := w4Sets()[len(w4Sets())-1]
+	sets := w4Sets()
 	for _, l := range modelConvs {
 		s := l.s
 		s.N = 1
@@ -317,6 +328,10 @@ func TestWino4Error(t *testing.T) {
 		wantY, scaleY := directConv(s, x, w, b), tileScale(directConv(s, abs32(x), abs32(w), abs32(b)), s.N, s.K, s.OutH(), s.OutW())
 		wantDw, _ := refConvBackwardFilter(s, dy, x)
 		scaleDw, _ := refConvBackwardFilter(s, abs32(dy), abs32(x))
+		kn := sets[len(sets)-1] // the widest set whose products fit the filters
+		for i := len(sets) - 1; s.K%kn.nr != 0; i-- {
+			kn = sets[i-1]
+		}
 		wg := newWino4(s, kn)
 		y := make([]float32, len(wantY))
 		wg.forward(y, x, w, b, false, false, 0)
@@ -345,7 +360,7 @@ func TestWino4Deterministic(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	r := rand.New(rand.NewPCG(49, 50))
 	for _, kn := range w4Sets() {
-		s := ConvShape{N: 9, C: 32, H: 12, W: 12, K: 32, R: 3, S: 3, Stride: 1, Pad: 1}
+		s := ConvShape{N: 9, C: 32, H: 12, W: 12, K: 64, R: 3, S: 3, Stride: 1, Pad: 1}
 		x, w, b, dy := convData(r, s)
 		var first [][]float32
 		for _, procs := range []int{1, 2, 3, 8} {
@@ -362,6 +377,29 @@ func TestWino4Deterministic(t *testing.T) {
 			}
 			sameBits(t, fmt.Sprintf("%v GOMAXPROCS=%d", kn.isa, procs), got, first)
 		}
+	}
+}
+
+// The 6×64 products sum in the 12×32 ones' order, so w4For's choice
+// between them leaves every result the same, bit for bit.
+func TestWino4WideSameBits(t *testing.T) {
+	if w4KernelsAVX512Wide == nil || cpu.Detected < cpu.AVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(51, 52))
+	s := ConvShape{N: 5, C: 64, H: 14, W: 13, K: 128, R: 3, S: 3, Stride: 1, Pad: 1}
+	x, w, b, dy := convData(r, s)
+	var first [][]float32
+	for _, kn := range []*w4Kernels{w4KernelsAVX512, w4KernelsAVX512Wide} {
+		wg := newWino4(s, kn)
+		y, dw, db := make([]float32, len(dy)), make([]float32, len(w)), make([]float32, s.K)
+		wg.forward(y, x, w, b, false, true, 0.01)
+		wg.backwardFilter(dw, db, dy, x)
+		got := [][]float32{y, dw, db}
+		if first != nil {
+			sameBits(t, fmt.Sprintf("%v/%d", kn.isa, kn.nr), got, first)
+		}
+		first = got
 	}
 }
 
@@ -438,6 +476,9 @@ func TestGemmConvMatchesReference(t *testing.T) {
 			{N: 3, C: 64, H: 4, W: 6, K: 64, R: 3, S: 3, Stride: 1, Pad: 1},
 			{N: 2, C: 32, H: 7, W: 7, K: 96, R: 3, S: 3, Stride: 1, Pad: 2},
 		} {
+			if kn == w4KernelsAVX512Wide {
+				continue // gemmConv runs on w4Active's kernels
+			}
 			if !useGemmConv(s, kn) {
 				t.Fatalf("%v cannot run %+v", kn.isa, s)
 			}
@@ -470,7 +511,10 @@ func TestGemmConvMatchesReference(t *testing.T) {
 func TestGemmConvDeterministic(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	r := rand.New(rand.NewPCG(71, 72))
-	kn := w4Sets()[len(w4Sets())-1]
+	kn := w4Active()
+	if kn == nil {
+		t.Skip("no assembly kernels")
+	}
 	s := ConvShape{N: 7, C: 64, H: 5, W: 5, K: 64, R: 3, S: 3, Stride: 1}
 	x, w, b, dy := convData(r, s)
 	var first [][]float32
