@@ -141,6 +141,12 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 			return []Layer{Conv2d(3, 16, 3, Padding(1), NoBias()).As("c1"), BatchNorm2d(16).As("bn1"), ReLU(),
 				Conv2d(16, 16, 3, Padding(1), NoBias()).As("c2"), MaxPool2d(2), BatchNorm2d(16).As("bn2"), ReLU(), MaxPool2d(4), Flatten(), Linear(Auto, 10).As("fc")}
 		}},
+		{"conv+relu+maxpool leaving out an edge (DropoutCNN's conv6)", func() []Layer {
+			return []Layer{Conv2d(3, 8, 3).As("c1"), ReLU(), MaxPool2d(2), Conv2d(8, 16, 3).As("c2"), ReLU(), MaxPool2d(2), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
+		{"strided conv+leakyrelu+maxpool leaving out edges", func() []Layer {
+			return []Layer{Conv2d(3, 8, 3, Stride(2)).As("c1"), LeakyReLU(0.1), MaxPool2d(2), Conv2d(8, 6, 2).As("c2"), ReLU(), MaxPool2d(3), Flatten(), Linear(Auto, 10).As("fc")}
+		}},
 		{"winograd 64 channels", func() []Layer {
 			return []Layer{Conv2d(3, 64, 3, Stride(3)).As("c1"), Conv2d(64, 16, 3).As("c2"), LeakyReLU(0.01), Conv2d(16, 16, 3).As("c3"), Flatten(), Linear(Auto, 10).As("fc")}
 		}},
@@ -240,4 +246,27 @@ func dropOutput(t *testing.T, m *Model, layer Layer, b *Batch) []float32 {
 		t.Fatal(err)
 	}
 	return y
+}
+
+// TestPoolCrop checks which input a convolution fused with a max-pooling
+// shrinks to: the rows and columns whose outputs the windows reach.
+func TestPoolCrop(t *testing.T) {
+	for _, c := range []struct {
+		conv   *conv2d
+		in     []int
+		pool   int
+		crop   bool
+		ch, cw int
+	}{
+		{&conv2d{in: 256, out: 512, kernel: 3, stride: 1}, []int{256, 5, 5}, 2, true, 4, 4},        // DropoutCNN's conv6: 3×3 outputs, 2×2 read
+		{&conv2d{in: 128, out: 256, kernel: 3, stride: 1}, []int{128, 12, 12}, 2, false, 0, 0},     // conv5: 10×10, all read
+		{&conv2d{in: 3, out: 8, kernel: 3, stride: 2}, []int{3, 12, 11}, 2, true, 9, 9},            // 5×5 outputs, 4×4 read
+		{&conv2d{in: 3, out: 8, kernel: 3, stride: 1}, []int{3, 12, 10}, 3, true, 11, 8},           // 10×8 outputs, 9×6 read
+		{&conv2d{in: 3, out: 8, kernel: 3, stride: 1, padding: 1}, []int{3, 5, 5}, 2, false, 0, 0}, // padded: left whole
+	} {
+		got := c.conv.poolCrop(2, c.in, &maxPool2d{size: c.pool, stride: c.pool})
+		if (got != nil) != c.crop || got != nil && (got.ch != c.ch || got.cw != c.cw || got.planes != 2*c.in[0] || got.h != c.in[1] || got.w != c.in[2]) {
+			t.Errorf("%v on %v, pool %d: crop %+v, want %v %d×%d", c.conv, c.in, c.pool, got, c.crop, c.ch, c.cw)
+		}
+	}
 }
