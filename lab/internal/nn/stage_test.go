@@ -249,3 +249,38 @@ func BenchmarkW4Gemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTranspose times the strips' layout changes on one image of
+// DropoutCNN's conv4 (64 channels of 26×26 in, 128 of 24×24 out), with
+// the 8×8 transposes and with AVX-512's 16-wide ones: filling an input
+// strip from NCHW planes, and emptying an output strip into them.
+func BenchmarkTranspose(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512")
+	}
+	const c, w, k, ow = 64, 26, 128, 24
+	x, strip := make([]float32, c*w*w), make([]float32, (w+2)*(w+2)*c)
+	y, ostrip := make([]float32, k*ow*ow), make([]float32, k*ow*ow)
+	for _, v := range []struct {
+		name        string
+		fill, flush transposer
+		g           int
+	}{{"8x8", transposeRows, transposeRows, 8}, {"16", transposeRows16, transposeCols16, 16}} {
+		b.Run("fill/"+v.name, func(b *testing.B) {
+			for range b.N {
+				for c0 := 0; c0 < c; c0 += v.g {
+					v.fill(strip[c0:], c, c, (w+2)*c, x[c0*w*w:], w*w, 1, w, w, w)
+				}
+			}
+			b.SetBytes(int64(4 * len(x)))
+		})
+		b.Run("flush/"+v.name, func(b *testing.B) {
+			for range b.N {
+				for k0 := 0; k0 < k; k0 += v.g {
+					v.flush(y[k0*ow*ow:], ow*ow, 1, ow, ostrip[k0:], k, k, ow*k, ow, ow)
+				}
+			}
+			b.SetBytes(int64(4 * len(y)))
+		})
+	}
+}

@@ -46,6 +46,9 @@ func w4FilterGradAVX2(dw *float32, gs, gstep int, du *float32, us, ustep int, n 
 func w4FilterGradAVX512(dw *float32, gs, gstep int, du *float32, us, ustep int, n int)
 
 //go:noescape
+func transpose16AVX512(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int, planes bool)
+
+//go:noescape
 func transpose8AVX2(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int)
 
 var (
@@ -139,4 +142,38 @@ func transposeRows(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds,
 	_ = src[(nrows-1)*srcStep+(cols-8)*srcUnit+7*lds+7]
 	_ = dst[(nrows-1)*dstStep+(cols-8)*dstUnit+7*ldd+7]
 	transpose8AVX2(&dst[0], ldd, dstUnit, dstStep, &src[0], lds, srcUnit, srcStep, nrows, cols)
+}
+
+// transposeRows16 is transposeRows16Go in assembly; it needs AVX-512.
+func transposeRows16(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds, srcUnit, srcStep, nrows, cols int) {
+	transpose16(dst, ldd, dstUnit, dstStep, src, lds, srcUnit, srcStep, nrows, cols, false)
+}
+
+// transposeCols16 is transposeCols16Go in assembly; it needs AVX-512.
+func transposeCols16(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds, srcUnit, srcStep, nrows, cols int) {
+	transpose16(dst, ldd, dstUnit, dstStep, src, lds, srcUnit, srcStep, nrows, cols, true)
+}
+
+func transpose16(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds, srcUnit, srcStep, nrows, cols int, planes bool) {
+	if nrows <= 0 {
+		return
+	}
+	if !hasAVX512 {
+		if planes {
+			transposeCols16Go(dst, ldd, dstUnit, dstStep, src, lds, srcUnit, srcStep, nrows, cols)
+		} else {
+			transposeRows16Go(dst, ldd, dstUnit, dstStep, src, lds, srcUnit, srcStep, nrows, cols)
+		}
+		return
+	}
+	if cols < 8 {
+		panic("nn: 16-wide transposes need 8 columns")
+	}
+	rows, width := 16, 8 // of a source block
+	if planes {
+		rows, width = 8, 16
+	}
+	_ = src[(nrows-1)*srcStep+(cols-8)*srcUnit+(rows-1)*lds+width-1]
+	_ = dst[(nrows-1)*dstStep+(cols-8)*dstUnit+(width-1)*ldd+rows-1]
+	transpose16AVX512(&dst[0], ldd, dstUnit, dstStep, &src[0], lds, srcUnit, srcStep, nrows, cols, planes)
 }

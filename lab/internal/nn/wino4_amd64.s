@@ -1407,3 +1407,226 @@ g6stored:
 g6done:
 	VZEROUPPER
 	RET
+
+// ---- 16×8 transposes (AVX-512) ----
+//
+// Sixteen rows of eight floats (channels of an NCHW image, eight pixels
+// each) become eight rows of sixteen: each store fills a whole cache line
+// of a channels-last strip, where the 8×8 transposes fill half lines
+// (BenchmarkTranspose). Rows r and r+8 share a Z register, one per 256-bit
+// half, and both halves go through the 8×8 network of TR8X8 at once; its
+// last step, across 128-bit lanes, is a two-register permutation.
+
+DATA tr16idx<>+0(SB)/4, $0
+DATA tr16idx<>+4(SB)/4, $1
+DATA tr16idx<>+8(SB)/4, $2
+DATA tr16idx<>+12(SB)/4, $3
+DATA tr16idx<>+16(SB)/4, $16
+DATA tr16idx<>+20(SB)/4, $17
+DATA tr16idx<>+24(SB)/4, $18
+DATA tr16idx<>+28(SB)/4, $19
+DATA tr16idx<>+32(SB)/4, $8
+DATA tr16idx<>+36(SB)/4, $9
+DATA tr16idx<>+40(SB)/4, $10
+DATA tr16idx<>+44(SB)/4, $11
+DATA tr16idx<>+48(SB)/4, $24
+DATA tr16idx<>+52(SB)/4, $25
+DATA tr16idx<>+56(SB)/4, $26
+DATA tr16idx<>+60(SB)/4, $27
+DATA tr16idx<>+64(SB)/4, $4
+DATA tr16idx<>+68(SB)/4, $5
+DATA tr16idx<>+72(SB)/4, $6
+DATA tr16idx<>+76(SB)/4, $7
+DATA tr16idx<>+80(SB)/4, $20
+DATA tr16idx<>+84(SB)/4, $21
+DATA tr16idx<>+88(SB)/4, $22
+DATA tr16idx<>+92(SB)/4, $23
+DATA tr16idx<>+96(SB)/4, $12
+DATA tr16idx<>+100(SB)/4, $13
+DATA tr16idx<>+104(SB)/4, $14
+DATA tr16idx<>+108(SB)/4, $15
+DATA tr16idx<>+112(SB)/4, $28
+DATA tr16idx<>+116(SB)/4, $29
+DATA tr16idx<>+120(SB)/4, $30
+DATA tr16idx<>+124(SB)/4, $31
+GLOBL tr16idx<>(SB), RODATA|NOPTR, $128
+
+// TR16X8 transposes the 16×8 block with rows at SI + r·BX into the 8×16
+// block at DI + j·DX (R8 = 3·BX, R9 = 3·DX; Z30, Z31 the permutations),
+// with R10–R13 and Z0–Z23.
+#define TR16X8 \
+	LEAQ          (SI)(BX*4), R10;        \
+	LEAQ          (SI)(BX*8), R11;        \
+	LEAQ          (R10)(BX*8), R12;       \
+	VMOVUPS       (SI), Y0;               \
+	VMOVUPS       (SI)(BX*1), Y1;         \
+	VMOVUPS       (SI)(BX*2), Y2;         \
+	VMOVUPS       (SI)(R8*1), Y3;         \
+	VMOVUPS       (R10), Y4;              \
+	VMOVUPS       (R10)(BX*1), Y5;        \
+	VMOVUPS       (R10)(BX*2), Y6;        \
+	VMOVUPS       (R10)(R8*1), Y7;        \
+	VINSERTF64X4  $1, (R11), Z0, Z0;      \
+	VINSERTF64X4  $1, (R11)(BX*1), Z1, Z1; \
+	VINSERTF64X4  $1, (R11)(BX*2), Z2, Z2; \
+	VINSERTF64X4  $1, (R11)(R8*1), Z3, Z3; \
+	VINSERTF64X4  $1, (R12), Z4, Z4;      \
+	VINSERTF64X4  $1, (R12)(BX*1), Z5, Z5; \
+	VINSERTF64X4  $1, (R12)(BX*2), Z6, Z6; \
+	VINSERTF64X4  $1, (R12)(R8*1), Z7, Z7; \
+	TR8X8Z;                               \
+	LEAQ          (DI)(DX*4), R13;        \
+	VMOVUPS       Z16, (DI);              \
+	VMOVUPS       Z17, (DI)(DX*1);        \
+	VMOVUPS       Z18, (DI)(DX*2);        \
+	VMOVUPS       Z19, (DI)(R9*1);        \
+	VMOVUPS       Z20, (R13);             \
+	VMOVUPS       Z21, (R13)(DX*1);       \
+	VMOVUPS       Z22, (R13)(DX*2);       \
+	VMOVUPS       Z23, (R13)(R9*1)
+
+// TR8X8Z transposes the 8×8 blocks in both halves of Z0–Z7 (row r of
+// each in Zr) into Z16–Z23 (column j in Z16+j).
+#define TR8X8Z \
+	VUNPCKLPS  Z1, Z0, Z8;        \
+	VUNPCKHPS  Z1, Z0, Z9;        \
+	VUNPCKLPS  Z3, Z2, Z10;       \
+	VUNPCKHPS  Z3, Z2, Z11;       \
+	VUNPCKLPS  Z5, Z4, Z12;       \
+	VUNPCKHPS  Z5, Z4, Z13;       \
+	VUNPCKLPS  Z7, Z6, Z14;       \
+	VUNPCKHPS  Z7, Z6, Z15;       \
+	VSHUFPS    $0x44, Z10, Z8, Z0; \
+	VSHUFPS    $0xEE, Z10, Z8, Z1; \
+	VSHUFPS    $0x44, Z11, Z9, Z2; \
+	VSHUFPS    $0xEE, Z11, Z9, Z3; \
+	VSHUFPS    $0x44, Z14, Z12, Z4; \
+	VSHUFPS    $0xEE, Z14, Z12, Z5; \
+	VSHUFPS    $0x44, Z15, Z13, Z6; \
+	VSHUFPS    $0xEE, Z15, Z13, Z7; \
+	VMOVAPS    Z0, Z16;           \
+	VPERMT2PS  Z4, Z30, Z16;      \
+	VMOVAPS    Z1, Z17;           \
+	VPERMT2PS  Z5, Z30, Z17;      \
+	VMOVAPS    Z2, Z18;           \
+	VPERMT2PS  Z6, Z30, Z18;      \
+	VMOVAPS    Z3, Z19;           \
+	VPERMT2PS  Z7, Z30, Z19;      \
+	VMOVAPS    Z0, Z20;           \
+	VPERMT2PS  Z4, Z31, Z20;      \
+	VMOVAPS    Z1, Z21;           \
+	VPERMT2PS  Z5, Z31, Z21;      \
+	VMOVAPS    Z2, Z22;           \
+	VPERMT2PS  Z6, Z31, Z22;      \
+	VMOVAPS    Z3, Z23;           \
+	VPERMT2PS  Z7, Z31, Z23
+
+// TR8X16 transposes the 8×16 block with rows at SI + r·BX into the 16×8
+// block at DI + j·DX (R8 = 3·BX, R9 = 3·DX; Z30, Z31 the permutations),
+// with R10–R13 and Z0–Z23: the way back from a strip to NCHW planes.
+#define TR8X16 \
+	LEAQ          (SI)(BX*4), R10;        \
+	VMOVUPS       (SI), Z0;               \
+	VMOVUPS       (SI)(BX*1), Z1;         \
+	VMOVUPS       (SI)(BX*2), Z2;         \
+	VMOVUPS       (SI)(R8*1), Z3;         \
+	VMOVUPS       (R10), Z4;              \
+	VMOVUPS       (R10)(BX*1), Z5;        \
+	VMOVUPS       (R10)(BX*2), Z6;        \
+	VMOVUPS       (R10)(R8*1), Z7;        \
+	TR8X8Z;                               \
+	LEAQ          (DI)(DX*4), R13;        \
+	LEAQ          (DI)(DX*8), R11;        \
+	LEAQ          (R13)(DX*8), R12;       \
+	VMOVUPS       Y16, (DI);              \
+	VMOVUPS       Y17, (DI)(DX*1);        \
+	VMOVUPS       Y18, (DI)(DX*2);        \
+	VMOVUPS       Y19, (DI)(R9*1);        \
+	VMOVUPS       Y20, (R13);             \
+	VMOVUPS       Y21, (R13)(DX*1);       \
+	VMOVUPS       Y22, (R13)(DX*2);       \
+	VMOVUPS       Y23, (R13)(R9*1);       \
+	VEXTRACTF64X4 $1, Z16, (R11);         \
+	VEXTRACTF64X4 $1, Z17, (R11)(DX*1);   \
+	VEXTRACTF64X4 $1, Z18, (R11)(DX*2);   \
+	VEXTRACTF64X4 $1, Z19, (R11)(R9*1);   \
+	VEXTRACTF64X4 $1, Z20, (R12);         \
+	VEXTRACTF64X4 $1, Z21, (R12)(DX*1);   \
+	VEXTRACTF64X4 $1, Z22, (R12)(DX*2);   \
+	VEXTRACTF64X4 $1, Z23, (R12)(R9*1)
+
+// func transpose16AVX512(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int, planes bool)
+// Blocks of 16 source rows by 8 columns (TR16X8), or with planes 8 rows
+// by 16 columns (TR8X16).
+TEXT ·transpose16AVX512(SB), NOSPLIT, $0-81
+	VMOVUPS tr16idx<>+0(SB), Z30
+	VMOVUPS tr16idx<>+64(SB), Z31
+	MOVQ  ldd+8(FP), DX
+	SHLQ  $2, DX
+	MOVQ  lds+40(FP), BX
+	SHLQ  $2, BX
+	LEAQ  (BX)(BX*2), R8 // 3 src rows
+	LEAQ  (DX)(DX*2), R9 // 3 dst rows
+	MOVQ  nrows+64(FP), R14
+	TESTQ R14, R14
+	JZ    t16done
+	MOVQ  dst+0(FP), R15 // row i's dst and src
+	MOVQ  src+32(FP), AX
+
+t16row:
+	MOVQ R15, DI
+	MOVQ AX, SI
+	MOVQ cols+72(FP), CX
+	SHRQ $3, CX
+
+t16loop:
+	CMPB planes+80(FP), $0
+	JNE  t16p
+	TR16X8
+	JMP  t16on
+
+t16p:
+	TR8X16
+
+t16on:
+	MOVQ srcUnit+48(FP), R10
+	SHLQ $5, R10
+	ADDQ R10, SI
+	MOVQ dstUnit+16(FP), R10
+	SHLQ $5, R10
+	ADDQ R10, DI
+	DECQ CX
+	JNZ  t16loop
+	// The last, overlapping block: back by 8 − cols%8 positions.
+	MOVQ  cols+72(FP), CX
+	ANDQ  $7, CX
+	JZ    t16next
+	NEGQ  CX
+	ADDQ  $8, CX
+	MOVQ  CX, R10
+	IMULQ srcUnit+48(FP), R10
+	SHLQ  $2, R10
+	SUBQ  R10, SI
+	MOVQ  CX, R10
+	IMULQ dstUnit+16(FP), R10
+	SHLQ  $2, R10
+	SUBQ  R10, DI
+	CMPB  planes+80(FP), $0
+	JNE   t16lastp
+	TR16X8
+	JMP   t16next
+
+t16lastp:
+	TR8X16
+
+t16next:
+	MOVQ srcStep+56(FP), R10
+	LEAQ (AX)(R10*4), AX
+	MOVQ dstStep+24(FP), R10
+	LEAQ (R15)(R10*4), R15
+	DECQ R14
+	JNZ  t16row
+
+t16done:
+	VZEROUPPER
+	RET

@@ -431,6 +431,49 @@ func TestTransposeRows(t *testing.T) {
 	}
 }
 
+// The 16-wide transposes: 16 rows (channels) of 8 columns (pixels) into
+// a strip, and 8 rows (pixels) of 16 (channels) back into planes, along
+// rows of blocks with overlapping last blocks.
+func TestTransposeRows16(t *testing.T) {
+	r := rand.New(rand.NewPCG(57, 58))
+	type transpose func(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds, srcUnit, srcStep, nrows, cols int)
+	for _, k := range []struct {
+		name         string
+		asm, ref     transpose
+		rows, width  int
+		alongSrcRows bool
+	}{
+		{"rows16", transposeRows16, transposeRows16Go, 16, 8, false},
+		{"cols16", transposeCols16, transposeCols16Go, 8, 16, true},
+	} {
+		for _, cols := range []int{8, 13, 24, 26} {
+			const nrows, lds, ldd = 3, 40, 37
+			srcUnit, dstUnit := 1, ldd
+			if k.alongSrcRows {
+				srcUnit, dstUnit = lds, 1
+			}
+			srcStep, dstStep := 50*lds, 45*ldd
+			src := randSlice(r, nrows*srcStep+(cols+16)*lds+16)
+			n := nrows*dstStep + (cols+16)*ldd + 16
+			want, got := make([]float32, n), make([]float32, n)
+			k.ref(want, ldd, dstUnit, dstStep, src, lds, srcUnit, srcStep, nrows, cols)
+			for j := range k.width { // the Go reference itself, on row 1's first block
+				for rr := range k.rows {
+					if w := want[dstStep+j*ldd+rr]; w != src[srcStep+rr*lds+j] {
+						t.Fatalf("%s Go: [%d][%d] = %v", k.name, j, rr, w)
+					}
+				}
+			}
+			k.asm(got, ldd, dstUnit, dstStep, src, lds, srcUnit, srcStep, nrows, cols)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s cols %d: [%d] = %v, want %v", k.name, cols, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestTransposeBlock(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
 	for _, avx := range []bool{false, true} {
