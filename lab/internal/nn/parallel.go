@@ -124,9 +124,16 @@ func (t *team) run(j *job, nw int) {
 		}
 	}
 	j.work(0)
-	// The members' last chunks are at most a grain long.
-	for i := 0; j.pending.Load() != 0; i++ {
-		if i > 64 {
+	// The members' last chunks are at most a grain long: spin, and only
+	// after teamSpin let the scheduler in (its locks showed in profiles).
+	var since time.Time
+	for i := 1; j.pending.Load() != 0; i++ {
+		if i%256 != 0 {
+			continue
+		}
+		if since.IsZero() {
+			since = time.Now()
+		} else if time.Since(since) > teamSpin {
 			runtime.Gosched()
 		}
 	}
@@ -137,11 +144,7 @@ func (m *member) loop() {
 	for {
 		spinUntil := time.Now().Add(teamSpin)
 		for i := 1; m.seq.Load() == m.done; i++ {
-			if i%64 != 0 {
-				continue
-			}
-			if time.Now().Before(spinUntil) {
-				runtime.Gosched() // let the process's other goroutines in
+			if i%256 != 0 || time.Now().Before(spinUntil) {
 				continue
 			}
 			// Park. The dispatcher moves seq, then looks at parked;
