@@ -173,14 +173,7 @@ func TestFusedLayersMatchUnfused(t *testing.T) {
 			}
 			gf, gp := gradients(t, fused, pf, b), gradients(t, plain, pp, b)
 			for name, want := range gp {
-				got := gf[name]
-				var num, den float64
-				for i := range want {
-					d := float64(got[i] - want[i])
-					num += d * d
-					den += float64(want[i]) * float64(want[i])
-				}
-				if rel := math.Sqrt(num / math.Max(den, 1e-30)); rel > 1e-5 {
+				if rel := relDiff(gf[name], want); rel > 1e-5 {
 					t.Errorf("gradient of %s: fused and plain differ by %.3g (relative)", name, rel)
 				}
 			}
@@ -269,4 +262,61 @@ func TestPoolCrop(t *testing.T) {
 			t.Errorf("%v on %v, pool %d: crop %+v, want %v %d×%d", c.conv, c.in, c.pool, got, c.crop, c.ch, c.cw)
 		}
 	}
+}
+
+// TestImageRegion checks that a model whose poolings leave out the last
+// rows and columns of their inputs runs its graphs on the part of the
+// image its scores read, with the scores and the gradients of running on
+// the whole image. The layers of the region model: 32 → 30, pooling by 4
+// reads 28 of the 30 (7), 7 → 5, pooling by 2 reads 4 of the 5 (2): the
+// scores read the top-left 26×26 pixels.
+func TestImageRegion(t *testing.T) {
+	layers := func() []Layer {
+		return []Layer{Conv2d(3, 4, 3).As("c1"), ReLU(), MaxPool2d(4), Dropout(0), Conv2d(4, 8, 3).As("c2"), LeakyReLU(0.1), MaxPool2d(2), Flatten(), Linear(Auto, 10).As("fc")}
+	}
+	region, err := BuildCNN("region", 5, layers()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := BuildCNN("region", 5, layers()...)
+	whole.whole = true
+	for _, unfused := range []bool{false, true} {
+		region.unfused, whole.unfused = unfused, unfused
+		clear(region.programs)
+		clear(whole.programs)
+		b := randomBatch(3, 21)
+		pr, err := region.program(true, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, _ := whole.program(true, 3)
+		if pr.region != [2]int{26, 26} || pw.region != [2]int{} {
+			t.Fatalf("regions %v and %v, want 26×26 and the whole image", pr.region, pw.region)
+		}
+		gr, gw := gradients(t, region, pr, b), gradients(t, whole, pw, b)
+		for name, want := range gw {
+			if rel := relDiff(gr[name], want); rel > 1e-5 {
+				t.Errorf("unfused %v: gradient of %s: region and whole image differ by %.3g (relative)", unfused, name, rel)
+			}
+		}
+		if rel := relDiff(pr.logits, pw.logits); rel > 1e-6 {
+			t.Errorf("unfused %v: scores differ by %.3g (relative)", unfused, rel)
+		}
+	}
+	// A padded convolution reads its input whole: no region.
+	padded, _ := BuildCNN("padded", 5, Conv2d(3, 4, 3, Padding(1)), MaxPool2d(3), Flatten(), Linear(Auto, 10))
+	if _, _, _, ok := padded.imageRegion(); ok {
+		t.Error("a model with a padded first convolution runs on a part of the image")
+	}
+}
+
+// relDiff is ‖got − want‖ / ‖want‖.
+func relDiff(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		d := float64(got[i] - want[i])
+		num += d * d
+		den += float64(want[i]) * float64(want[i])
+	}
+	return math.Sqrt(num / math.Max(den, 1e-30))
 }

@@ -64,6 +64,7 @@ type Model struct {
 	programs map[progKey]*program // compiled graphs, at most maxPrograms
 	uses     uint64               // clock of program uses, for evicting the least recent
 	unfused  bool                 // build every layer as its own op (tests compare the two)
+	whole    bool                 // run the graphs on the whole image (tests compare with imageRegion)
 	// scratch is the parameters' gradient scratch, shared by the training
 	// graphs: a graph only runs under mu, so no two run at the same time.
 	scratch graph.Scratch

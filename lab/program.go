@@ -30,7 +30,8 @@ type program struct {
 	x, y   []float32 // bound inputs: images and (training) labels
 	logits []float32 // the class scores after a forward run
 	loss   *G.Node
-	nodes  int // graph size, for tests
+	nodes  int    // graph size, for tests
+	region [2]int // the rows and columns of the images it reads, when not all (imageRegion)
 }
 
 // stage is a run of layers that become one op: one layer, or a layer with
@@ -103,7 +104,15 @@ func (m *Model) program(train bool, batch int) (*program, error) {
 func (m *Model) compile(train bool, batch int) (*program, error) {
 	b := graph.NewBuilder(train, &m.scratch)
 	p := &program{}
-	x, xd := b.Input("x", []int{batch, Channels, Height, Width}, false)
+	shapes := make([]layerShapes, len(m.built))
+	for i, l := range m.built {
+		shapes[i] = layerShapes{l.in, l.out}
+	}
+	in := []int{batch, Channels, Height, Width}
+	if h, w, region, ok := m.imageRegion(); ok {
+		in, shapes, p.region = []int{batch, Channels, h, w}, region, [2]int{h, w}
+	}
+	x, xd := b.Input("x", in, false)
 	p.x = xd
 	nodes := map[*Param]*G.Node{}
 	for _, prm := range m.params {
@@ -114,7 +123,7 @@ func (m *Model) compile(train bool, batch int) (*program, error) {
 	h := x
 	for _, st := range m.stages() {
 		var err error
-		if h, err = m.addStage(b, st, h, batch, train, nodes); err != nil {
+		if h, err = m.addStage(b, st, shapes[st.first].in, shapes[st.last].out, h, batch, train, nodes); err != nil {
 			return nil, err
 		}
 	}
@@ -139,8 +148,9 @@ func (m *Model) compile(train bool, batch int) (*program, error) {
 	return p, nil
 }
 
-// addStage adds one stage of layers to the graph.
-func (m *Model) addStage(b *graph.Builder, st stage, h *G.Node, batch int, train bool, nodes map[*Param]*G.Node) (*G.Node, error) {
+// addStage adds one stage of layers to the graph, from per-image input
+// shape in to out.
+func (m *Model) addStage(b *graph.Builder, st stage, in, out []int, h *G.Node, batch int, train bool, nodes map[*Param]*G.Node) (*G.Node, error) {
 	first, last := m.built[st.first], m.built[st.last]
 	l := st.layer
 	if s, ok := l.(skipper); ok && s.skip(train) {
@@ -150,11 +160,11 @@ func (m *Model) addStage(b *graph.Builder, st stage, h *G.Node, batch int, train
 	if st.last > st.first {
 		name = fmt.Sprintf("%s..%s", first.name, last.name)
 	}
-	out := append([]int{batch}, last.out...)
+	shape := append([]int{batch}, out...)
 	if _, ok := l.(reshaper); ok {
-		return b.Apply(graph.Kernel{Name: name, Out: out, Alias: true}, h)
+		return b.Apply(graph.Kernel{Name: name, Out: shape, Alias: true}, h)
 	}
-	pass := &Pass{N: batch, In: first.in, Out: last.out, Train: train, layer: first.name, params: first.params, drop: m.drop}
+	pass := &Pass{N: batch, In: in, Out: out, Train: train, layer: first.name, params: first.params, drop: m.drop}
 	if pr, ok := l.(preparer); ok {
 		if err := pr.prepare(pass); err != nil {
 			return nil, fmt.Errorf("lab: layer %s %s: %w", first.name, first.desc, err)
@@ -166,7 +176,7 @@ func (m *Model) addStage(b *graph.Builder, st stage, h *G.Node, batch int, train
 			inputs = append(inputs, nodes[prm])
 		}
 	}
-	return b.Apply(layerKernel(l, pass, name, first.desc, out), inputs...)
+	return b.Apply(layerKernel(l, pass, name, first.desc, shape), inputs...)
 }
 
 // layerKernel adapts a layer to the graph: its Forward and Backward over
@@ -192,9 +202,14 @@ func layerKernel(l Layer, pass *Pass, name, desc string, out []int) graph.Kernel
 	}
 }
 
-// load copies a batch into the program's inputs.
+// load copies a batch into the program's inputs: the part of each image
+// the model reads (see imageRegion).
 func (p *program) load(b *Batch) {
-	copy(p.x, b.X)
+	if p.region[0] > 0 {
+		cropImages(p.x, b.X, b.Len(), p.region[0], p.region[1])
+	} else {
+		copy(p.x, b.X)
+	}
 	for i, l := range b.Labels {
 		if p.y != nil {
 			p.y[i] = float32(l)
