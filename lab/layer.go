@@ -277,6 +277,10 @@ type (
 	// preparer makes its per-graph state (kernels, buffers) before the
 	// graph runs, so that a layer that cannot run says so at once.
 	preparer interface{ prepare(p *Pass) error }
+	// gradWriter writes every value of its parameters' gradients in
+	// Backward, so the buffers need not be cleared before it (the lab's
+	// layers; see Stepper.clearForBackward).
+	gradWriter interface{ writesGrads() }
 )
 
 var errFusedSetup = errors.New("lab: a fused layer is not set up on its own")

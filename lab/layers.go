@@ -80,6 +80,8 @@ func (c *conv2d) Setup(s *Setup, in []int) ([]int, error) {
 	return []int{c.out, cs.OutH(), cs.OutW()}, nil
 }
 
+func (c *conv2d) writesGrads() {}
+
 func (c *conv2d) prepare(p *Pass) (err error) {
 	p.State, err = c.newState(p)
 	return err
@@ -221,6 +223,8 @@ func (f *fusedAct) absorb(next Layer) Layer {
 	}
 	return nil
 }
+
+func (f *fusedAct) writesGrads() {}
 
 func (f *fusedAct) prepare(p *Pass) error {
 	hp := p // the host's view: the cropped input
@@ -521,6 +525,8 @@ type bnState struct {
 	dx []float32 // the input gradient of a first layer, which nn.BatchNorm computes anyway
 }
 
+func (n *batchNorm2d) writesGrads() {}
+
 func (n *batchNorm2d) prepare(p *Pass) (err error) {
 	p.State, err = n.newState(p)
 	return err
@@ -673,6 +679,8 @@ func (l *linear) Setup(s *Setup, in []int) ([]int, error) {
 	uniformInit(s.Param("bias", l.out), bound, s.Rand())
 	return []int{l.out}, nil
 }
+
+func (l *linear) writesGrads() {}
 
 func (l *linear) prepare(p *Pass) error {
 	p.State = &nn.Linear{N: p.N, In: p.In[0], Out: l.out}

@@ -197,6 +197,14 @@ func layerKernel(l Layer, pass *Pass, name, desc string, out []int) graph.Kernel
 		Backward: func(din [][]float32, dy, y []float32, in [][]float32) error {
 			pass.grads = din[1:]
 			defer func() { pass.grads = nil }()
+			if _, ok := l.(gradWriter); !ok {
+				// A layer written outside the lab may leave part of a
+				// gradient unwritten: make that part zero, not the last
+				// step's (see Stepper.clearForBackward).
+				for _, g := range pass.grads {
+					clear(g)
+				}
+			}
 			return wrap(l.Backward(pass, din[0], dy, in[0], y))
 		},
 	}

@@ -119,11 +119,13 @@ func (s *Stepper) zeroGrad() {
 	}
 }
 
-// clearForBackward clears the gradients for the backward pass that follows
-// at once, under the model's lock, which need not then check that they are
-// clear.
+// clearForBackward has the backward pass that follows at once, under the
+// model's lock, write the gradients as if they had been cleared: the lab's
+// layers write every value of their parameters' gradients (layerKernel
+// clears them first for layers written outside the lab), so clearing them
+// here too would be a wasted pass over every gradient (17 MB for
+// ImprovedCNN, in every step).
 func (s *Stepper) clearForBackward() {
-	s.zeroGrad()
 	s.m.scratch.AssumeClear()
 }
 

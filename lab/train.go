@@ -296,7 +296,7 @@ func (m *Model) trainEpochs(train, val *Dataset, cfg Config, st *Stepper, h *His
 			if !finite(loss) {
 				return fmt.Errorf("lab: the loss became %v in epoch %d at step %d; the learning rate may be too high, or the inputs not normalized. The History holds %s", loss, epoch, step, plural.N(len(h.Epochs), "finished epoch"))
 			}
-			st.clearForBackward()                 // 2. zero the gradients
+			st.clearForBackward()                 // 2. zero the gradients (as the backward pass writes them)
 			if err := st.backward(); err != nil { // 3. backward: the gradients
 				return fail(err)
 			}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -111,5 +112,79 @@ func TestFurtherRecipe(t *testing.T) {
 	l1, _, _ := st.Step(b)
 	if l0 == l1 {
 		t.Error("a step did not change the loss")
+	}
+}
+
+// A training step writes every value of the gradients it computes: Step
+// does not clear them first (the backward pass overwrites them), so
+// garbage left in them must not reach the weights. Each model steps twice
+// beside a twin whose gradients are filled with NaN before each step; the
+// weights must stay the same bit for bit. A layer written in a notebook
+// is trusted with less: the lab clears its gradients before its Backward,
+// which here writes only their first value.
+func TestStepOverwritesGradients(t *testing.T) {
+	half := lab.Custom("half", func(p *lab.Pass, y, x []float32) error {
+		w := p.Param("w")[0]
+		for i := range y {
+			y[i] = w * x[i]
+		}
+		return nil
+	}, func(p *lab.Pass, dx, dy, x, y []float32) error {
+		var g float32
+		for i := range dy {
+			g += dy[i] * x[i]
+			if dx != nil {
+				dx[i] = p.Param("w")[0] * dy[i]
+			}
+		}
+		p.Grad("w")[0] = g // and nothing else of the 2 values
+		return nil
+	}, lab.WithSetup(func(s *lab.Setup, in []int) ([]int, error) {
+		w := s.Param("w", 2)
+		w[0], w[1] = 1, 1
+		return in, nil
+	}))
+	builds := map[string]func() (*lab.Model, error){
+		"CNNModel":    func() (*lab.Model, error) { return CNNModel() },
+		"DropoutCNN":  func() (*lab.Model, error) { return DropoutCNN(0.5) },
+		"ImprovedCNN": func() (*lab.Model, error) { return ImprovedCNN() },
+		"FurtherCNN":  func() (*lab.Model, error) { return FurtherCNN() },
+		"custom": func() (*lab.Model, error) {
+			return lab.BuildCNN("custom", 1, half.As("half"), lab.Conv2d(3, 4, 3), lab.ReLU(), lab.Flatten(), lab.Linear(lab.Auto, 10))
+		},
+	}
+	b := &lab.Batch{X: make([]float32, 4*lab.ImageBytes), Labels: []int{0, 1, 2, 3}}
+	for i := range b.X {
+		b.X[i] = float32(i%23)/23 - 0.4
+	}
+	for name, build := range builds {
+		clean, err := build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirty, _ := build()
+		sc, _ := lab.NewStepper(clean, lab.Config{})
+		sd, _ := lab.NewStepper(dirty, lab.Config{})
+		for step := range 2 {
+			for _, p := range dirty.Params() {
+				for i := range p.Grad() {
+					p.Grad()[i] = float32(math.NaN())
+				}
+			}
+			if _, _, err := sc.Step(b); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := sd.Step(b); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range clean.Params() {
+				q := dirty.Params()[i].Data()
+				for j, v := range p.Data() {
+					if math.Float32bits(v) != math.Float32bits(q[j]) {
+						t.Fatalf("%s step %d: %s[%d] = %v after NaN gradients, %v after clear ones", name, step, p.Name, j, q[j], v)
+					}
+				}
+			}
+		}
 	}
 }
