@@ -59,6 +59,12 @@ type w4Kernels struct {
 	// tap t of filter i of lane l is g[g0 + i·gstep + t·gs + l] (gs may be
 	// negative), entry ξ goes to u[i·ustep + ξ·us + l].
 	filter func(u []float32, us, ustep int, g []float32, g0, gs, gstep, n int)
+	// inputAdj adds B M Bᵀ of one tile for k channels into x: entry ξ of
+	// channel ch is m[ξ·ms + ch]; pixel (i, j) of channel ch of the 6×6
+	// window is x[i·rs + j·ys + ch]. It is the input transform's adjoint,
+	// for the input gradient over the forward pass's tiles; nil where the
+	// engine computes that gradient as a convolution instead.
+	inputAdj func(x []float32, rs, ys int, m []float32, ms, k int)
 	// filterGrad writes dw = Gᵀ dU G of n filters of a group of lanes:
 	// entry ξ of filter i of lane l is du[i·ustep + ξ·us + l], tap t goes to
 	// dw[i·gstep + t·gs + l].
@@ -67,7 +73,8 @@ type w4Kernels struct {
 
 // w4KernelsGo is the engine in Go: the reference of the assembly kernels.
 var w4KernelsGo = &w4Kernels{isa: cpu.Generic, lanes: 1, mr: 4, nr: 8,
-	input: w4InputGo, output: w4OutputGo, grad: w4GradGo, gemm: w4GemmGo, filter: w4FilterGo, filterGrad: w4FilterGradGo}
+	input: w4InputGo, output: w4OutputGo, grad: w4GradGo, gemm: w4GemmGo, filter: w4FilterGo, filterGrad: w4FilterGradGo,
+	inputAdj: w4InputAdjGo}
 
 // w4Active returns the kernels the engine runs on at the level in use,
 // nil when there are none (the Go kernels are for tests: slower than the
@@ -125,11 +132,12 @@ func useWino4(s ConvShape, kn *w4Kernels) bool {
 type wino4 struct {
 	s      ConvShape
 	kn     *w4Kernels
-	th, tw int       // tiles per column and row: ceil(OutH/4), ceil(OutW/4)
-	hp, wp int       // the input strip: 4·th+2 × 4·tw+2 pixels
-	imgs   int       // images per block
-	u      []float32 // the transformed filters, from transformFilters to the end of forward
-	zero   []float32 // a zero bias
+	kd     *w4Kernels // for the input gradient over these tiles (backwardData), or nil
+	th, tw int        // tiles per column and row: ceil(OutH/4), ceil(OutW/4)
+	hp, wp int        // the input strip: 4·th+2 × 4·tw+2 pixels
+	imgs   int        // images per block
+	u      []float32  // the transformed filters, from transformFilters to the end of forward
+	zero   []float32  // a zero bias
 }
 
 // w4Bufs are one pass's per-worker scratch (from the pool): 36 blocks of
@@ -196,7 +204,23 @@ func newWino4(s ConvShape, kn *w4Kernels) *wino4 {
 	}
 	wg.imgs = min(wg.imgs, s.N)
 	wg.zero = make([]float32, s.K)
+	wg.kd = w4DataKernels(kn, s.C)
 	return wg
+}
+
+// w4DataKernels returns the kernels of kn's instruction set whose products
+// fit c input channels, for the input gradient over the forward pass's
+// tiles, or nil when kn has no adjoint input transform.
+func w4DataKernels(kn *w4Kernels, c int) *w4Kernels {
+	if kn.inputAdj == nil {
+		return nil
+	}
+	for _, k := range []*w4Kernels{kn, w4KernelsAVX512Wide, w4KernelsAVX512} {
+		if k != nil && k.isa == kn.isa && k.inputAdj != nil && c%k.nr == 0 && c%k.lanes == 0 {
+			return k
+		}
+	}
+	return nil
 }
 
 // w4Stride is the distance between the 36 matrices of rows×ld floats in a
@@ -305,7 +329,11 @@ func (wg *wino4) blockImages(bl int) (n0, n1 int) {
 
 func (wg *wino4) strides() (vs, ms int) {
 	t := wg.imgs * wg.th * wg.tw
-	return w4Stride(t, wg.s.C, wg.kn.mr), w4Stride(t, wg.s.K, wg.kn.mr)
+	mr := wg.kn.mr
+	if wg.kd != nil {
+		mr = max(mr, wg.kd.mr) // the input gradient's products read M's rows
+	}
+	return w4Stride(t, wg.s.C, mr), w4Stride(t, wg.s.K, mr)
 }
 
 // fillInput writes image n of x into strip, channels last, shifted by the
@@ -516,6 +544,102 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 	}
 }
 
+// backwardData computes dx, the input gradient, from dy over the forward
+// pass's tiles, where Conv's other way is the convolution of the padded
+// dy with the flipped filters, which needs tiles over the whole input
+// (DropoutCNN's conv5, 8×8 outputs from 10×10 inputs: 4 tiles an image
+// against 9). Each tile's output gradient goes through A·Aᵀ (as for the
+// filter gradient) into M, the products with the transformed filters'
+// transposes give the gradient of its transformed input, and the adjoint
+// input transform B·Bᵀ adds that into the tile's 6×6 window of a strip,
+// whose windows overlap; the strip's inside is the image's dx. Needs kd.
+func (wg *wino4) backwardData(dx, dy, w []float32) {
+	s := &wg.s
+	c, k := s.C, s.K
+	kd := wg.kd
+	nr := kd.nr
+	ut := wg.transposedFilters(w)
+	defer putScratch(ut)
+	bufs := wg.buffers(workers(wg.blocks()))
+	defer bufs.release()
+	per := wg.th * wg.tw
+	plane := s.H * s.W
+	rs := wg.wp * c // the strip's rows
+	_, flush, g := channelBlocks(c)
+	parallel(wg.blocks(), func(wk, blo, bhi int) {
+		p, m, strip, gstrip := bufs.v[wk], bufs.m[wk], bufs.strip[wk], bufs.ostrip[wk]
+		vs, ms := wg.strides()
+		ps := wg.imgs * per * nr // a panel of P
+		for bl := blo; bl < bhi; bl++ {
+			n0, n1 := wg.blockImages(bl)
+			for n := n0; n < n1; n++ {
+				wg.fillGrad(gstrip, dy, n)
+				mn := m[(n-n0)*per*k:]
+				for ti := range wg.th {
+					for tj := range wg.tw {
+						wg.kn.grad(mn[(ti*wg.tw+tj)*k:], ms, gstrip[(4*ti*4*wg.tw+4*tj)*k:], 4*wg.tw*k, k)
+					}
+				}
+			}
+			rows := (n1 - n0) * per
+			for xi := range 36 {
+				mx, px := m[xi*ms:], p[xi*vs:]
+				for cp := range c / nr {
+					kd.gemm(k, mx, k, 1, ut[(xi*(c/nr)+cp)*k*nr:(xi*(c/nr)+cp+1)*k*nr], nr, px[cp*ps:], nr, rows, false)
+				}
+			}
+			for n := n0; n < n1; n++ {
+				clear(strip)
+				pn := (n - n0) * per * nr
+				for ti := range wg.th {
+					for tj := range wg.tw {
+						t := ti*wg.tw + tj
+						for cp := range c / nr {
+							kd.inputAdj(strip[(4*ti*wg.wp+4*tj)*c+cp*nr:], rs, c, p[pn+cp*ps+t*nr:], vs, nr)
+						}
+					}
+				}
+				// The strip's inside, past the padding, is the image's dx.
+				in := strip[(s.Pad*wg.wp+s.Pad)*c:]
+				xn := dx[n*c*plane : (n+1)*c*plane]
+				if s.W < 8 {
+					for y := range s.H {
+						transposeBlock(xn[y*s.W:], plane, in[y*rs:], c, s.W, c)
+					}
+					continue
+				}
+				for c0 := 0; c0 < c; c0 += g {
+					flush(xn[c0*plane:], plane, 1, s.W, in[c0:], c, c, rs, s.H, s.W)
+				}
+			}
+		}
+	})
+}
+
+// transposedFilters returns the transformed filters with the roles of
+// input and output channels swapped, for the input gradient's products
+// (from the pool: hand it back with putScratch): for each ξ, C/nr panels
+// of K rows of nr input channels, nr of kd.
+func (wg *wino4) transposedFilters(w []float32) []float32 {
+	k, c, nr, lanes := wg.s.K, wg.s.C, wg.kd.nr, wg.kd.lanes
+	// wt[k][tap][c]: each filter's taps, its channels side by side.
+	wt := getScratch(9 * c * k)
+	defer putScratch(wt)
+	parallel(k, func(_, lo, hi int) {
+		for kk := lo; kk < hi; kk++ {
+			transposeBlock(wt[kk*9*c:], c, w[kk*c*9:], 9, c, 9)
+		}
+	})
+	ut := getScratch(36 * k * c)
+	parallel(c/lanes, func(_, lo, hi int) {
+		for gr := lo; gr < hi; gr++ {
+			c0 := gr * lanes
+			wg.kd.filter(ut[(c0/nr)*k*nr+c0%nr:], k*c, nr, wt, c0, c, 9*c, k)
+		}
+	})
+	return ut
+}
+
 // transposeBlock writes dst[j·ldd + i] = src[i·lds + j] for i < rows,
 // j < cols.
 func transposeBlock(dst []float32, ldd int, src []float32, lds, rows, cols int) {
@@ -595,6 +719,32 @@ func w4B(d0, d1, d2, d3, d4, d5 float32) (r0, r1, r2, r3, r4, r5 float32) {
 	a, b := d4-4*d2, d3-4*d1
 	c, e := d4-d2, 2*(d3-d1)
 	return 4*(d0-d2) + c, a + b, a - b, c + e, c - e, 4*(d1-d3) + (d5 - d3)
+}
+
+// w4BT applies B to a column of 6 (the adjoint of w4B), in the order of
+// the assembly kernels: the products by 2 and 4 are exact, 5·r is 4·r + r.
+func w4BT(r0, r1, r2, r3, r4, r5 float32) (d0, d1, d2, d3, d4, d5 float32) {
+	a, b := r1+r2, r1-r2
+	c, e := r3+r4, r3-r4
+	d2 = -(((c + 4*a) + 4*r0) + r0)
+	d3 = ((b + 2*e) - 4*r5) - r5
+	return 4 * r0, 4*(r5-b) - 2*e, d2, d3, (r0 + a) + c, r5
+}
+
+func w4InputAdjGo(x []float32, rs, ys int, m []float32, ms, k int) {
+	for ch := range k {
+		var t [6][6]float32
+		for j := range 6 { // B M, column by column
+			t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j] = w4BT(m[j*ms+ch], m[(6+j)*ms+ch], m[(12+j)*ms+ch], m[(18+j)*ms+ch], m[(24+j)*ms+ch], m[(30+j)*ms+ch])
+		}
+		for i := range 6 { // (B M) Bᵀ, row by row, added in
+			var d [6]float32
+			d[0], d[1], d[2], d[3], d[4], d[5] = w4BT(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5])
+			for j, v := range d {
+				x[i*rs+j*ys+ch] += v
+			}
+		}
+	}
 }
 
 // w4A applies Aᵀ to a column of 6, as the assembly kernels do.

@@ -46,6 +46,9 @@ func w4FilterGradAVX2(dw *float32, gs, gstep int, du *float32, us, ustep int, n 
 func w4FilterGradAVX512(dw *float32, gs, gstep int, du *float32, us, ustep int, n int)
 
 //go:noescape
+func w4InputAdjAVX512(x *float32, rs, ys int, m *float32, ms int, k int)
+
+//go:noescape
 func transpose16AVX512(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int, planes bool)
 
 //go:noescape
@@ -54,13 +57,23 @@ func transpose8AVX2(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, 
 var (
 	w4KernelsAVX2 = w4Asm(cpu.AVX2, 8, 6, 16, w4InputAVX2, w4OutputAVX2, w4GradAVX2, w4GemmAVX2,
 		w4FilterAVX2, w4FilterGradAVX2)
-	w4KernelsAVX512 = w4Asm(cpu.AVX512, 16, 12, 32, w4InputAVX512, w4OutputAVX512, w4GradAVX512, w4GemmAVX512,
-		w4FilterAVX512, w4FilterGradAVX512)
+	w4KernelsAVX512 = withAdj(w4Asm(cpu.AVX512, 16, 12, 32, w4InputAVX512, w4OutputAVX512, w4GradAVX512, w4GemmAVX512,
+		w4FilterAVX512, w4FilterGradAVX512))
 	// w4KernelsAVX512Wide runs the products on the 6×64 micro-kernel,
 	// for shapes whose filters come in multiples of 64.
-	w4KernelsAVX512Wide = w4Asm(cpu.AVX512, 16, 6, 64, w4InputAVX512, w4OutputAVX512, w4GradAVX512, w4Gemm64AVX512,
-		w4FilterAVX512, w4FilterGradAVX512)
+	w4KernelsAVX512Wide = withAdj(w4Asm(cpu.AVX512, 16, 6, 64, w4InputAVX512, w4OutputAVX512, w4GradAVX512, w4Gemm64AVX512,
+		w4FilterAVX512, w4FilterGradAVX512))
 )
+
+// withAdj adds the AVX-512 adjoint input transform to a kernel set.
+func withAdj(kn *w4Kernels) *w4Kernels {
+	kn.inputAdj = func(x []float32, rs, ys int, m []float32, ms, k int) {
+		_ = x[5*rs+5*ys+k-1]
+		_ = m[35*ms+k-1]
+		w4InputAdjAVX512(&x[0], rs, ys, &m[0], ms, k)
+	}
+	return kn
+}
 
 // w4Asm wraps assembly kernels in the slice-taking kernel set, checking
 // bounds once per call: the kernels touch exactly what the checks cover.

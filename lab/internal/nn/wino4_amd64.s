@@ -1630,3 +1630,130 @@ t16next:
 t16done:
 	VZEROUPPER
 	RET
+
+// ---- the adjoint of the input transform: x += B M Bᵀ (AVX-512) ----
+//
+// The input gradient over the forward pass's tiles: M is the gradient of a
+// tile's transformed input, B M Bᵀ that of its 6×6 input, added into the
+// overlapping windows. B is applied to M's columns into a 6×6 block of
+// vectors on the stack, then to that block's rows, in the Go kernel's
+// order (the products by 2 and 4 are exact, so the FMAs round the same).
+
+#define ADJ_FOUR Z28
+#define ADJ_TWO Z29
+#define ADJ_SIGN Z30
+
+// ADJ_B applies B to Z0–Z5 into Z10–Z15, with Z6–Z9.
+#define ADJ_B \
+	VADDPS       Z2, Z1, Z6;        \
+	VSUBPS       Z2, Z1, Z7;        \
+	VADDPS       Z4, Z3, Z8;        \
+	VSUBPS       Z4, Z3, Z9;        \
+	VMULPS       ADJ_FOUR, Z0, Z10; \
+	VSUBPS       Z7, Z5, Z11;       \
+	VMULPS       ADJ_FOUR, Z11, Z11; \
+	VFNMADD231PS Z9, ADJ_TWO, Z11;  \
+	VMOVAPS      Z8, Z12;           \
+	VFMADD231PS  Z6, ADJ_FOUR, Z12; \
+	VFMADD231PS  Z0, ADJ_FOUR, Z12; \
+	VADDPS       Z0, Z12, Z12;      \
+	VXORPS       ADJ_SIGN, Z12, Z12; \
+	VMOVAPS      Z7, Z13;           \
+	VFMADD231PS  Z9, ADJ_TWO, Z13;  \
+	VFNMADD231PS Z5, ADJ_FOUR, Z13; \
+	VSUBPS       Z5, Z13, Z13;      \
+	VADDPS       Z6, Z0, Z14;       \
+	VADDPS       Z8, Z14, Z14;      \
+	VMOVAPS      Z5, Z15
+
+// ADJ_COL: column J of M (from AX, entries R9 apart: R10 = 3·R9, R11 =
+// 5·R9) through B into the stack block's column J.
+#define ADJ_COL(J) \
+	VMOVUPS (AX), Z0;          \
+	VMOVUPS (AX)(R9*1), Z1;    \
+	VMOVUPS (AX)(R9*2), Z2;    \
+	VMOVUPS (AX)(R10*1), Z3;   \
+	VMOVUPS (AX)(R9*4), Z4;    \
+	VMOVUPS (AX)(R11*1), Z5;   \
+	ADJ_B;                     \
+	VMOVUPS Z10, (J*64)(SP);   \
+	VMOVUPS Z11, (384+J*64)(SP); \
+	VMOVUPS Z12, (768+J*64)(SP); \
+	VMOVUPS Z13, (1152+J*64)(SP); \
+	VMOVUPS Z14, (1536+J*64)(SP); \
+	VMOVUPS Z15, (1920+J*64)(SP); \
+	ADDQ    BX, AX
+
+// ADJ_ROW: row I of the stack block through B, added into the tile's row
+// at AX (pixels R8 apart: R12 = 3·R8, R13 = 5·R8).
+#define ADJ_ROW(I) \
+	VMOVUPS (I*384)(SP), Z0;      \
+	VMOVUPS (I*384+64)(SP), Z1;   \
+	VMOVUPS (I*384+128)(SP), Z2;  \
+	VMOVUPS (I*384+192)(SP), Z3;  \
+	VMOVUPS (I*384+256)(SP), Z4;  \
+	VMOVUPS (I*384+320)(SP), Z5;  \
+	ADJ_B;                        \
+	VADDPS  (AX), Z10, Z10;       \
+	VMOVUPS Z10, (AX);            \
+	VADDPS  (AX)(R8*1), Z11, Z11; \
+	VMOVUPS Z11, (AX)(R8*1);      \
+	VADDPS  (AX)(R8*2), Z12, Z12; \
+	VMOVUPS Z12, (AX)(R8*2);      \
+	VADDPS  (AX)(R12*1), Z13, Z13; \
+	VMOVUPS Z13, (AX)(R12*1);     \
+	VADDPS  (AX)(R8*4), Z14, Z14; \
+	VMOVUPS Z14, (AX)(R8*4);      \
+	VADDPS  (AX)(R13*1), Z15, Z15; \
+	VMOVUPS Z15, (AX)(R13*1);     \
+	ADDQ    DX, AX
+
+// func w4InputAdjAVX512(x *float32, rs, ys int, m *float32, ms int, k int)
+TEXT ·w4InputAdjAVX512(SB), 0, $2304-48
+	MOVQ         x+0(FP), DI
+	MOVQ         rs+8(FP), DX
+	SHLQ         $2, DX
+	MOVQ         ys+16(FP), R8
+	SHLQ         $2, R8
+	MOVQ         m+24(FP), SI
+	MOVQ         ms+32(FP), BX
+	SHLQ         $2, BX
+	MOVQ         k+40(FP), CX
+	LEAQ         (BX)(BX*2), R9
+	SHLQ         $1, R9            // 6 entries: a row of M
+	LEAQ         (R9)(R9*2), R10
+	LEAQ         (R9)(R9*4), R11
+	LEAQ         (R8)(R8*2), R12
+	LEAQ         (R8)(R8*4), R13
+	MOVL         $0x40800000, AX
+	VPBROADCASTD AX, ADJ_FOUR
+	MOVL         $0x40000000, AX
+	VPBROADCASTD AX, ADJ_TWO
+	MOVL         $0x80000000, AX
+	VPBROADCASTD AX, ADJ_SIGN
+	TESTQ        CX, CX
+	JZ           adjdone
+
+adjloop:
+	MOVQ SI, AX
+	ADJ_COL(0)
+	ADJ_COL(1)
+	ADJ_COL(2)
+	ADJ_COL(3)
+	ADJ_COL(4)
+	ADJ_COL(5)
+	MOVQ DI, AX
+	ADJ_ROW(0)
+	ADJ_ROW(1)
+	ADJ_ROW(2)
+	ADJ_ROW(3)
+	ADJ_ROW(4)
+	ADJ_ROW(5)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ  adjloop
+
+adjdone:
+	VZEROUPPER
+	RET

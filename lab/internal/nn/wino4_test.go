@@ -73,6 +73,37 @@ func TestWino4TransformsMatchGo(t *testing.T) {
 				t.Fatalf("%v gradient transform [%d] = %v, want %v", kn.isa, i, got[i], want[i])
 			}
 		}
+
+		if kn.inputAdj != nil { // added into what the window holds
+			want, got = randSlice(r, 6*rs), nil
+			got = append(got, want...)
+			w4InputAdjGo(want, rs, c+2, m, vs, c)
+			kn.inputAdj(got, rs, c+2, m, vs, c)
+			for i := range want {
+				if !same(got[i], want[i]) {
+					t.Fatalf("%v adjoint input transform [%d] = %v, want %v", kn.isa, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// The adjoint input transform is the input transform's adjoint:
+// ⟨Bᵀ d B, M⟩ = ⟨d, B M Bᵀ⟩ for any tile d and products' gradient M.
+func TestWino4InputAdjoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	d, m := randSlice(r, 36), randSlice(r, 36)
+	v, dd := make([]float32, 36), make([]float32, 36)
+	w4InputGo(v, 1, d, 6, 1)
+	w4InputAdjGo(dd, 6, 1, m, 1, 1)
+	var lhs, rhs, scale float64
+	for i := range 36 {
+		lhs += float64(v[i]) * float64(m[i])
+		rhs += float64(d[i]) * float64(dd[i])
+		scale += math.Abs(float64(v[i]) * float64(m[i]))
+	}
+	if math.Abs(lhs-rhs) > 1e-5*scale {
+		t.Fatalf("⟨Bᵀ d B, M⟩ = %v, ⟨d, B M Bᵀ⟩ = %v", lhs, rhs)
 	}
 }
 
@@ -291,6 +322,15 @@ func TestWino4MatchesReference(t *testing.T) {
 					wantDx := refConvBackwardData(s, dy, w)
 					scaleDx := tileScale(refConvBackwardData(s, abs32(dy), abs32(w)), s.N, s.C, s.H, s.W)
 					within(t, what+" dx", dx, wantDx, scaleDx, wino4Eps)
+				}
+				if wg.kd != nil { // the input gradient over the forward pass's tiles
+					wantDx := refConvBackwardData(s, dy, w)
+					scaleDx := refConvBackwardData(s, abs32(dy), abs32(w))
+					dx := make([]float32, len(x))
+					for range 2 {
+						wg.backwardData(dx, dy, w)
+						within(t, what+" dx over forward tiles", dx, wantDx, scaleDx, wino4Eps)
+					}
 				}
 				dw, db := make([]float32, len(w)), make([]float32, s.K)
 				for range 2 {
