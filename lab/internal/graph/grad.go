@@ -69,6 +69,7 @@ type gradSink struct {
 	shared  *Scratch  // where a parameter's scratch comes from; nil: its own
 	scratch []float32 // made on first need
 	direct  bool      // the last Backward wrote into acc, which was clear
+	assumed bool      // and was told so (AssumeClear)
 	plain   bool      // tests: always through the scratch
 }
 
@@ -76,7 +77,8 @@ type gradSink struct {
 // clear, else the scratch. A parameter is read by one op of a graph
 // (Apply), so only one gradient op of the graph writes its scratch.
 func (s *gradSink) target() []float32 {
-	s.direct = s.acc != nil && !s.plain && (s.shared != nil && s.shared.clear || isClear(s.acc))
+	s.assumed = s.acc != nil && !s.plain && s.shared != nil && s.shared.clear
+	s.direct = s.assumed || s.acc != nil && !s.plain && isClear(s.acc)
 	if s.direct {
 		return s.acc
 	}
@@ -92,10 +94,17 @@ func (s *gradSink) target() []float32 {
 
 // add adds the gradient of the last Backward into acc. Written into acc
 // directly, it only needs its −0s made +0, which is what adding it to a
-// clear buffer gives: so both ways give the same bits.
+// clear buffer gives: so both ways give the same bits. After AssumeClear
+// (a training step, whose update reads the gradients at once) the −0s
+// stay: an update moves no weight by either zero, the momentum sums
+// v·μ + g give +0 for both, and PyTorch's own gradients, assigned after a
+// zero_grad that sets them to None, keep theirs too. The pass over every
+// gradient it saves was 2.8 % of ImprovedCNN's step (2026-11-30).
 func (s *gradSink) add() {
 	if s.direct {
-		plusZero(s.acc)
+		if !s.assumed {
+			plusZero(s.acc)
+		}
 		return
 	}
 	for j, v := range s.scratch {

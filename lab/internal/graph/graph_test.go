@@ -797,3 +797,50 @@ func TestClearAndNegativeZeros(t *testing.T) {
 		}
 	}
 }
+
+// TestAssumeClearKeepsNegativeZeros: a gradient written straight into a
+// clear buffer has its −0s made +0, as adding it to the buffer would give,
+// unless the caller said the buffers were clear (AssumeClear, a training
+// step), where they stay.
+func TestAssumeClearKeepsNegativeZeros(t *testing.T) {
+	for _, assume := range []bool{false, true} {
+		var s Scratch
+		b := NewBuilder(true, &s)
+		x, xd := b.Input("x", []int{2}, false)
+		copy(xd, []float32{1, 2})
+		gw := make([]float32, 2)
+		wn := b.Param("w", []int{2}, []float32{3, 4}, gw)
+		negZeroGrad := Kernel{
+			Name: "negzero", Out: []int{2},
+			Forward: func(y []float32, in [][]float32) error { copy(y, in[0]); return nil },
+			Backward: func(din [][]float32, dy, _ []float32, _ [][]float32) error {
+				din[1][0], din[1][1] = float32(math.Copysign(0, -1)), 5
+				return nil
+			},
+		}
+		y, err := b.Apply(negZeroGrad, x, wn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err := b.Apply(sumKernel, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.Compile(loss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Forward(); err != nil {
+			t.Fatal(err)
+		}
+		if assume {
+			s.AssumeClear()
+		}
+		if err := p.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		if neg := math.Signbit(float64(gw[0])); neg != assume || gw[1] != 5 {
+			t.Errorf("AssumeClear %v: gradient %v (sign bit of the zero %v)", assume, gw, neg)
+		}
+	}
+}
