@@ -362,7 +362,7 @@ type transposer func(dst []float32, ldd, dstUnit, dstStep int, src []float32, ld
 // channelBlocks returns the transposes that fill a strip of c channels
 // from NCHW planes and that empty one into them, and how many channels
 // each takes: 16 with AVX-512 (a whole cache line of the strip a store or
-// load: filling twice as fast, emptying 1.1 times, BenchmarkTranspose),
+// load: filling twice as fast, emptying about as fast, BenchmarkTranspose),
 // else 8.
 func channelBlocks(c int) (fill, flush transposer, g int) {
 	if hasAVX512 && c%16 == 0 {

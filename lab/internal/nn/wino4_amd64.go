@@ -49,10 +49,14 @@ func w4FilterGradAVX512(dw *float32, gs, gstep int, du *float32, us, ustep int, 
 func w4InputAdjAVX512(x *float32, rs, ys int, m *float32, ms int, k int)
 
 //go:noescape
-func transpose16AVX512(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int, planes bool)
+func transposeAsm(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols, kind int)
 
-//go:noescape
-func transpose8AVX2(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int)
+// The kinds of transposeAsm's blocks.
+const (
+	tr8x8  = iota // 8 rows of 8, AVX2
+	tr16x8        // 16 rows of 8 (NCHW planes into a strip), AVX-512
+	tr8x16        // 8 rows of 16 (a strip into NCHW planes), AVX-512
+)
 
 var (
 	w4KernelsAVX2 = w4Asm(cpu.AVX2, 8, 6, 16, w4InputAVX2, w4OutputAVX2, w4GradAVX2, w4GemmAVX2,
@@ -154,7 +158,7 @@ func transposeRows(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds,
 	}
 	_ = src[(nrows-1)*srcStep+(cols-8)*srcUnit+7*lds+7]
 	_ = dst[(nrows-1)*dstStep+(cols-8)*dstUnit+7*ldd+7]
-	transpose8AVX2(&dst[0], ldd, dstUnit, dstStep, &src[0], lds, srcUnit, srcStep, nrows, cols)
+	transposeAsm(&dst[0], ldd, dstUnit, dstStep, &src[0], lds, srcUnit, srcStep, nrows, cols, tr8x8)
 }
 
 // transposeRows16 is transposeRows16Go in assembly; it needs AVX-512.
@@ -182,11 +186,11 @@ func transpose16(dst []float32, ldd, dstUnit, dstStep int, src []float32, lds, s
 	if cols < 8 {
 		panic("nn: 16-wide transposes need 8 columns")
 	}
-	rows, width := 16, 8 // of a source block
+	rows, width, kind := 16, 8, tr16x8 // of a source block
 	if planes {
-		rows, width = 8, 16
+		rows, width, kind = 8, 16, tr8x16
 	}
 	_ = src[(nrows-1)*srcStep+(cols-8)*srcUnit+(rows-1)*lds+width-1]
 	_ = dst[(nrows-1)*dstStep+(cols-8)*dstUnit+(width-1)*ldd+rows-1]
-	transpose16AVX512(&dst[0], ldd, dstUnit, dstStep, &src[0], lds, srcUnit, srcStep, nrows, cols, planes)
+	transposeAsm(&dst[0], ldd, dstUnit, dstStep, &src[0], lds, srcUnit, srcStep, nrows, cols, kind)
 }

@@ -927,71 +927,6 @@ g5done:
 	VMOVUPS    Y14, (DI)(R13*1);    \
 	VMOVUPS    Y15, (R11)(R9*1)
 
-// func transpose8AVX2(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int)
-// For each of nrows rows i, and each 8×8 block along cols (cols ≥ 8; the
-// last block overlaps the one before when cols is not a multiple of 8)
-// at position p: the block's source row r (8 floats) is at
-// src + i·srcStep + p·srcUnit + r·lds, and its destination row j at
-// dst + i·dstStep + p·dstUnit + j·ldd: dst row j, element r = src row r,
-// element j. Strides in floats.
-TEXT ·transpose8AVX2(SB), NOSPLIT, $0-80
-	MOVQ  ldd+8(FP), DX
-	SHLQ  $2, DX
-	MOVQ  lds+40(FP), BX
-	SHLQ  $2, BX
-	LEAQ  (BX)(BX*2), R8  // 3 src rows
-	LEAQ  (DX)(DX*2), R9  // 3 dst rows
-	LEAQ  (DX)(DX*4), R12 // 5 dst rows
-	LEAQ  (R9)(R9*1), R13 // 6 dst rows
-	MOVQ  nrows+64(FP), R14
-	TESTQ R14, R14
-	JZ    trdone
-	MOVQ  dst+0(FP), R15  // row i's dst and src
-	MOVQ  src+32(FP), AX
-
-trrow:
-	MOVQ R15, DI
-	MOVQ AX, SI
-	MOVQ cols+72(FP), CX
-	SHRQ $3, CX
-
-trloop:
-	TR8X8
-	MOVQ srcUnit+48(FP), R10
-	SHLQ $5, R10
-	ADDQ R10, SI
-	MOVQ dstUnit+16(FP), R10
-	SHLQ $5, R10
-	ADDQ R10, DI
-	DECQ CX
-	JNZ  trloop
-	// The last, overlapping block: back by 8 − cols%8 positions.
-	MOVQ  cols+72(FP), CX
-	ANDQ  $7, CX
-	JZ    trnext
-	NEGQ  CX
-	ADDQ  $8, CX
-	MOVQ  CX, R10
-	IMULQ srcUnit+48(FP), R10
-	SHLQ  $2, R10
-	SUBQ  R10, SI
-	MOVQ  CX, R10
-	IMULQ dstUnit+16(FP), R10
-	SHLQ  $2, R10
-	SUBQ  R10, DI
-	TR8X8
-
-trnext:
-	MOVQ srcStep+56(FP), R10
-	LEAQ (AX)(R10*4), AX
-	MOVQ dstStep+24(FP), R10
-	LEAQ (R15)(R10*4), R15
-	DECQ R14
-	JNZ  trrow
-
-trdone:
-	VZEROUPPER
-	RET
 
 // ---- filter transform: U = G g Gᵀ, and its gradient dw = Gᵀ dU G ----
 //
@@ -1536,40 +1471,57 @@ GLOBL tr16idx<>(SB), RODATA|NOPTR, $128
 	VEXTRACTF64X4 $1, Z22, (R12)(DX*2);   \
 	VEXTRACTF64X4 $1, Z23, (R12)(R9*1)
 
-// func transpose16AVX512(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols int, planes bool)
-// Blocks of 16 source rows by 8 columns (TR16X8), or with planes 8 rows
-// by 16 columns (TR8X16).
-TEXT ·transpose16AVX512(SB), NOSPLIT, $0-81
+// func transposeAsm(dst *float32, ldd, dstUnit, dstStep int, src *float32, lds, srcUnit, srcStep int, nrows, cols, kind int)
+// For each of nrows rows i, and each block along cols (cols ≥ 8; the last
+// block overlaps the one before when cols is not a multiple of 8) at
+// position p: the block's source row r is at src + i·srcStep + p·srcUnit +
+// r·lds, and its destination row j at dst + i·dstStep + p·dstUnit + j·ldd:
+// dst row j, element r = src row r, element j. Strides in floats. The
+// blocks: kind 0 8×8 (TR8X8, AVX2), 1 16 rows by 8 (TR16X8), 2 8 rows by 16
+// (TR8X16), both AVX-512.
+TEXT ·transposeAsm(SB), NOSPLIT, $0-88
+	MOVQ  kind+80(FP), CX
+	TESTQ CX, CX
+	JZ    trsetup
 	VMOVUPS tr16idx<>+0(SB), Z30
 	VMOVUPS tr16idx<>+64(SB), Z31
+
+trsetup:
 	MOVQ  ldd+8(FP), DX
 	SHLQ  $2, DX
 	MOVQ  lds+40(FP), BX
 	SHLQ  $2, BX
-	LEAQ  (BX)(BX*2), R8 // 3 src rows
-	LEAQ  (DX)(DX*2), R9 // 3 dst rows
+	LEAQ  (BX)(BX*2), R8  // 3 src rows
+	LEAQ  (DX)(DX*2), R9  // 3 dst rows
+	LEAQ  (DX)(DX*4), R12 // 5 dst rows (TR8X8; the others use R12, R13 as scratch)
+	LEAQ  (R9)(R9*1), R13 // 6 dst rows
 	MOVQ  nrows+64(FP), R14
 	TESTQ R14, R14
-	JZ    t16done
-	MOVQ  dst+0(FP), R15 // row i's dst and src
+	JZ    trdone
+	MOVQ  dst+0(FP), R15  // row i's dst and src
 	MOVQ  src+32(FP), AX
 
-t16row:
+trrow:
 	MOVQ R15, DI
 	MOVQ AX, SI
 	MOVQ cols+72(FP), CX
 	SHRQ $3, CX
 
-t16loop:
-	CMPB planes+80(FP), $0
-	JNE  t16p
-	TR16X8
-	JMP  t16on
+trloop:
+	CMPQ kind+80(FP), $1
+	JEQ  trb16
+	JGT  trb816
+	TR8X8
+	JMP  trstep
 
-t16p:
+trb16:
+	TR16X8
+	JMP trstep
+
+trb816:
 	TR8X16
 
-t16on:
+trstep:
 	MOVQ srcUnit+48(FP), R10
 	SHLQ $5, R10
 	ADDQ R10, SI
@@ -1577,11 +1529,11 @@ t16on:
 	SHLQ $5, R10
 	ADDQ R10, DI
 	DECQ CX
-	JNZ  t16loop
+	JNZ  trloop
 	// The last, overlapping block: back by 8 − cols%8 positions.
 	MOVQ  cols+72(FP), CX
 	ANDQ  $7, CX
-	JZ    t16next
+	JZ    trnext
 	NEGQ  CX
 	ADDQ  $8, CX
 	MOVQ  CX, R10
@@ -1592,23 +1544,28 @@ t16on:
 	IMULQ dstUnit+16(FP), R10
 	SHLQ  $2, R10
 	SUBQ  R10, DI
-	CMPB  planes+80(FP), $0
-	JNE   t16lastp
-	TR16X8
-	JMP   t16next
+	CMPQ  kind+80(FP), $1
+	JEQ   trl16
+	JGT   trl816
+	TR8X8
+	JMP   trnext
 
-t16lastp:
+trl16:
+	TR16X8
+	JMP trnext
+
+trl816:
 	TR8X16
 
-t16next:
+trnext:
 	MOVQ srcStep+56(FP), R10
 	LEAQ (AX)(R10*4), AX
 	MOVQ dstStep+24(FP), R10
 	LEAQ (R15)(R10*4), R15
 	DECQ R14
-	JNZ  t16row
+	JNZ  trrow
 
-t16done:
+trdone:
 	VZEROUPPER
 	RET
 
