@@ -107,6 +107,17 @@
 	MOVQ rows+64(FP), R14;   \
 	MOVBLZX acc+72(FP), R15
 
+// GEMM_NEXT6 moves A to the next group of six rows (SI has moved by the
+// steps) and goes on with it at GROUP.
+#define GEMM_NEXT6(GROUP) \
+	MOVQ  steps+0(FP), AX;   \
+	IMULQ R12, AX;           \
+	SUBQ  AX, SI;            \
+	LEAQ  (R11)(R11*2), AX;  \
+	LEAQ  (SI)(AX*2), SI;    \
+	SUBQ  $6, R14;           \
+	JMP   GROUP
+
 // At the start of each group of rows: the steps, B, and C at the group's
 // first row (c + (rows − R14)·ldc); A's row pointers from SI, the group's
 // first row.
@@ -737,14 +748,7 @@ g2stored:
 	GEMM_STORE(Y6, Y7, 32, 4, g2done)
 	GEMM_STORE(Y8, Y9, 32, 5, g2done)
 	GEMM_STORE(Y10, Y11, 32, 6, g2done)
-	// Next group: A's rows 6 further (SI has moved by the steps).
-	MOVQ  steps+0(FP), AX
-	IMULQ R12, AX
-	SUBQ  AX, SI
-	LEAQ  (R11)(R11*2), AX
-	LEAQ  (SI)(AX*2), SI
-	SUBQ  $6, R14
-	JMP   g2group
+	GEMM_NEXT6(g2group)
 
 g2done:
 	VZEROUPPER
@@ -1312,13 +1316,7 @@ g6stored:
 	GEMM_STORE4(Z12, Z13, Z14, Z15, 4, g6done)
 	GEMM_STORE4(Z16, Z17, Z18, Z19, 5, g6done)
 	GEMM_STORE4(Z20, Z21, Z22, Z23, 6, g6done)
-	MOVQ  steps+0(FP), AX
-	IMULQ R12, AX
-	SUBQ  AX, SI
-	LEAQ  (R11)(R11*2), AX
-	LEAQ  (SI)(AX*2), SI
-	SUBQ  $6, R14
-	JMP   g6group
+	GEMM_NEXT6(g6group)
 
 g6done:
 	VZEROUPPER
