@@ -50,7 +50,6 @@ type job struct {
 	next     atomic.Int64
 	pending  atomic.Int32        // goroutines other than the caller's still running
 	caught   atomic.Pointer[any] // a panic of f, for the caller
-	done     chan struct{}       // spawn: closed by the last goroutine
 }
 
 // work runs chunks of j on goroutine w until none are left. A panic of f

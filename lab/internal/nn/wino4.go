@@ -238,7 +238,7 @@ func w4Stride(rows, ld, mr int) int {
 // whose input gradient this one computes, and its filter k, c is that
 // one's filter c, k turned by 180°.
 func (wg *wino4) transformFilters(w []float32, flipped bool) {
-	k, c, nr, lanes := wg.s.K, wg.s.C, wg.kn.nr, wg.kn.lanes
+	k, c := wg.s.K, wg.s.C
 	// wt[c][tap][k]: the taps of lanes consecutive filters side by side.
 	wt := getScratch(9 * c * k)
 	defer putScratch(wt)
@@ -248,24 +248,36 @@ func (wg *wino4) transformFilters(w []float32, flipped bool) {
 			transposeBlock(wt[lo*9*k:], k, w[lo*9:], c*9, k, (hi-lo)*9)
 		})
 	} else {
-		// w[c][k][tap] per c: transpose each k×9 block; read the taps
-		// backwards.
-		parallel(c, func(_, lo, hi int) {
-			for cc := lo; cc < hi; cc++ {
-				transposeBlock(wt[cc*9*k:], k, w[cc*k*9:], 9, k, 9)
-			}
-		})
+		// w[c][k][tap]; read the taps backwards.
+		tapsBetween(wt, w, c, k)
 		g0, gs = 8*k, -k
 	}
 	if len(wg.u) != 36*k*c {
 		putScratch(wg.u)
 		wg.u = getScratch(36 * k * c)
 	}
-	groups := k / lanes
-	parallel(groups, func(_, lo, hi int) {
+	transformTaps(wg.kn, wg.u, wt, k, c, g0, gs)
+}
+
+// tapsBetween writes each of the a blocks of b×9 values of w (a×b×9) as
+// 9×b into wt: each filter's taps with its b channels side by side.
+func tapsBetween(wt, w []float32, a, b int) {
+	parallel(a, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			transposeBlock(wt[i*9*b:], b, w[i*b*9:], 9, b, 9)
+		}
+	})
+}
+
+// transformTaps writes U = G g Gᵀ of out×in filters into u in the layout
+// the products read (for each ξ, out/nr panels of in rows of nr): tap t
+// of filter (o, i) is wt[g0 + i·9·out + t·gs + o].
+func transformTaps(kn *w4Kernels, u, wt []float32, out, in, g0, gs int) {
+	nr, lanes := kn.nr, kn.lanes
+	parallel(out/lanes, func(_, lo, hi int) {
 		for gr := lo; gr < hi; gr++ {
-			k0 := gr * lanes
-			wg.kn.filter(wg.u[(k0/nr)*c*nr+k0%nr:], k*c, nr, wt, g0+k0, gs, 9*k, c)
+			o0 := gr * lanes
+			kn.filter(u[(o0/nr)*in*nr+o0%nr:], out*in, nr, wt, g0+o0, gs, 9*out, in)
 		}
 	})
 }
@@ -387,18 +399,22 @@ func (wg *wino4) inputImage(v []float32, vs int, strip []float32) {
 func (wg *wino4) flushOutput(y, ostrip []float32, n int) {
 	s := &wg.s
 	oh, ow := s.OutH(), s.OutW()
-	plane := oh * ow
-	yn := y[n*s.K*plane : (n+1)*s.K*plane]
-	rs := 4 * wg.tw * s.K
-	if ow < 8 {
-		for i := range oh {
-			transposeBlock(yn[i*ow:], plane, ostrip[i*rs:], s.K, ow, s.K)
+	toPlanes(y[n*s.K*oh*ow:(n+1)*s.K*oh*ow], ostrip, 4*wg.tw*s.K, s.K, oh, ow)
+}
+
+// toPlanes writes the h×w pixels of c channels at the start of strip
+// (channels last, rows rs floats apart) into the NCHW planes of one image.
+func toPlanes(dst, strip []float32, rs, c, h, w int) {
+	plane := h * w
+	if w < 8 {
+		for i := range h {
+			transposeBlock(dst[i*w:], plane, strip[i*rs:], c, w, c)
 		}
 		return
 	}
-	_, flush, g := channelBlocks(s.K)
-	for k0 := 0; k0 < s.K; k0 += g {
-		flush(yn[k0*plane:], plane, 1, ow, ostrip[k0:], s.K, s.K, rs, oh, ow)
+	_, flush, g := channelBlocks(c)
+	for c0 := 0; c0 < c; c0 += g {
+		flush(dst[c0*plane:], plane, 1, w, strip[c0:], c, c, rs, h, w)
 	}
 }
 
@@ -424,6 +440,18 @@ func (wg *wino4) fillGrad(strip, dy []float32, n int) {
 		clear(strip[i*rs+ow*s.K : (i+1)*rs])
 	}
 	clear(strip[oh*rs : 4*wg.th*rs])
+}
+
+// gradImage transforms image n's output gradient, tile by tile, into m
+// from row 0 of each of the 36 matrices (A dy Aᵀ), through gstrip.
+func (wg *wino4) gradImage(m []float32, ms int, gstrip, dy []float32, n int) {
+	k := wg.s.K
+	wg.fillGrad(gstrip, dy, n)
+	for ti := range wg.th {
+		for tj := range wg.tw {
+			wg.kn.grad(m[(ti*wg.tw+tj)*k:], ms, gstrip[(4*ti*4*wg.tw+4*tj)*k:], 4*wg.tw*k, k)
+		}
+	}
 }
 
 // products computes, for each ξ, the rows×K block of products from the
@@ -498,13 +526,7 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 				for n := n0; n < n1; n++ {
 					wg.fillInput(strip, x, n)
 					wg.inputImage(v[(n-n0)*per*c:], vs, strip)
-					wg.fillGrad(gstrip, dy, n)
-					mn := m[(n-n0)*per*k:]
-					for ti := range wg.th {
-						for tj := range wg.tw {
-							kn.grad(mn[(ti*wg.tw+tj)*k:], ms, gstrip[(4*ti*4*wg.tw+4*tj)*k:], 4*wg.tw*k, k)
-						}
-					}
+					wg.gradImage(m[(n-n0)*per*k:], ms, gstrip, dy, n)
 				}
 				t := (n1 - n0) * per
 				acc := bl != sh*nb/ns
@@ -565,7 +587,6 @@ func (wg *wino4) backwardData(dx, dy, w []float32) {
 	per := wg.th * wg.tw
 	plane := s.H * s.W
 	rs := wg.wp * c // the strip's rows
-	_, flush, g := channelBlocks(c)
 	parallel(wg.blocks(), func(wk, blo, bhi int) {
 		p, m, strip, gstrip := bufs.v[wk], bufs.m[wk], bufs.strip[wk], bufs.ostrip[wk]
 		vs, ms := wg.strides()
@@ -573,13 +594,7 @@ func (wg *wino4) backwardData(dx, dy, w []float32) {
 		for bl := blo; bl < bhi; bl++ {
 			n0, n1 := wg.blockImages(bl)
 			for n := n0; n < n1; n++ {
-				wg.fillGrad(gstrip, dy, n)
-				mn := m[(n-n0)*per*k:]
-				for ti := range wg.th {
-					for tj := range wg.tw {
-						wg.kn.grad(mn[(ti*wg.tw+tj)*k:], ms, gstrip[(4*ti*4*wg.tw+4*tj)*k:], 4*wg.tw*k, k)
-					}
-				}
+				wg.gradImage(m[(n-n0)*per*k:], ms, gstrip, dy, n)
 			}
 			rows := (n1 - n0) * per
 			for xi := range 36 {
@@ -600,17 +615,7 @@ func (wg *wino4) backwardData(dx, dy, w []float32) {
 					}
 				}
 				// The strip's inside, past the padding, is the image's dx.
-				in := strip[(s.Pad*wg.wp+s.Pad)*c:]
-				xn := dx[n*c*plane : (n+1)*c*plane]
-				if s.W < 8 {
-					for y := range s.H {
-						transposeBlock(xn[y*s.W:], plane, in[y*rs:], c, s.W, c)
-					}
-					continue
-				}
-				for c0 := 0; c0 < c; c0 += g {
-					flush(xn[c0*plane:], plane, 1, s.W, in[c0:], c, c, rs, s.H, s.W)
-				}
+				toPlanes(dx[n*c*plane:(n+1)*c*plane], strip[(s.Pad*wg.wp+s.Pad)*c:], rs, c, s.H, s.W)
 			}
 		}
 	})
@@ -621,22 +626,13 @@ func (wg *wino4) backwardData(dx, dy, w []float32) {
 // (from the pool: hand it back with putScratch): for each ξ, C/nr panels
 // of K rows of nr input channels, nr of kd.
 func (wg *wino4) transposedFilters(w []float32) []float32 {
-	k, c, nr, lanes := wg.s.K, wg.s.C, wg.kd.nr, wg.kd.lanes
+	k, c := wg.s.K, wg.s.C
 	// wt[k][tap][c]: each filter's taps, its channels side by side.
 	wt := getScratch(9 * c * k)
 	defer putScratch(wt)
-	parallel(k, func(_, lo, hi int) {
-		for kk := lo; kk < hi; kk++ {
-			transposeBlock(wt[kk*9*c:], c, w[kk*c*9:], 9, c, 9)
-		}
-	})
+	tapsBetween(wt, w, k, c)
 	ut := getScratch(36 * k * c)
-	parallel(c/lanes, func(_, lo, hi int) {
-		for gr := lo; gr < hi; gr++ {
-			c0 := gr * lanes
-			wg.kd.filter(ut[(c0/nr)*k*nr+c0%nr:], k*c, nr, wt, c0, c, 9*c, k)
-		}
-	})
+	transformTaps(wg.kd, ut, wt, c, k, 0, c)
 	return ut
 }
 
