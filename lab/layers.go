@@ -190,20 +190,22 @@ type cropping struct{ planes, h, w, ch, cw int }
 
 // poolCrop returns the cropping of the input of shape in (per image) when
 // the pooling p after the convolution reads only part of its output, and
-// nil when it reads all of it or the convolution pads (cropping the input
-// would move its padding).
+// nil when it reads all of it or the convolution pads (see demand).
 func (c *conv2d) poolCrop(n int, in []int, p *maxPool2d) *cropping {
-	cs := c.convShape(n, in)
-	oh, ow := cs.OutH(), cs.OutW()
-	if c.padding != 0 || oh < p.size || ow < p.size {
+	out := c.outShape(in)
+	if out[1] < p.size || out[2] < p.size {
 		return nil
 	}
-	uh := (oh-p.size)/p.stride*p.stride + p.size // output rows the windows reach
-	uw := (ow-p.size)/p.stride*p.stride + p.size
-	if uh == oh && uw == ow {
+	pooled := p.outShape(out)
+	uh, uw, _ := p.demand(out, pooled[1], pooled[2]) // output rows and columns the windows reach
+	if uh == out[1] && uw == out[2] {
 		return nil
 	}
-	return &cropping{planes: n * in[0], h: in[1], w: in[2], ch: (uh-1)*c.stride + c.kernel, cw: (uw-1)*c.stride + c.kernel}
+	ch, cw, ok := c.demand(in, uh, uw)
+	if !ok {
+		return nil
+	}
+	return &cropping{planes: n * in[0], h: in[1], w: in[2], ch: ch, cw: cw}
 }
 
 // in returns the cropped input, borrowed: hand it back with nn.Return.
