@@ -211,51 +211,6 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 	}
 }
 
-func TestLinearBlocksMatchReference(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	r := rand.New(rand.NewPCG(13, 14))
-	for _, l := range []Linear{{N: 1, In: 3, Out: 1}, {N: 8, In: 300, Out: 129}, {N: 32, In: 1600, Out: 512}, {N: 5, In: 512, Out: 10}} {
-		x, w, b, dy := randSlice(r, l.N*l.In), randSlice(r, l.Out*l.In), randSlice(r, l.Out), randSlice(r, l.N*l.Out)
-		var first [][]float32
-		for _, procs := range []int{1, 2, 5} {
-			runtime.GOMAXPROCS(procs)
-			y, dx, dw, db := make([]float32, l.N*l.Out), make([]float32, len(x)), make([]float32, len(w)), make([]float32, l.Out)
-			l.Forward(y, x, w, b)
-			l.Backward(dx, dw, db, dy, x, w)
-			got := [][]float32{y, dx, dw, db}
-			if first == nil {
-				first = got
-				wy, wdx, wdw, wdb := make([]float64, len(y)), make([]float64, len(dx)), make([]float64, len(dw)), make([]float64, len(db))
-				for n := range l.N {
-					for o := range l.Out {
-						s := float64(b[o])
-						for i := range l.In {
-							s += float64(x[n*l.In+i]) * float64(w[o*l.In+i])
-							wdx[n*l.In+i] += float64(dy[n*l.Out+o]) * float64(w[o*l.In+i])
-							wdw[o*l.In+i] += float64(dy[n*l.Out+o]) * float64(x[n*l.In+i])
-						}
-						wy[n*l.Out+o] = s
-						wdb[o] += float64(dy[n*l.Out+o])
-					}
-				}
-				tol := 1e-4 * math.Sqrt(float64(l.In+l.N+l.Out))
-				close(t, "linear y", y, f32s(wy), tol)
-				close(t, "linear dx", dx, f32s(wdx), tol)
-				close(t, "linear dw", dw, f32s(wdw), tol)
-				close(t, "linear db", db, f32s(wdb), tol)
-				continue
-			}
-			for i := range got {
-				for j := range got[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-						t.Fatalf("%+v GOMAXPROCS=%d: output %d differs at %d", l, procs, i, j)
-					}
-				}
-			}
-		}
-	}
-}
-
 // ForwardEval gives Forward's maxima, NaN included.
 func TestMaxPoolForwardEval(t *testing.T) {
 	r := rand.New(rand.NewPCG(65, 66))

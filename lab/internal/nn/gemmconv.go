@@ -10,14 +10,9 @@ package nn
 // the pure-Go sgemm twice as fast. The whole batch is unrolled into one matrix (im2col, one
 // column per output pixel of every image, padded with zero columns to a
 // multiple of nr), and each product runs blocked: steps in chunks that
-// keep a panel of B in L1 and a block of A in L2, the panels of nr columns
-// split over the workers. Every entry of a product is summed by one
+// keep a panel of B in L1 and a block of A in L2 (kernelProduct). Every entry of a product is summed by one
 // kernel call in a fixed order, so results do not depend on the number of
 // threads.
-
-// gemmConvSteps is the chunk of the reduction one kernel call sums: a
-// panel of B is gemmConvSteps × nr floats (32 KB at 256 × 32).
-const gemmConvSteps = 256
 
 // useGemmConv reports whether shape s (not on the Winograd engine) runs on
 // the micro-kernels: stride 1, output channels and unrolled rows in whole
@@ -41,51 +36,6 @@ func newGemmConv(s ConvShape, kn *w4Kernels) *gemmConv {
 	g.np = s.N * g.p
 	g.ld = (g.np + kn.nr - 1) / kn.nr * kn.nr
 	return g
-}
-
-// product computes the rows×cols matrix c (row stride ldc) = op(A)·B,
-// where B is steps×cols (row stride ldb) and op(A) is rows×steps: with
-// transA, a holds A as steps×rows (row stride lda), else rows×steps. The
-// groups of mr rows are split over the workers. The steps go in chunks:
-// for each, a worker runs each of its groups of rows (in L1) over every
-// panel of nr columns of the chunk of B (in L2), adding the chunk's sums to
-// the earlier ones in order.
-func (g *gemmConv) product(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb, rows, steps, cols int, acc bool) {
-	kn := g.kn
-	mr, nr := kn.mr, kn.nr
-	aRow, aStep := lda, 1
-	if transA {
-		aRow, aStep = 1, lda
-	}
-	groups := (rows + mr - 1) / mr
-	parallel(groups, func(_, lo, hi int) {
-		// A group of fewer than mr rows (the last) goes through a copy
-		// padded with zero rows: the kernel reads mr rows.
-		var tail []float32
-		if hi == groups && rows%mr != 0 {
-			tail = getScratch(mr * gemmConvSteps)
-			defer putScratch(tail)
-		}
-		for s0 := 0; s0 < steps; s0 += gemmConvSteps {
-			n := min(gemmConvSteps, steps-s0)
-			for gr := lo; gr < hi; gr++ {
-				r0, nrows := gr*mr, min(mr, rows-gr*mr)
-				ap, apRow, apStep := a[r0*aRow+s0*aStep:], aRow, aStep
-				if nrows < mr {
-					clear(tail)
-					for i := range nrows {
-						for q := range n {
-							tail[i*gemmConvSteps+q] = a[(r0+i)*aRow+(s0+q)*aStep]
-						}
-					}
-					ap, apRow, apStep = tail, gemmConvSteps, 1
-				}
-				for pn := range cols / nr {
-					kn.gemm(n, ap, apRow, apStep, b[s0*ldb+pn*nr:], ldb, c[r0*ldc+pn*nr:], ldc, nrows, acc || s0 > 0)
-				}
-			}
-		}
-	})
 }
 
 // unroll writes the batch's im2col matrix, crs × ld, zero past column np.
@@ -130,7 +80,7 @@ func (g *gemmConv) forward(y, x, w, b []float32, act bool, slope float32) {
 	yb := getScratch(s.K * g.ld)
 	defer putScratch(col, yb)
 	g.unroll(col, x)
-	g.product(yb, g.ld, w, g.crs, false, col, g.ld, s.K, g.crs, g.ld, false)
+	kernelProduct(g.kn, yb, g.ld, w, g.crs, false, col, g.ld, s.K, g.crs, g.ld, false)
 	oh, ow := s.OutH(), s.OutW()
 	out := s.K * g.p
 	parallel(s.N, func(_, lo, hi int) {
@@ -148,7 +98,7 @@ func (g *gemmConv) backwardData(dx, dy, w []float32) {
 	dcol := getScratch(g.crs * g.ld)
 	defer putScratch(dyg, dcol)
 	g.gatherDy(dyg, dy)
-	g.product(dcol, g.ld, w, g.crs, true, dyg, g.ld, g.crs, s.K, g.ld, false)
+	kernelProduct(g.kn, dcol, g.ld, w, g.crs, true, dyg, g.ld, g.crs, s.K, g.ld, false)
 	in := s.C * s.H * s.W
 	parallel(s.N, func(_, lo, hi int) {
 		for n := lo; n < hi; n++ {
@@ -169,7 +119,7 @@ func (g *gemmConv) backwardFilter(dw, db, dy, x []float32) {
 		transposeBlock(colT[lo:], g.crs, col[lo*g.ld:], g.ld, hi-lo, g.ld)
 	})
 	g.gatherDy(dyg, dy)
-	g.product(dw, g.crs, dyg, g.ld, false, colT, g.crs, s.K, g.ld, g.crs, false)
+	kernelProduct(g.kn, dw, g.crs, dyg, g.ld, false, colT, g.crs, s.K, g.ld, g.crs, false)
 	if db != nil {
 		out := s.K * g.p
 		parallel(s.K, func(_, lo, hi int) {
