@@ -124,14 +124,11 @@ func (c *conv2d) Backward(p *Pass, dx, dy, x, y []float32) error {
 func (c *conv2d) backwardFrom(st any, p *Pass, dx, dz, x []float32) {
 	k := st.(*nn.Conv)
 	w, _ := c.params(p)
-	if dx != nil {
-		k.BackwardData(dx, dz, w)
-	}
 	var db []float32
 	if c.bias {
 		db = p.grads[1]
 	}
-	k.BackwardFilter(p.grads[0], db, dz, x)
+	k.Backward(dx, p.grads[0], db, dz, x, w)
 }
 
 // absorb declares the fusion of a convolution with the (Leaky)ReLU after

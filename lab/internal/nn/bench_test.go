@@ -25,7 +25,8 @@ var modelConvs = []struct {
 }
 
 // BenchmarkConvLayers times forward (with ReLU), input gradient and filter
-// gradient of each layer; GFLOP/s counts the direct convolution's work.
+// gradient of each layer, and the two gradients by Backward; GFLOP/s
+// counts the direct convolution's work.
 func BenchmarkConvLayers(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, l := range modelConvs {
@@ -54,6 +55,12 @@ func BenchmarkConvLayers(b *testing.B) {
 				c.BackwardFilter(dw, db, dy, x)
 			}
 			report(b)
+		})
+		b.Run(l.name+"/backward", func(b *testing.B) { // both gradients, in one pass where Backward can
+			for range b.N {
+				c.Backward(dx, dw, db, dy, x, w)
+			}
+			b.ReportMetric(2*flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

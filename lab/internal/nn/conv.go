@@ -323,10 +323,32 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 	}
 }
 
+// Backward computes dx (nil to skip) as BackwardData does, and dw and db
+// as BackwardFilter does. On the F(4×4, 3×3) engine, where the input
+// gradient goes over the forward pass's tiles, both come from one pass,
+// which transforms the output gradient once for the two.
+func (c *Conv) Backward(dx, dw, db, dy, x, w []float32) {
+	if dx != nil && c.w4Adjoint() {
+		c.w4.backward(dx, dw, db, dy, x, w)
+		return
+	}
+	if dx != nil {
+		c.BackwardData(dx, dy, w)
+	}
+	c.BackwardFilter(dw, db, dy, x)
+}
+
+// w4Adjoint reports whether the input gradient runs on the engine over
+// the forward pass's tiles: where its kernels can, and those tiles are
+// fewer than the flipped convolution's.
+func (c *Conv) w4Adjoint() bool {
+	return c.w4 != nil && c.w4.kd != nil && w4AdjointOn && c.w4.th*c.w4.tw < ((c.H+3)/4)*((c.W+3)/4)
+}
+
 // BackwardData computes dx, the gradient of a loss with respect to the
 // input x, from dy, the gradient with respect to the output.
 func (c *Conv) BackwardData(dx, dy, w []float32) {
-	if c.w4 != nil && c.w4.kd != nil && w4AdjointOn && c.w4.th*c.w4.tw < ((c.H+3)/4)*((c.W+3)/4) {
+	if c.w4Adjoint() {
 		c.w4.backwardData(dx, dy, w)
 		return
 	}

@@ -498,6 +498,27 @@ func (wg *wino4) outputImage(ostrip, m []float32, ms int, b []float32, mode int,
 // over fixed shards in a fixed order, so the result does not depend on the
 // number of threads.
 func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
+	wg.backward(nil, dw, db, dy, x, nil)
+}
+
+// backwardData computes dx, the input gradient, from dy over the forward
+// pass's tiles, where Conv's other way is the convolution of the padded
+// dy with the flipped filters, which needs tiles over the whole input
+// (DropoutCNN's conv5, 8×8 outputs from 10×10 inputs: 4 tiles an image
+// against 9). Each tile's output gradient goes through A·Aᵀ (as for the
+// filter gradient) into M, the products with the transformed filters'
+// transposes give the gradient of its transformed input, and the adjoint
+// input transform B·Bᵀ adds that into the tile's 6×6 window of a strip,
+// whose windows overlap; the strip's inside is the image's dx. Needs kd.
+func (wg *wino4) backwardData(dx, dy, w []float32) {
+	wg.backward(dx, nil, nil, dy, nil, w)
+}
+
+// backward computes the input gradient dx (nil to skip; else it needs kd
+// and the filters w) as backwardData does, and the filter gradients dw and
+// db (dw nil to skip; else it needs x) as backwardFilter does, in one pass
+// over the blocks: the output gradient's transform M serves both.
+func (wg *wino4) backward(dx, dw, db, dy, x, w []float32) {
 	s := &wg.s
 	c, k := s.C, s.K
 	kn := wg.kn
@@ -506,42 +527,70 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 	nw := workers(ns)
 	bufs := wg.buffers(nw)
 	defer bufs.release()
+	var ut []float32 // the transposed transformed filters, for dx
+	var ps [][]float32
+	if dx != nil {
+		ut = wg.transposedFilters(w)
+		defer putScratch(ut)
+		if dw != nil { // V is taken: the products' gradients P need their own
+			ps = getScratches(nw, len(bufs.v[0]))
+			defer putScratch(ps...)
+		}
+	}
 	// Each worker sums its shards' blocks into dU (laid out as U), one
 	// shard at a time, and transforms each shard's sum to a filter
 	// gradient dw_s = Gᵀ dU_s G (channels and taps before filters); the
 	// shards' dw_s are then added in shard order.
-	dus := getScratches(nw, 36*c*k)
-	defer putScratch(dus...)
-	dws := getScratches(ns, 9*c*k)
-	defer putScratch(dws...)
-	nr, lanes := kn.nr, kn.lanes
+	var dus, dws [][]float32
+	if dw != nil {
+		dus = getScratches(nw, 36*c*k)
+		defer putScratch(dus...)
+		dws = getScratches(ns, 9*c*k)
+		defer putScratch(dws...)
+	}
 	per := wg.th * wg.tw
 	parallel(ns, func(wk, slo, shi int) {
 		v, m, strip, gstrip := bufs.v[wk], bufs.m[wk], bufs.strip[wk], bufs.ostrip[wk]
-		du := dus[wk]
+		p := v
+		if ps != nil {
+			p = ps[wk]
+		}
 		vs, ms := wg.strides()
 		for sh := slo; sh < shi; sh++ {
 			for bl := sh * nb / ns; bl < (sh+1)*nb/ns; bl++ {
 				n0, n1 := wg.blockImages(bl)
 				for n := n0; n < n1; n++ {
-					wg.fillInput(strip, x, n)
-					wg.inputImage(v[(n-n0)*per*c:], vs, strip)
+					if dw != nil {
+						wg.fillInput(strip, x, n)
+						wg.inputImage(v[(n-n0)*per*c:], vs, strip)
+					}
 					wg.gradImage(m[(n-n0)*per*k:], ms, gstrip, dy, n)
 				}
-				t := (n1 - n0) * per
-				acc := bl != sh*nb/ns
-				for xi := range 36 {
-					vx, mx, dx := v[xi*vs:], m[xi*ms:], du[xi*c*k:]
-					for kp := range k / nr { // dU by panels, as the filters
-						kn.gemm(t, vx, 1, c, mx[kp*nr:], k, dx[kp*c*nr:], nr, c, acc)
+				rows := (n1 - n0) * per
+				if dw != nil {
+					wg.filterProducts(dus[wk], v, vs, m, ms, rows, bl != sh*nb/ns)
+				}
+				if dx != nil {
+					wg.dataProducts(p, vs, m, ms, ut, rows)
+					for n := n0; n < n1; n++ {
+						wg.adjointImage(dx, strip, p, vs, n, n-n0)
+					}
+					if dw != nil { // the windows reach into the padding fillInput keeps zero
+						wg.clearPadding(strip)
 					}
 				}
 			}
-			for k0 := 0; k0 < k; k0 += lanes {
-				kn.filterGrad(dws[sh][k0:], k, 9*k, du[(k0/nr)*c*nr+k0%nr:], c*k, nr, c)
+			if dw != nil {
+				du := dus[wk]
+				for k0 := 0; k0 < k; k0 += kn.lanes {
+					kn.filterGrad(dws[sh][k0:], k, 9*k, du[(k0/kn.nr)*c*kn.nr+k0%kn.nr:], c*k, kn.nr, c)
+				}
 			}
 		}
 	})
+	if dw == nil {
+		return
+	}
 	dwt := dws[0]
 	parallelElems(len(dwt), func(lo, hi int) {
 		for sh := 1; sh < ns; sh++ { // in shard order, for any split of [lo, hi)
@@ -566,59 +615,56 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 	}
 }
 
-// backwardData computes dx, the input gradient, from dy over the forward
-// pass's tiles, where Conv's other way is the convolution of the padded
-// dy with the flipped filters, which needs tiles over the whole input
-// (DropoutCNN's conv5, 8×8 outputs from 10×10 inputs: 4 tiles an image
-// against 9). Each tile's output gradient goes through A·Aᵀ (as for the
-// filter gradient) into M, the products with the transformed filters'
-// transposes give the gradient of its transformed input, and the adjoint
-// input transform B·Bᵀ adds that into the tile's 6×6 window of a strip,
-// whose windows overlap; the strip's inside is the image's dx. Needs kd.
-func (wg *wino4) backwardData(dx, dy, w []float32) {
-	s := &wg.s
-	c, k := s.C, s.K
-	kd := wg.kd
+// filterProducts adds, for each ξ, Vᵀ·M over the block's rows tiles into
+// du (laid out as U, by panels of nr filters); without acc it overwrites.
+func (wg *wino4) filterProducts(du, v []float32, vs int, m []float32, ms, rows int, acc bool) {
+	c, k, kn := wg.s.C, wg.s.K, wg.kn
+	for xi := range 36 {
+		vx, mx, dx := v[xi*vs:], m[xi*ms:], du[xi*c*k:]
+		for kp := range k / kn.nr { // dU by panels, as the filters
+			kn.gemm(rows, vx, 1, c, mx[kp*kn.nr:], k, dx[kp*c*kn.nr:], kn.nr, c, acc)
+		}
+	}
+}
+
+// dataProducts writes, for each ξ, the gradients of the block's rows
+// transformed inputs, M·Uᵀ, into p by panels of kd's nr channels (a
+// panel of a ξ is the block's tiles × nr, the panels imgs·per·nr apart).
+func (wg *wino4) dataProducts(p []float32, vs int, m []float32, ms int, ut []float32, rows int) {
+	c, k, kd := wg.s.C, wg.s.K, wg.kd
 	nr := kd.nr
-	ut := wg.transposedFilters(w)
-	defer putScratch(ut)
-	bufs := wg.buffers(workers(wg.blocks()))
-	defer bufs.release()
+	ps := wg.imgs * wg.th * wg.tw * nr
+	for xi := range 36 {
+		mx, px := m[xi*ms:], p[xi*vs:]
+		for cp := range c / nr {
+			kd.gemm(k, mx, k, 1, ut[(xi*(c/nr)+cp)*k*nr:(xi*(c/nr)+cp+1)*k*nr], nr, px[cp*ps:], nr, rows, false)
+		}
+	}
+}
+
+// adjointImage adds the gradients of image n's transformed inputs (tile
+// i of the block's image i at p, see dataProducts) through B·Bᵀ into
+// their overlapping windows of strip, and writes the strip's inside, past
+// the padding, into dx.
+func (wg *wino4) adjointImage(dx, strip, p []float32, vs, n, i int) {
+	s := &wg.s
+	c, kd := s.C, wg.kd
+	nr := kd.nr
 	per := wg.th * wg.tw
+	ps := wg.imgs * per * nr
+	rs := wg.wp * c
 	plane := s.H * s.W
-	rs := wg.wp * c // the strip's rows
-	parallel(wg.blocks(), func(wk, blo, bhi int) {
-		p, m, strip, gstrip := bufs.v[wk], bufs.m[wk], bufs.strip[wk], bufs.ostrip[wk]
-		vs, ms := wg.strides()
-		ps := wg.imgs * per * nr // a panel of P
-		for bl := blo; bl < bhi; bl++ {
-			n0, n1 := wg.blockImages(bl)
-			for n := n0; n < n1; n++ {
-				wg.gradImage(m[(n-n0)*per*k:], ms, gstrip, dy, n)
-			}
-			rows := (n1 - n0) * per
-			for xi := range 36 {
-				mx, px := m[xi*ms:], p[xi*vs:]
-				for cp := range c / nr {
-					kd.gemm(k, mx, k, 1, ut[(xi*(c/nr)+cp)*k*nr:(xi*(c/nr)+cp+1)*k*nr], nr, px[cp*ps:], nr, rows, false)
-				}
-			}
-			for n := n0; n < n1; n++ {
-				clear(strip)
-				pn := (n - n0) * per * nr
-				for ti := range wg.th {
-					for tj := range wg.tw {
-						t := ti*wg.tw + tj
-						for cp := range c / nr {
-							kd.inputAdj(strip[(4*ti*wg.wp+4*tj)*c+cp*nr:], rs, c, p[pn+cp*ps+t*nr:], vs, nr)
-						}
-					}
-				}
-				// The strip's inside, past the padding, is the image's dx.
-				toPlanes(dx[n*c*plane:(n+1)*c*plane], strip[(s.Pad*wg.wp+s.Pad)*c:], rs, c, s.H, s.W)
+	clear(strip)
+	pn := i * per * nr
+	for ti := range wg.th {
+		for tj := range wg.tw {
+			t := ti*wg.tw + tj
+			for cp := range c / nr {
+				kd.inputAdj(strip[(4*ti*wg.wp+4*tj)*c+cp*nr:], rs, c, p[pn+cp*ps+t*nr:], vs, nr)
 			}
 		}
-	})
+	}
+	toPlanes(dx[n*c*plane:(n+1)*c*plane], strip[(s.Pad*wg.wp+s.Pad)*c:], rs, c, s.H, s.W)
 }
 
 // transposedFilters returns the transformed filters with the roles of

@@ -338,6 +338,24 @@ func TestWino4MatchesReference(t *testing.T) {
 					within(t, what+" dw", dw, wantDw, scaleDw, wino4Eps)
 					within(t, what+" db", db, wantDb, scaleDb, 1e-5)
 				}
+				if wg.kd != nil { // both in one pass: the same sums
+					dx := make([]float32, len(x))
+					wg.backwardData(dx, dy, w)
+					fdx, fdw, fdb := make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+					for range 2 {
+						wg.backward(fdx, fdw, fdb, dy, x, w)
+						for _, c := range []struct {
+							name      string
+							got, want []float32
+						}{{"dx", fdx, dx}, {"dw", fdw, dw}, {"db", fdb, db}} {
+							for i := range c.want {
+								if math.Float32bits(c.got[i]) != math.Float32bits(c.want[i]) {
+									t.Fatalf("%s: one pass's %s[%d] = %v, the passes' alone %v", what, c.name, i, c.got[i], c.want[i])
+								}
+							}
+						}
+					}
+				}
 			}
 		}
 		if ran < 2 {
