@@ -271,6 +271,7 @@ var wino4Shapes = []ConvShape{
 	{N: 2, C: 32, H: 26, W: 26, K: 32, R: 3, S: 3, Stride: 1},
 	{N: 2, C: 64, H: 10, W: 9, K: 64, R: 3, S: 3, Stride: 1, Pad: 1},
 	{N: 3, C: 64, H: 12, W: 12, K: 128, R: 3, S: 3, Stride: 1},
+	{N: 3, C: 128, H: 10, W: 9, K: 128, R: 3, S: 3, Stride: 1, Pad: 1}, // big filters (backwardByXi)
 }
 
 func TestWino4MatchesReference(t *testing.T) {
