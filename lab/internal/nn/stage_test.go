@@ -199,7 +199,7 @@ func BenchmarkWino4Stages(b *testing.B) {
 			b.ReportMetric(flops*float64(b.N)/1e9/(b.Elapsed().Seconds()), "GFLOP/s")
 		})
 		b.Run(name+"/output", func(b *testing.B) {
-			timeCPU(b, images(func(n int) { wg.outputImage(ostrip, m[(n%wg.imgs)*per*kn.nr:], ms, bias, 1, 0) }))
+			timeCPU(b, images(func(n int) { wg.outputImage(ostrip, m[(n%wg.imgs)*per*kn.nr:], ms, wg.panelStride(), bias, 1, 0) }))
 		})
 		b.Run(name+"/output_strips", func(b *testing.B) { timeCPU(b, images(func(n int) { wg.flushOutput(y, ostrip, n) })) })
 		b.Run(name+"/grad_strips", func(b *testing.B) { timeCPU(b, images(func(n int) { wg.fillGrad(ostrip, dy, n) })) })

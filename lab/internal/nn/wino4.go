@@ -294,7 +294,6 @@ func (wg *wino4) releaseFilters() {
 func (wg *wino4) forward(y, x, w, b []float32, flipped, act bool, slope float32) {
 	wg.transformFilters(w, flipped)
 	defer wg.releaseFilters()
-	s := &wg.s
 	mode, after := 0, false
 	switch {
 	case act && slope == 0:
@@ -307,6 +306,20 @@ func (wg *wino4) forward(y, x, w, b []float32, flipped, act bool, slope float32)
 	if b == nil {
 		b = wg.zero
 	}
+	if wg.bigFilters() {
+		wg.forwardByXi(y, x, b, mode, slope)
+	} else {
+		wg.forwardByBlocks(y, x, b, mode, slope)
+	}
+	if after {
+		LeakyReLU(y, y, slope)
+	}
+}
+
+// forwardByBlocks runs forward's transforms and products a block of
+// images at a time.
+func (wg *wino4) forwardByBlocks(y, x, b []float32, mode int, slope float32) {
+	s := &wg.s
 	c, nr := s.C, wg.kn.nr
 	bufs := wg.buffers(workers(wg.blocks()))
 	defer bufs.release()
@@ -322,14 +335,57 @@ func (wg *wino4) forward(y, x, w, b []float32, flipped, act bool, slope float32)
 			}
 			wg.products(m, ms, v, vs, (n1-n0)*per)
 			for n := n0; n < n1; n++ {
-				wg.outputImage(ostrip, m[(n-n0)*per*nr:], ms, b, mode, slope)
+				wg.outputImage(ostrip, m[(n-n0)*per*nr:], ms, wg.panelStride(), b, mode, slope)
 				wg.flushOutput(y, ostrip, n)
 			}
 		}
 	})
-	if after {
-		LeakyReLU(y, y, slope)
+}
+
+// forwardByXi is forward for big filters, which forwardByBlocks reads
+// from memory once per block: the input transforms of the whole batch go
+// into memory first, then the workers split the 36 products by ξ and
+// panel, each reading its part of the filters once, and then the output
+// transforms take the images in parallel.
+func (wg *wino4) forwardByXi(y, x, b []float32, mode int, slope float32) {
+	s := &wg.s
+	c, k, kn := s.C, s.K, wg.kn
+	nr := kn.nr
+	per := wg.th * wg.tw
+	tiles := s.N * per
+	vs, ms := w4Stride(tiles, c, kn.mr), w4Stride(tiles, k, kn.mr)
+	v, m := getScratch(36*vs), getScratch(36*ms)
+	defer putScratch(v, m)
+	for xi := range 36 { // the rows the products read past the last tile
+		clear(v[xi*vs+tiles*c : (xi+1)*vs])
 	}
+	nw := workers(s.N)
+	strips, ostrips := getScratches(nw, wg.hp*wg.wp*c), getScratches(nw, 16*per*k)
+	defer putScratch(strips...)
+	defer putScratch(ostrips...)
+	for w := range nw {
+		wg.clearPadding(strips[w])
+	}
+	parallel(s.N, func(wk, lo, hi int) {
+		for n := lo; n < hi; n++ {
+			wg.fillInput(strips[wk], x, n)
+			wg.inputImage(v[n*per*c:], vs, strips[wk])
+		}
+	})
+	ps := tiles * nr
+	parallel(36*(k/nr), func(_, lo, hi int) {
+		for j := lo; j < hi; j++ {
+			xi, kp := j/(k/nr), j%(k/nr)
+			up := wg.u[(xi*(k/nr)+kp)*c*nr : (xi*(k/nr)+kp+1)*c*nr]
+			kn.gemm(c, v[xi*vs:], c, 1, up, nr, m[xi*ms+kp*ps:], nr, tiles, false)
+		}
+	})
+	parallel(s.N, func(wk, lo, hi int) {
+		for n := lo; n < hi; n++ {
+			wg.outputImage(ostrips[wk], m[n*per*nr:], ms, ps, b, mode, slope)
+			wg.flushOutput(y, ostrips[wk], n)
+		}
+	})
 }
 
 func (wg *wino4) blocks() int { return (wg.s.N + wg.imgs - 1) / wg.imgs }
@@ -476,10 +532,10 @@ func (wg *wino4) products(m []float32, ms int, v []float32, vs, rows int) {
 func (wg *wino4) panelStride() int { return wg.imgs * wg.th * wg.tw * wg.kn.nr }
 
 // outputImage transforms the products of one image's tiles (m from its
-// first tile, panel by panel) into ostrip, channels last.
-func (wg *wino4) outputImage(ostrip, m []float32, ms int, b []float32, mode int, slope float32) {
+// first tile, panel by panel, the panels ps apart) into ostrip, channels
+// last.
+func (wg *wino4) outputImage(ostrip, m []float32, ms, ps int, b []float32, mode int, slope float32) {
 	k, nr := wg.s.K, wg.kn.nr
-	ps := wg.panelStride()
 	rs := 4 * wg.tw * k
 	for ti := range wg.th {
 		for tj := range wg.tw {
