@@ -29,11 +29,10 @@ func blocks(n int, f func(lo, hi int)) {
 var linearKernelsOn = true
 
 // kernels returns the micro-kernels for l's products whose columns
-// number n, a multiple of their nr (the widest that fits), or nil. Below
-// 64 outputs (the last layer, 10 scores) sgemm is as fast.
+// number n, a multiple of their nr (the widest that fits), or nil.
 func (l *Linear) kernels(n int) *w4Kernels {
 	kn := w4Active()
-	if !linearKernelsOn || kn == nil || l.Out < 64 {
+	if !linearKernelsOn || kn == nil {
 		return nil
 	}
 	if wide := w4KernelsAVX512Wide; kn == w4KernelsAVX512 && wide != nil && n%wide.nr == 0 {
@@ -47,7 +46,8 @@ func (l *Linear) kernels(n int) *w4Kernels {
 
 // Forward computes y = x·wᵀ + b; b may be nil.
 func (l *Linear) Forward(y, x, w, b []float32) {
-	if kn := w4Active(); kn != nil && l.kernels(kn.nr) != nil {
+	// Below 64 outputs (the last layer, 10 scores) sgemm is as fast.
+	if kn := w4Active(); kn != nil && l.Out >= 64 && l.kernels(kn.nr) != nil {
 		// yᵀ = w·xᵀ, the batch as the products' columns, padded to a
 		// multiple of nr: worth it when the padding is at most a quarter.
 		if np := (l.N + kn.nr - 1) / kn.nr * kn.nr; 4*np <= 5*l.N {

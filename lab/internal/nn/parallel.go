@@ -84,7 +84,14 @@ func (j *job) spawn(nw int) {
 // team is parallel's goroutines. Waking a parked goroutine took 112 µs
 // on average on the 2-vCPU machine of 2026-11-30 (a training step of
 // ImprovedCNN makes about 60 calls), so after a job each member spins
-// for teamSpin watching for the next before it parks.
+// for teamSpin watching for the next before it parks. At 200 µs the
+// serial stretches of a step (the loss, the optimizer's bookkeeping) still
+// let the members park: the first op of the backward pass, a 512 × 10
+// linear layer, took 0.57 ms, 0.07–0.11 at 1 ms. Alternated steps
+// (best, median of 3–4 rounds), 200 µs against 1 ms: ImprovedCNN 57.3,
+// 60.0 against 53.0, 58.0 ms; DropoutCNN 60.1, 63.9 against 56.8, 59.9;
+// CNNModel 19.2, 19.5 against 16.1, 17.8. At 5 ms ImprovedCNN was slower
+// again (57.7, 62.4): a spinning member holds its P from the runtime.
 type team struct {
 	mu      sync.Mutex // held by the call of parallel using the team
 	members []*member
@@ -93,7 +100,7 @@ type team struct {
 var theTeam team
 
 // teamSpin is how long a member stays awake after a job.
-const teamSpin = 200 * time.Microsecond
+const teamSpin = time.Millisecond
 
 type member struct {
 	w      int           // the goroutine number f sees
