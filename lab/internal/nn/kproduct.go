@@ -72,7 +72,7 @@ const panelShards = 2
 // by panel instead, columns of 256-byte pieces 12.8 KB apart in
 // ImprovedCNN's first linear layer, waits on memory for every piece:
 // 2.2–3.1 ms against 1.5 ms with the weights out of the cache
-// (TestLinearKernelsCold). A is copied once, padded to whole groups.
+// (BenchmarkLinear). A is copied once, padded to whole groups.
 func panelProduct(kn *w4Kernels, c, a []float32, lda int, b []float32, ldb, rows, steps, cols int) {
 	mr, nr := kn.mr, kn.nr
 	padded := (rows + mr - 1) / mr * mr
