@@ -3,8 +3,9 @@ package nn
 // Linear computes fully connected layers of a fixed shape: y = x·wᵀ + b with
 // x N×In, w Out×In (PyTorch's layout), b of Out and y N×Out.
 //
-// Where the CPU has the Winograd engine's micro-kernels, the products run
-// on them (kernelProduct, panelProduct); else on sgemm, split into fixed
+// Where the CPU has the Winograd engine's micro-kernels, the forward
+// products run on them (kernelProduct), and with AVX-512 the backward ones
+// too (panelProduct, kernelProduct); else on sgemm, split into fixed
 // column blocks that run in parallel. Neither split depends on the number
 // of threads, so neither do the results.
 type Linear struct {
@@ -89,7 +90,11 @@ func (l *Linear) forwardKernels(kn *w4Kernels, np int, y, x, w, b []float32) {
 // Backward computes dx = dy·w, dw = dyᵀ·x and db = Σₙ dy from dy. Any of
 // dx, dw, db may be nil to skip it.
 func (l *Linear) Backward(dx, dw, db, dy, x, w []float32) {
-	if kn := l.kernels(l.In); kn != nil {
+	// With AVX2's 6×16 kernel the backward products run no faster than
+	// OpenBLAS's (BenchmarkLinear with GOLAB_ISA=avx2 and
+	// OPENBLAS_CORETYPE=Haswell: ImprovedCNN's first layer's input
+	// gradient 3.33 against 2.78 ms with its weights out of the cache).
+	if kn := l.kernels(l.In); kn != nil && kn.nr >= 32 {
 		l.backwardKernels(kn, dx, dw, db, dy, x, w)
 		return
 	}
