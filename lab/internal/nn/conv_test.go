@@ -35,6 +35,11 @@ var fastConvShapes = []ConvShape{
 	// and chunks of several images.
 	{N: 5, C: 3, H: 13, W: 11, K: 32, R: 3, S: 3, Stride: 1, Pad: 1},
 	{N: 9, C: 2, H: 9, W: 9, K: 64, R: 3, S: 3, Stride: 2, Pad: 1},
+	// The F(4×4, 3×3) engine's gradients in one pass (Conv.Backward): by
+	// blocks, with fewer tiles than the flipped convolution, and by ξ (big
+	// filters), with as many.
+	{N: 2, C: 32, H: 18, W: 18, K: 64, R: 3, S: 3, Stride: 1},
+	{N: 2, C: 128, H: 12, W: 12, K: 128, R: 3, S: 3, Stride: 1},
 }
 
 func convData(r *rand.Rand, s ConvShape) (x, w, b, dy []float32) {
@@ -110,6 +115,12 @@ func TestConvMatchesReference(t *testing.T) {
 				}
 				c.BackwardFilter(dw, nil, dy, x)
 				close(t, "backward filter without bias", dw, wantDw, ftol)
+				for range 2 { // both, in one pass where the engine can
+					c.Backward(dx, dw, db, dy, x, w)
+					close(t, fmt.Sprintf("%+v %v backward, data", s, cfg), dx, wantDx, tol*math.Sqrt(float64(s.K)))
+					close(t, fmt.Sprintf("%+v %v backward, filter", s, cfg), dw, wantDw, ftol)
+					close(t, "backward, bias", db, wantDb, ftol)
+				}
 			})
 		}
 	}

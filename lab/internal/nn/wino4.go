@@ -342,6 +342,19 @@ func (wg *wino4) forwardByBlocks(y, x, b []float32, mode int, slope float32) {
 	})
 }
 
+// imageStrips takes from the pool, for the workers of a pass over the
+// batch's images, an input strip each (its padding cleared) and an output
+// or gradient strip each; hand them back with putScratch.
+func (wg *wino4) imageStrips() (strips, ostrips [][]float32) {
+	nw := workers(wg.s.N)
+	strips = getScratches(nw, wg.hp*wg.wp*wg.s.C)
+	ostrips = getScratches(nw, 16*wg.th*wg.tw*wg.s.K)
+	for _, st := range strips {
+		wg.clearPadding(st)
+	}
+	return strips, ostrips
+}
+
 // forwardByXi is forward for big filters, which forwardByBlocks reads
 // from memory once per block: the input transforms of the whole batch go
 // into memory first, then the workers split the 36 products by ξ and
@@ -359,13 +372,9 @@ func (wg *wino4) forwardByXi(y, x, b []float32, mode int, slope float32) {
 	for xi := range 36 { // the rows the products read past the last tile
 		clear(v[xi*vs+tiles*c : (xi+1)*vs])
 	}
-	nw := workers(s.N)
-	strips, ostrips := getScratches(nw, wg.hp*wg.wp*c), getScratches(nw, 16*per*k)
+	strips, ostrips := wg.imageStrips()
 	defer putScratch(strips...)
 	defer putScratch(ostrips...)
-	for w := range nw {
-		wg.clearPadding(strips[w])
-	}
 	parallel(s.N, func(wk, lo, hi int) {
 		for n := lo; n < hi; n++ {
 			wg.fillInput(strips[wk], x, n)
@@ -593,13 +602,12 @@ func (wg *wino4) backwardByXi(dx, dw, db, dy, x, w []float32) {
 		ut = wg.transposedFilters(w)
 		defer putScratch(ut)
 	}
-	nw := workers(s.N)
-	strips, gstrips := getScratches(nw, wg.hp*wg.wp*c), getScratches(nw, 16*per*k)
+	for xi := range 36 { // the rows the input gradient's products read past the last tile
+		clear(m[xi*ms+tiles*k : (xi+1)*ms])
+	}
+	strips, gstrips := wg.imageStrips()
 	defer putScratch(strips...)
 	defer putScratch(gstrips...)
-	for w := range nw {
-		wg.clearPadding(strips[w])
-	}
 	parallel(s.N, func(wk, lo, hi int) {
 		for n := lo; n < hi; n++ {
 			wg.fillInput(strips[wk], x, n)
