@@ -130,3 +130,31 @@ func BenchmarkWinograd(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWino4ByXi times the models' big-filter layers' forward pass and
+// both gradients (Conv.Backward) by blocks and by ξ.
+func BenchmarkWino4ByXi(b *testing.B) {
+	defer func(on bool) { wino4ByXi = on }(wino4ByXi)
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, l := range modelConvs {
+		s := l.s
+		if 36*s.C*s.K <= wino4UCache || !useWino4(s, w4For(s)) {
+			continue
+		}
+		x, w, bias, dy := convData(r, s)
+		y, dx, dw, db := make([]float32, len(dy)), make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.K)
+		for _, on := range []bool{false, true} {
+			wino4ByXi = on
+			c, _ := NewConv(s)
+			name := l.name + map[bool]string{false: "/blocks", true: "/xi"}[on]
+			b.Run(name+"/forward", func(b *testing.B) {
+				wino4ByXi = on
+				timeCPU(b, func() { c.ForwardLeakyReLU(y, x, w, bias, 0) })
+			})
+			b.Run(name+"/backward", func(b *testing.B) {
+				wino4ByXi = on
+				timeCPU(b, func() { c.Backward(dx, dw, db, dy, x, w) })
+			})
+		}
+	}
+}

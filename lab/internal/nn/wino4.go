@@ -560,8 +560,8 @@ func (wg *wino4) outputImage(ostrip, m []float32, ms, ps int, b []float32, mode 
 // x: the gradient of the products of each tile is A dy Aᵀ, the transformed
 // filters' gradient is dU[ξ] = Σ_tiles (A dy Aᵀ)[ξ] ⊙ V[ξ], 36 matrix
 // products summed over the tiles, and dw = Gᵀ dU G. The blocks are summed
-// over fixed shards in a fixed order, so the result does not depend on the
-// number of threads.
+// over fixed shards in a fixed order (big filters: by ξ, backwardByXi), so
+// the result does not depend on the number of threads.
 func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 	wg.backward(nil, dw, db, dy, x, nil)
 }
@@ -571,7 +571,8 @@ func (wg *wino4) backwardFilter(dw, db, dy, x []float32) {
 // the backward pass goes by ξ (backwardByXi).
 func (wg *wino4) bigFilters() bool { return wino4ByXi && 36*wg.s.C*wg.s.K > wino4UCache }
 
-// wino4ByXi enables backwardByXi; benchmarks turn it off to compare.
+// wino4ByXi enables the passes by ξ for big filters (forwardByXi,
+// backwardByXi); BenchmarkWino4ByXi turns it off to compare.
 var wino4ByXi = true
 
 // backwardByXi is backward, with dw, for big filters: each shard of
