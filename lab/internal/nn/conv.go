@@ -328,7 +328,7 @@ func im2colWide(col []float32, ld, l int, x []float32, c, h, w, r, s int) {
 // gradient goes over the forward pass's tiles, both come from one pass,
 // which transforms the output gradient once for the two.
 func (c *Conv) Backward(dx, dw, db, dy, x, w []float32) {
-	if dx != nil && (c.w4Adjoint() || c.w4AdjointByXi()) {
+	if dx != nil && c.w4Adjoint(true) {
 		c.w4.backward(dx, dw, db, dy, x, w)
 		return
 	}
@@ -340,25 +340,23 @@ func (c *Conv) Backward(dx, dw, db, dy, x, w []float32) {
 
 // w4Adjoint reports whether the input gradient runs on the engine over
 // the forward pass's tiles: where its kernels can, and those tiles are
-// fewer than the flipped convolution's.
-func (c *Conv) w4Adjoint() bool {
-	return c.w4 != nil && c.w4.kd != nil && w4AdjointOn && c.w4.th*c.w4.tw < ((c.H+3)/4)*((c.W+3)/4)
-}
-
-// w4AdjointByXi reports whether, for both gradients, the one pass by ξ
-// (big filters) pays even where the forward pass's tiles are as many as
-// the flipped convolution's, since it shares the output gradient's
-// transform with the filter gradient: ImprovedCNN's last convolution
-// 11.29 → 10.91 ms (medians of 60 alternated runs of both gradients).
-func (c *Conv) w4AdjointByXi() bool {
-	return c.w4 != nil && c.w4.kd != nil && w4AdjointOn && c.w4.bigFilters() &&
-		c.w4.th*c.w4.tw <= ((c.H+3)/4)*((c.W+3)/4)
+// fewer than the flipped convolution's. With both (the filter gradient
+// in the same pass), also where they are as many, for big filters: the
+// one pass by ξ shares the output gradient's transform with the filter
+// gradient (ImprovedCNN's last convolution, both gradients 11.29 →
+// 10.91 ms, medians of 60 alternated runs).
+func (c *Conv) w4Adjoint(both bool) bool {
+	if c.w4 == nil || c.w4.kd == nil || !w4AdjointOn {
+		return false
+	}
+	tiles, flipped := c.w4.th*c.w4.tw, ((c.H+3)/4)*((c.W+3)/4)
+	return tiles < flipped || both && tiles == flipped && c.w4.bigFilters()
 }
 
 // BackwardData computes dx, the gradient of a loss with respect to the
 // input x, from dy, the gradient with respect to the output.
 func (c *Conv) BackwardData(dx, dy, w []float32) {
-	if c.w4Adjoint() {
+	if c.w4Adjoint(false) {
 		c.w4.backwardData(dx, dy, w)
 		return
 	}

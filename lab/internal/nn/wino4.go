@@ -385,8 +385,7 @@ func (wg *wino4) forwardByXi(y, x, b []float32, mode int, slope float32) {
 	parallel(36*(k/nr), func(_, lo, hi int) {
 		for j := lo; j < hi; j++ {
 			xi, kp := j/(k/nr), j%(k/nr)
-			up := wg.u[(xi*(k/nr)+kp)*c*nr : (xi*(k/nr)+kp+1)*c*nr]
-			kn.gemm(c, v[xi*vs:], c, 1, up, nr, m[xi*ms+kp*ps:], nr, tiles, false)
+			wg.productPanel(m[xi*ms:], v[xi*vs:], xi, kp, tiles, ps)
 		}
 	})
 	parallel(s.N, func(wk, lo, hi int) {
@@ -524,16 +523,19 @@ func (wg *wino4) gradImage(m []float32, ms int, gstrip, dy []float32, n int) {
 // ξ of tile t, filter k at m[ξ·ms + (k/nr)·ps + t·nr + k%nr], where ps is
 // panelStride. Each call of the micro-kernel writes one contiguous run.
 func (wg *wino4) products(m []float32, ms int, v []float32, vs, rows int) {
-	c, k, nr := wg.s.C, wg.s.K, wg.kn.nr
-	ps := wg.panelStride()
-	gemm := wg.kn.gemm
 	for xi := range 36 {
-		vx, mx := v[xi*vs:], m[xi*ms:]
-		for kp := range k / nr {
-			up := wg.u[(xi*(k/nr)+kp)*c*nr : (xi*(k/nr)+kp+1)*c*nr]
-			gemm(c, vx, c, 1, up, nr, mx[kp*ps:], nr, rows, false)
+		for kp := range wg.s.K / wg.kn.nr {
+			wg.productPanel(m[xi*ms:], v[xi*vs:], xi, kp, rows, wg.panelStride())
 		}
 	}
+}
+
+// productPanel is products for one ξ and panel kp of filters, into mx
+// whose panels are ps apart.
+func (wg *wino4) productPanel(mx, vx []float32, xi, kp, rows, ps int) {
+	c, k, nr := wg.s.C, wg.s.K, wg.kn.nr
+	up := wg.u[(xi*(k/nr)+kp)*c*nr : (xi*(k/nr)+kp+1)*c*nr]
+	wg.kn.gemm(c, vx, c, 1, up, nr, mx[kp*ps:], nr, rows, false)
 }
 
 // panelStride is the distance between the panels of nr filters of one ξ
@@ -616,20 +618,20 @@ func (wg *wino4) backwardByXi(dx, dw, db, dy, x, w []float32) {
 			wg.gradImage(m[n*per*k:], ms, gstrips[wk], dy, n)
 		}
 	})
-	nr := kn.nr
+	panels := k / kn.nr
 	if dx == nil {
-		parallel(36*(k/nr), func(_, lo, hi int) {
+		parallel(36*panels, func(_, lo, hi int) {
 			for j := lo; j < hi; j++ {
-				xi, kp := j/(k/nr), j%(k/nr)
-				kn.gemm(tiles, v[xi*vs:], 1, c, m[xi*ms+kp*nr:], k, du[xi*c*k+kp*c*nr:], nr, c, false)
+				xi, kp := j/panels, j%panels
+				wg.filterPanel(du, v[xi*vs:], m[xi*ms:], xi, kp, tiles, false)
 			}
 		})
 	} else {
 		ps := tiles * wg.kd.nr
-		parallel(36, func(_, lo, hi int) {
+		parallel(36, func(_, lo, hi int) { // V[ξ] is done with before the data products overwrite it
 			for xi := lo; xi < hi; xi++ {
-				for kp := range k / nr {
-					kn.gemm(tiles, v[xi*vs:], 1, c, m[xi*ms+kp*nr:], k, du[xi*c*k+kp*c*nr:], nr, c, false)
+				for kp := range panels {
+					wg.filterPanel(du, v[xi*vs:], m[xi*ms:], xi, kp, tiles, false)
 				}
 				wg.dataProductsXi(v[xi*vs:], m[xi*ms:], ut, xi, tiles, ps)
 			}
@@ -640,6 +642,7 @@ func (wg *wino4) backwardByXi(dx, dw, db, dy, x, w []float32) {
 			}
 		})
 	}
+	nr := kn.nr
 	dwt := getScratch(9 * c * k)
 	defer putScratch(dwt)
 	parallel(k/kn.lanes, func(_, lo, hi int) {
@@ -781,13 +784,17 @@ func (wg *wino4) finishFilter(dw, db, dwt, dy []float32) {
 // filterProducts adds, for each ξ, Vᵀ·M over the block's rows tiles into
 // du (laid out as U, by panels of nr filters); without acc it overwrites.
 func (wg *wino4) filterProducts(du, v []float32, vs int, m []float32, ms, rows int, acc bool) {
-	c, k, kn := wg.s.C, wg.s.K, wg.kn
 	for xi := range 36 {
-		vx, mx, dx := v[xi*vs:], m[xi*ms:], du[xi*c*k:]
-		for kp := range k / kn.nr { // dU by panels, as the filters
-			kn.gemm(rows, vx, 1, c, mx[kp*kn.nr:], k, dx[kp*c*kn.nr:], kn.nr, c, acc)
+		for kp := range wg.s.K / wg.kn.nr { // dU by panels, as the filters
+			wg.filterPanel(du, v[xi*vs:], m[xi*ms:], xi, kp, rows, acc)
 		}
 	}
+}
+
+// filterPanel is filterProducts for one ξ and panel kp of filters.
+func (wg *wino4) filterPanel(du, vx, mx []float32, xi, kp, rows int, acc bool) {
+	c, k, nr := wg.s.C, wg.s.K, wg.kn.nr
+	wg.kn.gemm(rows, vx, 1, c, mx[kp*nr:], k, du[xi*c*k+kp*c*nr:], nr, c, acc)
 }
 
 // dataProducts writes, for each ξ, the gradients of the block's rows
